@@ -1,0 +1,28 @@
+# The two commands a new user needs: `make demo` and `make test`. Each creates .venv if missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/egopt demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q -m "slow or not slow"
+
+bench: $(STAMP)
+	$(VENV)/bin/egopt bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,27 @@
+"""egopt: a symbolic tensor-expression compiler whose optimizer is an e-graph.
+
+    >>> import egopt, egopt.tensor as T
+    >>> x = T.dvector("x")
+    >>> f = egopt.function([x], (x ** 2).sum())
+    >>> float(f([1.0, 2.0]))
+    5.0
+
+Theano programs run after ``import egopt as theano``.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import config  # noqa: E402,F401
+from . import lang as _lang  # noqa: E402,F401
+from . import grad as _grad_pkg  # noqa: E402
+from . import tensor  # noqa: E402,F401
+from . import printing  # noqa: E402,F401
+from . import gradient  # noqa: E402,F401
+from .lang.shared import SharedVariable, shared  # noqa: E402,F401
+from .runtime import Function, In, Mode, Out, function, get_mode  # noqa: E402,F401
+
+grad = _grad_pkg.grad
+Lop, Rop, jacobian, hessian = _grad_pkg.Lop, _grad_pkg.Rop, _grad_pkg.jacobian, _grad_pkg.hessian
+compile = None  # the name Theano users know as theano.compile; see egopt.runtime
+del compile

@@ -1,0 +1,30 @@
+"""The ``egopt`` command: ``egopt demo``, ``egopt --version`` (and more sub-commands as they land)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _demo(args) -> int:
+    from .demo import run
+    return run(quick=args.quick)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    p = argparse.ArgumentParser(prog="egopt", description="egopt: an e-graph tensor compiler")
+    p.add_argument("--version", action="version", version=f"egopt {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    d = sub.add_parser("demo", help="build, compile and run a small model end to end")
+    d.add_argument("--quick", action="store_true", help="fewer training steps")
+    d.set_defaults(func=_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args.func(args) or 0)

@@ -1,0 +1,7 @@
+"""The graph IR, the op table and the NumPy-like frontend. Imports nothing above itself."""
+from . import frontend  # noqa: F401  (first: op modules import it back)
+from .errors import (DisconnectedInputError, EgoptError, EgoptTypeError, MissingField,  # noqa: F401
+                     MissingInputError, OpRuntimeError, ShapeError, UnusedInputError)
+from .graph import Apply, Constant, SourceLoc, Variable, ancestors, clone_replace, toposort  # noqa: F401
+from .ops import REGISTRY, Op, get_op, register  # noqa: F401
+from .types import TensorType  # noqa: F401

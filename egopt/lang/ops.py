@@ -1,0 +1,159 @@
+"""The op record: one definition per op, holding what every stage needs, and the registry.
+
+An ``Op`` is data, not a class hierarchy. Fields that a later stage reads (gradient, C
+template, SymPy translation, e-graph constructor, cost) live here so that adding an op is
+one edit. A stage that needs a field the op lacks calls ``op.require(field)``, which names
+the op and the file to edit.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import config
+from .errors import EgoptError, EgoptTypeError, MissingField, OpRuntimeError, ShapeError
+from .graph import Apply, Constant, SourceLoc, Variable
+from .types import TensorType
+
+REGISTRY: dict[str, "Op"] = {}
+
+
+@dataclass(eq=False)
+class Op:
+    """One op: its type rule and NumPy reference, and the fields later stages read.
+
+    infer(params, *input_types) -> TensorType or a list of them (raise ShapeError/TypeError)
+    perform(params, *arrays) -> array or tuple of arrays (the NumPy reference)
+    vjp(node, *output_grads) -> one gradient Variable (or None) per input
+    """
+    name: str
+    infer: Callable[..., Any]
+    perform: Callable[..., Any]
+    vjp: Callable[..., Sequence[Variable | None]] | None = None
+    kind: str = "op"                      # "elemwise", "reduce", "shape", "index", "blas", ...
+    nout: int = 1
+    # elementwise kernel and proof fields (scalar level)
+    c: str | None = None                  # C expression template over {0}, {1}, ...
+    cuda: str | None = None               # CUDA template where it differs from c
+    sympy: str | Callable | None = None   # SymPy function name or callable(*args, **params)
+    flops: float = 1.0                    # per output element
+    fmt: str | None = None                # pp template, e.g. "({0} + {1})"
+    egraph: str = ""                      # e-graph constructor name (derived from name)
+    pure: bool = True                     # False for ops with side effects (Print)
+    grad_inputs: tuple[int, ...] | None = None   # inputs that can carry a gradient (None: all)
+    defined_in: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.egraph:
+            self.egraph = "".join(p.capitalize() for p in re.split(r"[_\W]+", self.name) if p)
+
+    # ops pickle by name: their callables are looked up again in the registry
+    def __reduce__(self):
+        return (get_op, (self.name,))
+
+    def __repr__(self) -> str:
+        return f"Op({self.name})"
+
+    def require(self, attr: str):
+        value = getattr(self, attr)
+        if value is None:
+            raise MissingField(f"op {self.name!r} has no {attr!r}: add {attr}=... to its "
+                               f"definition in {self.defined_in or 'egopt/lang'}")
+        return value
+
+    def make_node(self, inputs: Sequence[Variable], loc: SourceLoc | None = None,
+                  **params) -> Apply:
+        """Type-check, build the apply node, and compute test values when configured."""
+        loc = loc or SourceLoc.capture()
+        types = [v.type for v in inputs]
+        try:
+            out_types = self.infer(params, *types)
+        except (ShapeError, EgoptTypeError, TypeError, ValueError) as e:
+            raise type(e)(f"{describe_call(self, params, types)}: {e}" + _at(loc)) from None
+        if isinstance(out_types, TensorType):
+            out_types = [out_types]
+        node = Apply(self, params, inputs, out_types, loc)
+        if config.compute_test_value != "off":
+            _test_values(node)
+        return node
+
+    def __call__(self, *inputs, **params):
+        """Apply the op to variables; returns the output (or the list of outputs)."""
+        node = self.make_node(list(inputs), **params)
+        return node.outputs[0] if self.nout == 1 else node.outputs
+
+
+def register(op: Op) -> Op:
+    if op.name in REGISTRY:
+        raise ValueError(f"op {op.name!r} is defined twice")
+    REGISTRY[op.name] = op
+    return op
+
+
+def get_op(name: str) -> Op:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no op named {name!r}") from None
+
+
+def describe_call(op: Op, params: dict, types) -> str:
+    p = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "loc")
+    return f"{op.name}{'{' + p + '}' if p else ''}({', '.join(map(str, types))})"
+
+
+def _at(loc: SourceLoc | None) -> str:
+    return f"\n  built at {loc}" if loc else ""
+
+
+def test_value_of(v: Variable):
+    """The value a variable has for test-value computation, or None."""
+    if isinstance(v, Constant):
+        return v.data
+    get = getattr(v, "get_value", None)
+    if get is not None:
+        return get(borrow=True)
+    return getattr(v.tag, "test_value", None)
+
+
+def _test_values(node: Apply) -> None:
+    values = [test_value_of(v) for v in node.inputs]
+    missing = [v for v, val in zip(node.inputs, values) if val is None]
+    if missing:
+        if config.compute_test_value == "raise":
+            raise EgoptError(f"compute_test_value='raise': {missing[0]!r} has no test value "
+                             f"(set v.tag.test_value = ...) while building "
+                             f"{describe_call(node.op, node.params, [v.type for v in node.inputs])}"
+                             + _at(node.loc))
+        return
+    try:
+        outs = run_node(node, values)
+    except OpRuntimeError as e:
+        raise ShapeError(f"test value: {e}") from None
+    for var, val in zip(node.outputs, outs):
+        var.tag.test_value = val
+
+
+def run_node(node: Apply, values: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Run one node's NumPy reference; failures name the op, the input shapes and the line."""
+    try:
+        with np.errstate(all="ignore"):
+            out = node.op.perform(node.params, *values)
+    except EgoptError:
+        raise
+    except Exception as e:
+        shapes = ", ".join(f"{np.shape(v)} {np.asarray(v).dtype}" for v in values)
+        raise OpRuntimeError(f"{describe_call(node.op, node.params, [v.type for v in node.inputs])} "
+                                 f"on inputs of shapes/dtypes [{shapes}]: {e}" + _at(node.loc)) from e
+    outs = out if node.op.nout > 1 else (out,)
+    res = []
+    for var, o in zip(node.outputs, outs):
+        o = np.asarray(o)
+        if o.dtype.name != var.type.dtype:
+            o = o.astype(var.type.dtype)
+        res.append(o)
+    return res

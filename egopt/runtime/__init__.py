@@ -1,0 +1,8 @@
+"""Compiled functions: the compile pipeline, modes and linkers. Imports every package below it."""
+from ..lang import tensor_ops as _tensor_ops
+from .function import Function, In, Out, function, eval_variable
+from .mode import Mode, get_mode
+
+_tensor_ops.EVALUATOR = eval_variable
+
+__all__ = ["Function", "In", "Out", "Mode", "function", "get_mode"]

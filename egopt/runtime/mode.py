@@ -1,0 +1,55 @@
+"""Compilation modes: which optimizer and which linker a function gets."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .. import config
+
+LINKERS = ("auto", "c", "cuda", "py")
+OPTIMIZERS = ("egraph", "fast_compile", "None", None)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """``Mode(optimizer="egraph", linker="py", rules=[...])``.
+
+    optimizer: "egraph" (full e-graph optimization), "fast_compile" (none yet), None.
+    linker: "py" (NumPy reference), "c", "cuda"; "auto" picks the best available.
+    rules: extra user rule sets (paths or RuleSet objects) on top of the built-in library.
+    """
+    optimizer: str | None = "egraph"
+    linker: str = "auto"
+    rules: tuple[Any, ...] = ()
+    name: str = "custom"
+    options: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self):
+        if self.linker not in LINKERS:
+            raise ValueError(f"Mode: linker must be one of {LINKERS}, not {self.linker!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Mode: optimizer must be one of {OPTIMIZERS}, not {self.optimizer!r}")
+        object.__setattr__(self, "rules", tuple(self.rules))
+
+    def including(self, *rules) -> "Mode":
+        return replace(self, rules=self.rules + rules)
+
+
+PREDEFINED = {
+    "FAST_RUN": Mode("egraph", "auto", name="FAST_RUN"),
+    "FAST_COMPILE": Mode(None, "py", name="FAST_COMPILE"),
+    "DEBUG_MODE": Mode("egraph", "py", name="DEBUG_MODE"),
+    "DebugMode": Mode("egraph", "py", name="DEBUG_MODE"),
+    "NanGuardMode": Mode("egraph", "py", name="NanGuardMode"),
+    "py": Mode(None, "py", name="py"),
+}
+
+
+def get_mode(mode) -> Mode:
+    if mode is None:
+        mode = config.mode
+    if isinstance(mode, Mode):
+        return mode
+    if isinstance(mode, str) and mode in PREDEFINED:
+        return PREDEFINED[mode]
+    raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(PREDEFINED)} or egopt.Mode(...)")

@@ -1,0 +1,16 @@
+"""``egopt.tensor`` (import it as ``T``): the NumPy-like API for building graphs.
+
+Theano-compatible names: ``T.matrix``, ``T.dot``, ``T.nnet.softmax``, ``T.grad``, ...
+"""
+from ..lang.frontend import *  # noqa: F401,F403
+from ..lang.frontend import (  # noqa: F401  (names starting with an underscore-free builtin clash)
+    abs, all, any, max, min, pow, round, sum,
+)
+from ..lang.graph import Constant, Variable  # noqa: F401
+from ..lang.types import TensorType  # noqa: F401
+from ..lang.shared import SharedVariable  # noqa: F401
+from . import nnet  # noqa: F401
+from ..grad import grad, Lop, Rop, jacobian, hessian  # noqa: F401
+
+TensorVariable = Variable
+TensorConstant = Constant
