@@ -99,7 +99,7 @@ def elemwise(name: str, numpy: Callable, nin: int, dtype: Callable = _upcast, *,
         return [None if gi is None else unbroadcast(gi, x.type, out.type)
                 for gi, x in zip(grads, node.inputs)]
 
-    return register(Op(name, infer, perform, node_vjp if vjp else None, kind="elemwise",
+    return register(Op(name, infer, perform, node_vjp if vjp else None, kind="elemwise", nin=nin,
                        c=c, cuda=cuda, sympy=sympy, flops=flops, fmt=fmt,
                        grad_inputs=grad_inputs, defined_in="egopt/lang/elemwise.py"))
 

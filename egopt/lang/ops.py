@@ -35,6 +35,8 @@ class Op:
     vjp: Callable[..., Sequence[Variable | None]] | None = None
     kind: str = "op"                      # "elemwise", "reduce", "shape", "index", "blas", ...
     nout: int = 1
+    nin: int | None = None                # fixed number of inputs (None: variadic; the e-graph
+                                          # then takes the inputs as one list argument)
     # elementwise kernel and proof fields (scalar level)
     c: str | None = None                  # C expression template over {0}, {1}, ...
     cuda: str | None = None               # CUDA template where it differs from c

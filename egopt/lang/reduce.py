@@ -59,7 +59,7 @@ def _reduction(name, fn, dtype_rule, vjp=None, c_init=None, c_combine=None, symp
     def perform(params, x):
         return fn(x, axis=params["axis"], keepdims=params["keepdims"])
 
-    return register(Op(name, infer, perform, vjp, kind="reduce", sympy=sympy, flops=flops,
+    return register(Op(name, infer, perform, vjp, kind="reduce", nin=1, sympy=sympy, flops=flops,
                        fmt=fmt, defined_in="egopt/lang/reduce.py",
                        extra={"c_init": c_init, "c_combine": c_combine}))
 
@@ -159,13 +159,13 @@ def _arg_infer(params, t):
     return TensorType("int64", reduced_shape(t.shape, params["axis"], params["keepdims"]))
 
 
-argmax = register(Op("argmax", _arg_infer, _arg(np.argmax), None, kind="reduce",
+argmax = register(Op("argmax", _arg_infer, _arg(np.argmax), None, kind="reduce", nin=1,
                      defined_in="egopt/lang/reduce.py"))
-argmin = register(Op("argmin", _arg_infer, _arg(np.argmin), None, kind="reduce",
+argmin = register(Op("argmin", _arg_infer, _arg(np.argmin), None, kind="reduce", nin=1,
                      defined_in="egopt/lang/reduce.py"))
 
 reduced_size = register(Op(
     "reduced_size",
     lambda params, t: TensorType("int64", ()),
     lambda params, x: np.int64(np.prod([x.shape[a] for a in params["axis"]], dtype=np.int64)),
-    None, kind="shape", defined_in="egopt/lang/reduce.py"))
+    None, kind="shape", nin=1, defined_in="egopt/lang/reduce.py"))
