@@ -81,7 +81,7 @@ def unbroadcast(g, in_type: TensorType, out_type: TensorType):
 def elemwise(name: str, numpy: Callable, nin: int, dtype: Callable = _upcast, *,
              vjp: Callable | None = None, c: str | None = None, cuda: str | None = None,
              sympy=None, flops: float = 1.0, fmt: str | None = None,
-             grad_inputs: tuple[int, ...] | None = None) -> Op:
+             grad_inputs: tuple[int, ...] | None = None, params: tuple[str, ...] = ()) -> Op:
     """Define and register an elementwise op."""
 
     def infer(params, *types):
@@ -101,7 +101,8 @@ def elemwise(name: str, numpy: Callable, nin: int, dtype: Callable = _upcast, *,
 
     return register(Op(name, infer, perform, node_vjp if vjp else None, kind="elemwise", nin=nin,
                        c=c, cuda=cuda, sympy=sympy, flops=flops, fmt=fmt,
-                       grad_inputs=grad_inputs, defined_in="egopt/lang/elemwise.py"))
+                       grad_inputs=grad_inputs, defined_in="egopt/lang/elemwise.py",
+                       extra={"params": params}))
 
 
 def _none(*_args, **_kw):
@@ -254,7 +255,8 @@ switch = elemwise("switch", _switch, 3, _switch_dtype,
 # ---- dtype and broadcasting helpers ---------------------------------------------------------------
 cast = elemwise("cast", _cast_perform, 1, _cast_dtype,
                 vjp=lambda g, z, x, dtype: [F.cast(g, x.dtype) if dtypes.is_differentiable(x.dtype) else None],
-                c="(({dtype}){0})", sympy=lambda a, dtype=None: a, flops=0.5, fmt="cast({0})")
+                c="(({dtype}){0})", sympy=lambda a, dtype=None: a, flops=0.5, fmt="cast({0})",
+                params=("dtype",))
 second = elemwise("second", _second, 2, _second_dtype,
                   vjp=lambda g, z, a, b: [None, g], c="{1}", sympy=lambda a, b: b, flops=0)
 identity = elemwise("identity", lambda x: x, 1, vjp=lambda g, z, x: [g], c="{0}",

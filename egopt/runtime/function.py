@@ -153,8 +153,19 @@ class Function:
             atexit.register(self._print_profile)
 
     def _link(self, leaves: Sequence[Variable], outputs: Sequence[Variable]) -> Program:
-        # every mode links with the NumPy linker until the optimizer and C backend land
+        from .optimize import OptimizationReport, optimize, ruleset_for
+        self.report = OptimizationReport(outcome="optimizer off (mode without 'egraph')")
+        if self.mode.optimizer == "egraph":
+            outputs, self.report = optimize(outputs, leaves, ruleset_for(self.mode))
+            n = len(self.outputs)
+            self.outputs = list(outputs[:n])
+            self.updates = [(k, e) for (k, _), e in zip(self.updates, outputs[n:])]
+        # the NumPy linker runs every mode until the C backend lands
         return Program(leaves, outputs)
+
+    def optimization_report(self) -> "OptimizationReport":
+        """What the e-graph optimizer did: phases, e-graph sizes, rules fired, cost before/after."""
+        return self.report
 
     # ---- calling ---------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):

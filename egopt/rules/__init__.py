@@ -1,0 +1,13 @@
+"""The e-graph side: schema, encoding, rule DSL and loaders, phased saturation.
+
+    x, y = rules.pattern_vars("x y")
+    rules.rewrite(T.log(1 + x), T.log1p(x), name="log1p", phase="stabilize")
+"""
+from .dsl import PHASES, Rule, RuleSet, pattern_vars, rewrite  # noqa: F401
+from .loader import RuleFileError, builtin, load  # noqa: F401
+
+
+def schema() -> str:
+    """The egglog schema that ``.egg`` rule files are written against."""
+    from .schema import schema_text
+    return schema_text()

@@ -1,0 +1,155 @@
+"""e-graph -> plain Python: ``EGraphView`` (classes and nodes, for the extractor) and the
+rebuilding of an extracted choice of nodes as IR.
+
+``extract`` sees only ``EGraphView``; it never touches egglog.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ..lang import frontend as F
+from ..lang.graph import SourceLoc, Variable
+from ..lang.ops import get_op
+from ..lang.types import TensorType
+from .encode import Encoding
+from .schema import by_name
+
+
+@dataclass(frozen=True)
+class ENode:
+    op: str                       # constructor name
+    children: tuple[int, ...]     # e-class ids
+    payload: tuple = ()           # primitive arguments (ints, floats, strings), in order
+
+
+@dataclass
+class EGraphView:
+    """A frozen e-graph as plain data: class id -> its nodes, and the sort of each class."""
+    classes: dict[int, list[ENode]] = field(default_factory=dict)
+    sort: dict[int, str] = field(default_factory=dict)
+    roots: dict[str, int] = field(default_factory=dict)      # let name -> class id
+    types: dict[int, TensorType] = field(default_factory=dict)   # class id -> IR type where known
+
+    @property
+    def n_nodes(self) -> int:
+        return sum(len(v) for v in self.classes.values())
+
+
+def view_of(eg, enc: Encoding) -> EGraphView:
+    """Read a low-level egglog e-graph into an ``EGraphView``."""
+    ctors = by_name()
+    frozen = eg.freeze()
+    ids: dict = {}
+
+    def cid(value, sort) -> int:
+        key = (sort, value)
+        if key not in ids:
+            ids[key] = len(ids)
+        return ids[key]
+
+    conv = {"i64": eg.value_to_i64, "f64": eg.value_to_f64, "String": eg.value_to_string}
+    view = EGraphView()
+    for name, fn in frozen.functions.items():
+        if name.startswith("$"):
+            for row in fn.rows:
+                view.roots[name] = cid(row.output, fn.output_sort)
+            continue
+        ctor = ctors.get(name)
+        if ctor is None:
+            continue   # relations and analyses from rule files
+        for row in fn.rows:
+            if row.subsumed:
+                continue
+            kids, payload = [], []
+            for sort, val in zip(fn.input_sorts, row.inputs):
+                if sort in conv:
+                    payload.append(conv[sort](val))
+                else:
+                    kids.append(cid(val, sort))
+            c = cid(row.output, fn.output_sort)
+            view.sort[c] = fn.output_sort
+            view.classes.setdefault(c, []).append(ENode(name, tuple(kids), tuple(payload)))
+    for name, c in view.roots.items():
+        view.types[c] = enc.types[name]
+    return view
+
+
+class DecodeError(Exception):
+    """The extracted graph could not be rebuilt as IR (a rule produced an ill-typed term)."""
+
+
+def rebuild(view: EGraphView, choice: dict[int, ENode], enc: Encoding,
+            locs: dict[int, SourceLoc | None]) -> dict[int, Variable]:
+    """IR variables for the chosen nodes, built children first; returns class id -> variable."""
+    ctors = by_name()
+    memo: dict[int, object] = {}
+
+    def build(c: int):
+        stack = [(c, False)]
+        while stack:
+            k, ready = stack.pop()
+            if k in memo:
+                continue
+            node = choice[k]
+            if not ready:
+                stack.append((k, True))
+                stack.extend((ch, False) for ch in node.children if ch not in memo)
+                continue
+            memo[k] = make(k, node)
+        return memo[c]
+
+    def make(k: int, node: ENode):
+        args = [memo[ch] for ch in node.children]
+        loc = locs.get(k)
+        name = node.op
+        if name == "Input":
+            return enc.leaves[node.payload[0]]
+        if name == "Lit":
+            return float(node.payload[0])
+        if name == "Int":
+            return int(node.payload[0])
+        if name == "Bool":
+            return bool(node.payload[0])
+        if name == "Ld":
+            return args[0]
+        if name == "TNil":
+            return ()
+        if name == "TCons":
+            return (args[0],) + tuple(args[1])
+        if name == "Ew":
+            v = args[0]
+            if not isinstance(v, Variable):
+                t = view.types.get(k)
+                if t is None or t.ndim:
+                    raise DecodeError(f"an elementwise body without tensor leaves: {v!r}")
+                v = F.constant(v, dtype=t.dtype)
+            return v
+        ctor = ctors[name]
+        op = get_op(ctor.op)
+        params = dict(ast.literal_eval(node.payload[-1])) if ctor.has_params else {}
+        if op.kind == "elemwise":
+            if all(not isinstance(a, Variable) for a in args):   # all weak: fold in Python
+                import numpy as np
+                return np.asarray(op.perform(params, *[np.asarray(a) for a in args])).item()
+            inputs = F.as_args(args)
+        elif op.nin is None:
+            inputs = list(args[0])
+        else:
+            inputs = list(args)
+        for a in inputs:
+            if not isinstance(a, Variable):
+                raise DecodeError(f"{op.name}: a weak scalar where a tensor was expected")
+        return op.make_node(inputs, loc=loc, **params).outputs[0]
+
+    out = {}
+    for c in {view.roots[r] for r in enc.roots}:
+        v = build(c)
+        if not isinstance(v, Variable):
+            t = view.types[c]
+            if t.ndim:
+                raise DecodeError(f"output decoded to the scalar {v!r}, but its type is {t}")
+            v = F.constant(v, dtype=t.dtype)
+        out[c] = v
+    return out

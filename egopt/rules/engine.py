@@ -1,0 +1,97 @@
+"""Bounded, phased saturation: canonicalize -> stabilize -> specialize -> fuse.
+
+egglog has no node limit, timeout or interrupt inside a run, so each phase runs one
+iteration at a time and checks the e-graph size and the clock in between. Hitting a limit is
+normal: the best graph found so far is used. Each phase says why it stopped.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from .dsl import PHASES, RuleSet
+from .encode import Encoding
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    iters: int = 12
+    nodes: int = 20_000
+    seconds: float = 0.5
+
+
+DEFAULT_PHASES = (
+    Phase("canonicalize", iters=10, nodes=20_000, seconds=0.6),
+    Phase("stabilize", iters=6, nodes=20_000, seconds=0.4),
+    Phase("specialize", iters=4, nodes=20_000, seconds=0.3),
+    Phase("fuse", iters=2, nodes=30_000, seconds=0.3),
+)
+
+
+@dataclass
+class PhaseReport:
+    name: str
+    iterations: int = 0
+    nodes: int = 0
+    seconds: float = 0.0
+    stop: str = "not run"          # saturated | node limit | iteration limit | time limit | no rules
+
+
+@dataclass
+class Saturation:
+    egraph: object
+    phases: list[PhaseReport] = field(default_factory=list)
+    fired: dict[str, int] = field(default_factory=dict)
+    nodes_start: int = 0
+
+
+def egraph_size(eg) -> int:
+    from egglog import bindings as b
+    (out,) = eg.run_program(b.PrintSize(b.PanicSpan(), None))
+    return sum(n for name, n in out.sizes if not name.startswith("$"))
+
+
+def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES) -> Saturation:
+    """Build the e-graph for an encoding, then run each phase's rules within its limits."""
+    from egglog import bindings as b
+    from .schema import schema_text
+    eg = b.EGraph()
+    eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))
+    text = "\n".join(r.egg() for r in rules)
+    if text:
+        eg.run_program(*eg.parse_program(text, filename="<rules>"))
+    eg.run_program(*enc.commands)
+    sat = Saturation(eg, nodes_start=egraph_size(eg))
+    step = {p: eg.parse_program(f"(run-schedule (saturate (run core)) (run {p}))") for p in PHASES}
+    core = eg.parse_program("(run-schedule (saturate (run core)))")
+    eg.run_program(*core)
+    for ph in phases:
+        rep = PhaseReport(ph.name)
+        sat.phases.append(rep)
+        if not rules.by_phase(ph.name):
+            rep.stop, rep.nodes = "no rules", egraph_size(eg)
+            continue
+        t0 = time.perf_counter()
+        while True:
+            if rep.iterations >= ph.iters:
+                rep.stop = "iteration limit"
+                break
+            (out,) = eg.run_program(*step[ph.name])
+            rep.iterations += 1
+            for name, n in out.report.num_matches_per_rule.items():
+                if n:
+                    sat.fired[name] = sat.fired.get(name, 0) + n
+            rep.nodes = egraph_size(eg)
+            if not out.report.updated:
+                rep.stop = "saturated"
+                break
+            if rep.nodes >= ph.nodes:
+                rep.stop = f"node limit ({ph.nodes})"
+                break
+            if time.perf_counter() - t0 >= ph.seconds:
+                rep.stop = f"time limit ({ph.seconds} s)"
+                break
+        eg.run_program(*core)
+        rep.seconds = time.perf_counter() - t0
+    return sat

@@ -1,0 +1,115 @@
+"""The optimizer stage of the compile pipeline: encode -> saturate -> extract -> decode.
+
+It never makes a program wrong: any failure inside the engine (egglog raises Rust panics as
+``BaseException``), a decoded graph whose output types differ from the input's, or an
+extracted graph that does not cost less, keeps the input graph (with a warning for failures).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ..extract import CostModel, extract
+from ..extract.cost import ir_cost
+from ..lang.graph import Variable, toposort
+
+
+@dataclass
+class OptimizationReport:
+    phases: list = field(default_factory=list)
+    fired: dict = field(default_factory=dict)
+    nodes_in: int = 0
+    nodes_out: int = 0
+    egraph_nodes: int = 0
+    cost_before: float = 0.0
+    cost_after: float = 0.0
+    seconds: dict = field(default_factory=dict)
+    outcome: str = "not run"
+
+    def __str__(self) -> str:
+        lines = [f"egopt optimization: {self.outcome}",
+                 f"  graph: {self.nodes_in} -> {self.nodes_out} nodes; cost {self.cost_before:,.0f} -> "
+                 f"{self.cost_after:,.0f}; e-graph {self.egraph_nodes:,} e-nodes",
+                 "  time: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in self.seconds.items())]
+        if self.phases:
+            lines.append(f"  {'phase':<14}{'iters':>6}{'e-nodes':>10}{'ms':>9}  stopped")
+            for p in self.phases:
+                lines.append(f"  {p.name:<14}{p.iterations:>6}{p.nodes:>10,}{p.seconds * 1000:>9.1f}  {p.stop}")
+        if self.fired:
+            lines.append("  rules fired (matches): " + ", ".join(
+                f"{k} {v}" for k, v in sorted(self.fired.items(), key=lambda kv: -kv[1]) if k))
+        return "\n".join(lines)
+
+
+_BUILTIN = None
+
+
+def ruleset_for(mode):
+    """The built-in library (loaded once per process) plus the mode's extra rule sets."""
+    global _BUILTIN
+    from ..rules import RuleSet, builtin, load
+    if _BUILTIN is None:
+        _BUILTIN = builtin()
+    rs = _BUILTIN
+    for extra in mode.rules:
+        rs = rs + (extra if isinstance(extra, RuleSet) else load(extra))
+    return rs
+
+
+def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, phases=None
+             ) -> tuple[list[Variable], OptimizationReport]:
+    """Optimized copies of ``outputs`` (same types), or the outputs themselves, and a report."""
+    from ..rules import engine
+    from ..rules.decode import DecodeError, rebuild, view_of
+    from ..rules.encode import Unsupported, encode
+
+    rep = OptimizationReport()
+    rep.nodes_in = len(toposort(outputs, stop=leaves))
+    rep.cost_before = rep.cost_after = ir_cost(outputs, leaves)
+    rep.nodes_out = rep.nodes_in
+    if rep.nodes_in == 0:
+        rep.outcome = "nothing to optimize"
+        return list(outputs), rep
+    t0 = time.perf_counter()
+    try:
+        enc = encode(outputs, leaves)
+        t1 = time.perf_counter()
+        sat = engine.saturate(enc, ruleset, phases or engine.DEFAULT_PHASES)
+        t2 = time.perf_counter()
+        rep.phases, rep.fired = sat.phases, sat.fired
+        view = view_of(sat.egraph, enc)
+        rep.egraph_nodes = view.n_nodes
+        model = CostModel(view)
+        choice = extract(view, model)
+        t3 = time.perf_counter()
+        locs = {view.roots[n]: (v.owner.loc if v.owner is not None else None) for n, v in enc.origin.items()}
+        built = rebuild(view, choice, enc, locs)
+        new = [built[view.roots[r]] for r in enc.roots]
+        t4 = time.perf_counter()
+        rep.seconds = {"encode": t1 - t0, "saturate": t2 - t1, "extract": t3 - t2, "decode": t4 - t3}
+    except Unsupported as e:
+        rep.outcome = f"kept the input graph ({e})"
+        return list(outputs), rep
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:   # a Rust panic is a BaseException; it must not end the user's process
+        warnings.warn(f"egopt: the optimizer failed ({type(e).__name__}: {e}); "
+                      "running the unoptimized graph", RuntimeWarning, stacklevel=4)
+        rep.outcome = f"failed, kept the input graph ({type(e).__name__})"
+        return list(outputs), rep
+    for old, nv in zip(outputs, new):
+        if old.type.dtype != nv.type.dtype or old.type.ndim != nv.type.ndim:
+            warnings.warn(f"egopt: optimized output {old!r} changed type {old.type} -> {nv.type}; "
+                          "running the unoptimized graph (a rule is ill-typed)", RuntimeWarning, stacklevel=4)
+            rep.outcome = "kept the input graph (type changed)"
+            return list(outputs), rep
+    cost = ir_cost(new, leaves)
+    if cost > rep.cost_before:
+        rep.outcome = "kept the input graph (no cheaper form found)"
+        return list(outputs), rep
+    rep.cost_after = cost
+    rep.nodes_out = len(toposort(new, stop=leaves))
+    rep.outcome = "optimized"
+    return new, rep

@@ -1,0 +1,50 @@
+"""Algebraic identities (phase canonicalize), written with the tensor API.
+
+Identities that hold for real numbers; where IEEE special values differ (x*0 with x = inf),
+the right side is the real-number value, as PyTensor's canonicalizer does.
+"""
+from egopt import rules
+import egopt.tensor as T
+
+x, y, z = rules.pattern_vars("x y z")
+A, B = rules.pattern_vars("A B", ndim=2)
+
+RULES = [
+    rules.rewrite(x + 0, x, name="add-zero"),                       # x + 0 -> x
+    rules.rewrite(x - 0, x, name="sub-zero"),                       # x - 0 -> x
+    rules.rewrite(0 - x, -x, name="zero-sub"),                      # 0 - x -> -x
+    rules.rewrite(x * 1, x, name="mul-one"),                        # x * 1 -> x
+    rules.rewrite(x * 0, T.second(x, 0.0), name="mul-zero"),        # x * 0 -> 0, shape of x
+    rules.rewrite(x / 1, x, name="div-one"),                        # x / 1 -> x
+    rules.rewrite(x - x, T.second(x, 0.0), name="sub-self"),        # x - x -> 0, shape of x
+    rules.rewrite(x / x, T.second(x, 1.0), name="div-self"),        # x / x -> 1 (refines at x = 0)
+    rules.rewrite(-(-x), x, name="neg-neg"),                        # --x -> x
+    rules.rewrite(x - (-y), x + y, name="sub-neg"),                 # x - -y -> x + y
+    rules.rewrite(x + (-y), x - y, name="add-neg"),                 # x + -y -> x - y
+    rules.rewrite(x * -1, -x, name="mul-minus-one"),                # x * -1 -> -x
+    rules.rewrite(x * y + x * z, x * (y + z), name="factor"),       # a*b + a*c -> a*(b + c)
+    rules.rewrite(x * y - x * z, x * (y - z), name="factor-sub"),   # a*b - a*c -> a*(b - c)
+    rules.rewrite(x ** 1, x, name="pow-one"),                       # x**1 -> x
+    rules.rewrite(x ** 0, T.second(x, 1.0), name="pow-zero"),       # x**0 -> 1 (NumPy: 0**0 = 1)
+    rules.rewrite(T.log(T.exp(x)), x, name="log-exp"),              # log(exp(x)) -> x
+    rules.rewrite(T.exp(x) * T.exp(y), T.exp(x + y), name="exp-mul"),   # exp(x)exp(y) -> exp(x+y)
+    rules.rewrite(T.exp(-T.log(x)), 1 / x, name="exp-neg-log"),     # exp(-log x) -> 1/x (refines at x < 0)
+    rules.rewrite(T.sqrt(x * x), abs(x), name="sqrt-square"),       # sqrt(x^2) = |x| for real x
+    rules.rewrite(T.sqrt(T.sqr(x)), abs(x), name="sqrt-sqr"),
+    rules.rewrite(abs(-x), abs(x), name="abs-neg"),
+    rules.rewrite(abs(abs(x)), abs(x), name="abs-abs"),
+    rules.rewrite(A.T.T, A, name="transpose-transpose"),            # (A^T)^T -> A
+    rules.rewrite(T.sum(T.sum(A, axis=1), axis=0), T.sum(A), name="sum-sum"),
+    rules.rewrite(T.sum(T.sum(A, axis=0), axis=0), T.sum(A), name="sum-sum-0"),
+]
+
+# second(a, b) only needs a's shape: look through elementwise ops to their operands
+RULES += [
+    rules.rewrite(T.second(x * y, z), T.second(x, T.second(y, z)), name="second-mul"),
+    rules.rewrite(T.second(x + y, z), T.second(x, T.second(y, z)), name="second-add"),
+    rules.rewrite(T.second(x - y, z), T.second(x, T.second(y, z)), name="second-sub"),
+    rules.rewrite(T.second(x / y, z), T.second(x, T.second(y, z)), name="second-div"),
+    rules.rewrite(T.second(-x, z), T.second(x, z), name="second-neg"),
+    rules.rewrite(T.second(T.exp(x), z), T.second(x, z), name="second-exp"),
+    rules.rewrite(T.second(x, T.second(x, z)), T.second(x, z), name="second-second"),
+]

@@ -1,0 +1,26 @@
+"""Numerical stability (phase stabilize): each naive form as it is usually written, rewritten
+to a form that is accurate where the naive one loses digits, overflows or returns -inf.
+"""
+from egopt import rules
+import egopt.tensor as T
+
+x, = rules.pattern_vars("x")
+
+RULES = [
+    # log(1 + x) loses all digits of x below 1e-16: log1p keeps them
+    rules.rewrite(T.log(1 + x), T.log1p(x), name="log1p", phase="stabilize"),
+    # exp(x) - 1 cancels for small x
+    rules.rewrite(T.exp(x) - 1, T.expm1(x), name="expm1", phase="stabilize"),
+    # log(1 + exp(x)) overflows for x > 709
+    rules.rewrite(T.log1p(T.exp(x)), T.softplus(x), name="log1p-exp", phase="stabilize"),
+    # the logistic function written out: exp(-x) overflows for x < -709
+    rules.rewrite(1 / (1 + T.exp(-x)), T.sigmoid(x), name="sigmoid-form", phase="stabilize"),
+    # log(sigmoid(x)) is -inf once sigmoid underflows (x < -745)
+    rules.rewrite(T.log(T.sigmoid(x)), -T.softplus(-x), name="log-sigmoid", phase="stabilize"),
+    # 1 - sigmoid(x) cancels for large x
+    rules.rewrite(1 - T.sigmoid(x), T.sigmoid(-x), name="one-minus-sigmoid", phase="stabilize"),
+    rules.rewrite(T.log(T.sigmoid(-x)), -T.softplus(x), name="log-sigmoid-neg", phase="stabilize"),
+    # log(1 - exp(x)) for x < 0: cancellation near 0, underflow far from it
+    rules.rewrite(T.log(1 - T.exp(x)), T.log1mexp(x), name="log1mexp", phase="stabilize"),
+    rules.rewrite(T.log(-T.expm1(x)), T.log1mexp(x), name="log-neg-expm1", phase="stabilize"),
+]
