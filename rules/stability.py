@@ -4,7 +4,7 @@ to a form that is accurate where the naive one loses digits, overflows or return
 from egopt import rules
 import egopt.tensor as T
 
-x, = rules.pattern_vars("x")
+x, y = rules.pattern_vars("x y")
 
 RULES = [
     # log(1 + x) loses all digits of x below 1e-16: log1p keeps them
@@ -24,3 +24,23 @@ RULES = [
     rules.rewrite(T.log(1 - T.exp(x)), T.log1mexp(x), name="log1mexp", phase="stabilize"),
     rules.rewrite(T.log(-T.expm1(x)), T.log1mexp(x), name="log-neg-expm1", phase="stabilize"),
 ]
+
+# log(exp(x) / y) = x - log(y): exp(x) > 0, so the quotient rule holds for every y
+# (y < 0 gives NaN on both sides); this is the softmax-by-hand case, log(exp(z - m) / sum(...))
+RULES.append(rules.rewrite(T.log(T.exp(x) / y), x - T.log(y), name="log-exp-div", phase="stabilize"))
+
+
+def _logsumexp(v, axis, keepdims):
+    # max subtraction; a non-finite max (all -inf, or +inf) is not subtracted, as scipy does
+    m = T.max(v, axis=axis, keepdims=True)
+    m = T.switch(T.isinf(m), 0.0, m)
+    s = T.log(T.sum(T.exp(v - m), axis=axis, keepdims=keepdims))
+    return s + (m if keepdims else T.max(m, axis=axis))
+
+
+for _nd in (1, 2):
+    _v, = rules.pattern_vars("v", ndim=_nd)
+    for _axis, _keep in [(None, False)] + ([(_nd - 1, False), (_nd - 1, True)] if _nd > 1 else []):
+        RULES.append(rules.rewrite(
+            T.log(T.sum(T.exp(_v), axis=_axis, keepdims=_keep)), _logsumexp(_v, _axis, _keep),
+            name=f"logsumexp-{_nd}d-axis{_axis}-keep{int(_keep)}", phase="stabilize"))
