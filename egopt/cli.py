@@ -10,6 +10,12 @@ def _demo(args) -> int:
     return run(quick=args.quick)
 
 
+def _schema(args) -> int:
+    from .rules import schema
+    print(schema(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     p = argparse.ArgumentParser(prog="egopt", description="egopt: an e-graph tensor compiler")
@@ -18,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="build, compile and run a small model end to end")
     d.add_argument("--quick", action="store_true", help="fewer training steps")
     d.set_defaults(func=_demo)
+    s = sub.add_parser("schema", help="print the e-graph schema that .egg rule files are written in")
+    s.set_defaults(func=_schema)
     return p
 
 
