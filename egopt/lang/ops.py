@@ -8,6 +8,7 @@ the op and the file to edit.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -131,6 +132,9 @@ def _test_values(node: Apply) -> None:
                              f"(set v.tag.test_value = ...) while building "
                              f"{describe_call(node.op, node.params, [v.type for v in node.inputs])}"
                              + _at(node.loc))
+        if config.compute_test_value == "warn":
+            warnings.warn(f"compute_test_value='warn': {missing[0]!r} has no test value; "
+                          f"skipping the test value of {node.op.name}" + _at(node.loc), stacklevel=4)
         return
     try:
         outs = run_node(node, values)

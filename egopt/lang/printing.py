@@ -1,18 +1,23 @@
-"""Looking inside graphs: ``pp`` (infix text), ``debugprint`` (indented tree), ``Print`` (runtime)."""
+"""Looking inside graphs: ``pp`` (infix text), ``debugprint`` (indented tree), ``Print`` (prints
+when run) and ``pydotprint`` (a Graphviz picture). All walks are iterative, so deep graphs print.
+"""
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
 import sys
 from typing import Iterable
 
 import numpy as np
 
-from .graph import Constant, Variable, toposort
+from .graph import Apply, Constant, Variable, toposort
 from .ops import Op, register
-from .types import TensorType
 
 
 def short_name(v: Variable) -> str:
+    """A variable's name, a constant's value, ``op.out`` for an unnamed result, or its type."""
     if v.name:
         return v.name
     if isinstance(v, Constant):
@@ -22,102 +27,144 @@ def short_name(v: Variable) -> str:
     return f"<{v.type}>"
 
 
+def _number(x) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(x)
+
+
 def _const_text(data: np.ndarray) -> str:
     if data.ndim == 0:
-        return repr(data.item())
+        return _number(data.item())
+    if data.size <= 6 and data.ndim == 1:
+        return "[" + ", ".join(_number(e) for e in data.tolist()) + "]"
     if data.size <= 6:
         return np.array2string(data, separator=", ")
     return f"constant{data.shape}"
 
 
+def _param_value(v) -> str:
+    if isinstance(v, tuple) and len(v) == 1:
+        return repr(v[0])
+    return repr(v)
+
+
+def _shown_params(node: Apply) -> dict:
+    """Params worth showing in ``pp``: not False/None, and no ``axis`` that covers every axis."""
+    shown = {}
+    for k, v in node.params.items():
+        if v is False or v is None:
+            continue
+        if k == "axis" and node.inputs and tuple(v) == tuple(range(node.inputs[0].ndim)):
+            continue
+        shown[k] = v
+    return shown
+
+
+def _node_text(node: Apply, args: list[str]) -> str:
+    params = _shown_params(node)
+    extra = ", ".join(f"{k}={_param_value(v)}" for k, v in params.items())
+    fmt = node.op.fmt
+    if fmt and node.op.nout == 1:
+        text = fmt.format(*args, **node.params)
+        unused = [k for k in params if "{" + k + "}" not in fmt]
+        if unused and text.endswith(")") and not fmt.startswith("("):   # call-style template
+            text = text[:-1] + ", " + ", ".join(f"{k}={_param_value(params[k])}" for k in unused) + ")"
+        return text
+    return f"{node.op.name}({', '.join(args + ([extra] if extra else []))})"
+
+
 def pp(var: Variable) -> str:
-    """Infix text of a graph: ``pp(x + y * 2)`` → ``'(x + (y * 2))'``.
+    """Infix text of a graph: leaves by name, constants by value, binary ops in parentheses.
 
     >>> import egopt.tensor as T
     >>> x, y = T.dscalars("x", "y")
     >>> pp(T.exp(x) + y * 2)
     '(exp(x) + (y * 2))'
+    >>> pp(T.dmatrix("m").sum(axis=0))
+    'sum(m, axis=0)'
     """
     memo: dict[int, str] = {}
-
-    def text(v: Variable) -> str:
-        if id(v) in memo:
-            return memo[id(v)]
-        if v.owner is None or (v.name and v.owner is not None and False):
-            s = short_name(v)
-        else:
-            node = v.owner
-            args = [text(i) for i in node.inputs]
-            if node.op.fmt and node.op.nout == 1:
-                s = node.op.fmt.format(*args, **node.params)
-            else:
-                p = ", ".join(f"{k}={val}" for k, val in node.params.items() if k not in ("loc",))
-                s = f"{node.op.name}{'{' + p + '}' if p else ''}({', '.join(args)})"
-            if node.op.nout > 1:
-                s = f"{s}[{v.index}]"
-        memo[id(v)] = s
-        return s
-
-    return text(var)
+    for node in toposort([var]):
+        args = [memo.get(id(i)) or short_name(i) for i in node.inputs]
+        text = _node_text(node, args)
+        for out in node.outputs:
+            memo[id(out)] = text if node.op.nout == 1 else f"{text}[{out.index}]"
+    return memo.get(id(var)) or short_name(var)
 
 
-def debugprint(obj, file=None, print_type: bool = True) -> str:
+# ---- debugprint --------------------------------------------------------------------------------------
+
+def debugprint(obj, file=None, print_type: bool = True, depth: int = -1) -> str | None:
     """Print the indented tree of a variable, a list of them, or a compiled function's graph.
 
-    Each node gets an id (``[id A]``); a node seen before is printed once and referred to by id.
-    Returns the text (and prints it to ``file`` or stdout unless ``file="str"``).
+    Each node gets an id (``[id A]``); a node seen before is printed once and then referred to
+    by its id with ``...``. A compiled function shows the graph that runs (after optimization),
+    its update expressions marked ``-> update of s``. With ``file="str"`` the text is returned
+    instead of printed; ``depth`` limits how many levels are shown (-1: all).
+
+    >>> import egopt.tensor as T
+    >>> x = T.dvector("x")
+    >>> debugprint(T.exp(x) + x)
+    add [id A] <vector[float64](?)>
+     |exp [id B] <vector[float64](?)>
+     | |x [id C] <vector[float64](?)>
+     |x [id C] <vector[float64](?)>
     """
-    outputs = _outputs_of(obj)
     ids: dict[int, str] = {}
+    seen: set[int] = set()
     buf = io.StringIO()
-
-    def ident(v: Variable) -> str:
-        key = id(v.owner) if v.owner is not None else id(v)
-        if key not in ids:
-            ids[key] = _letters(len(ids))
-        return ids[key]
-
-    def walk(v: Variable, depth: int, seen: set):
-        pad = " |" * depth
-        typ = f" <{v.type}>" if print_type else ""
-        name = f" '{v.name}'" if v.name else ""
-        if v.owner is None:
-            label = short_name(v) if not isinstance(v, Constant) else f"Constant{{{_const_text(v.data)}}}"
-            buf.write(f"{pad}{label} [id {ident(v)}]{typ}\n")
-            return
-        node = v.owner
-        p = ", ".join(f"{k}={val}" for k, val in node.params.items())
-        out = f".{v.index}" if node.op.nout > 1 else ""
-        already = id(node) in seen
-        buf.write(f"{pad}{node.op.name}{'{' + p + '}' if p else ''}{out} [id {ident(v)}]{name}{typ}"
-                  f"{' ...' if already else ''}\n")
-        if already:
-            return
-        seen.add(id(node))
-        for inp in node.inputs:
-            walk(inp, depth + 1, seen)
-
-    seen: set = set()
-    for o in outputs:
-        walk(o, 0, seen)
+    for root, note in _roots_of(obj):
+        _print_tree(root, note, buf, ids, seen, print_type, depth)
     text = buf.getvalue()
-    if file != "str":
-        (file or sys.stdout).write(text)
-    return text
+    if file == "str":
+        return text
+    (file or sys.stdout).write(text)
+    return None
 
 
 dprint = debugprint
 
 
-def _outputs_of(obj) -> list[Variable]:
+def _print_tree(root: Variable, note: str, buf, ids: dict, seen: set, print_type: bool, depth: int) -> None:
+    stack = [(root, 0, note)]
+    while stack:
+        v, level, note = stack.pop()
+        key = id(v.owner) if v.owner is not None else id(v)
+        ident = ids.setdefault(key, _letters(len(ids)))
+        typ = f" <{v.type}>" if print_type else ""
+        pad = " |" * level
+        if v.owner is None:
+            label = f"Constant{{{_const_text(v.data)}}}" if isinstance(v, Constant) else short_name(v)
+            buf.write(f"{pad}{label} [id {ident}]{typ}{note}\n")
+            continue
+        node = v.owner
+        params = ", ".join(f"{k}={val!r}" for k, val in node.params.items())
+        out = f".{v.index}" if node.op.nout > 1 else ""
+        name = f" '{v.name}'" if v.name else ""
+        again = key in seen
+        buf.write(f"{pad}{node.op.name}{'{' + params + '}' if params else ''}{out} [id {ident}]{name}{typ}"
+                  f"{' ...' if again else ''}{note}\n")
+        if again or level == depth:
+            continue
+        seen.add(key)
+        stack.extend((i, level + 1, "") for i in reversed(node.inputs))
+
+
+def _roots_of(obj) -> list[tuple[Variable, str]]:
     if isinstance(obj, Variable):
-        return [obj]
+        return [(obj, "")]
     graph = getattr(obj, "graph_outputs", None)   # a compiled Function
     if graph is not None:
-        return list(graph())
-    if isinstance(obj, Iterable):
-        return [o for x in obj for o in _outputs_of(x)]
-    raise TypeError(f"debugprint: cannot print {type(obj).__name__}")
+        outs = list(graph())
+        updated = [k for k, _ in getattr(obj, "updates", [])]
+        n = len(outs) - len(updated)
+        return [(o, "") for o in outs[:n]] + [(e, f" -> update of {short_name(k)}")
+                                                for e, k in zip(outs[n:], updated)]
+    if isinstance(obj, Iterable) and not isinstance(obj, (str, bytes)):
+        return [r for x in obj for r in _roots_of(x)]
+    raise TypeError(f"debugprint: cannot print {type(obj).__name__}; give a variable, a list of "
+                    f"variables or a compiled function")
 
 
 def _letters(i: int) -> str:
@@ -129,13 +176,91 @@ def _letters(i: int) -> str:
     return s
 
 
+# ---- pydotprint ------------------------------------------------------------------------------------------
+
+def _dot_quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(obj) -> str:
+    """Graphviz DOT text of a variable, a list of them or a compiled function's graph.
+
+    Inputs are green boxes, shared variables cyan, constants grey, outputs blue; apply nodes
+    are ellipses; each edge is labelled with the input position and the type it carries.
+    """
+    roots = _roots_of(obj)
+    nodes = toposort([r for r, _ in roots])
+    name: dict[int, str] = {}
+    lines = ["digraph egopt {", "  rankdir=TB;", '  node [fontname="Helvetica"];']
+
+    def leaf(v: Variable) -> str:
+        if id(v) not in name:
+            name[id(v)] = f"v{len(name)}"
+            color = ("grey" if isinstance(v, Constant) else
+                     "cyan" if hasattr(v, "get_value") else "limegreen")
+            lines.append(f"  {name[id(v)]} [label={_dot_quote(short_name(v) + chr(10) + str(v.type))}, "
+                         f"shape=box, style=filled, fillcolor={color}];")
+        return name[id(v)]
+
+    for k, node in enumerate(nodes):
+        params = ", ".join(f"{p}={val!r}" for p, val in node.params.items())
+        lines.append(f"  n{k} [label={_dot_quote(node.op.name + ('{' + params + '}' if params else ''))}];")
+        for out in node.outputs:
+            name[id(out)] = f"n{k}"
+        for j, v in enumerate(node.inputs):
+            src = name[id(v)] if v.owner is not None else leaf(v)
+            lines.append(f"  {src} -> n{k} [label={_dot_quote(f'{j} {v.type}')}];")
+    for j, (r, note) in enumerate(roots):
+        src = name[id(r)] if r.owner is not None else leaf(r)
+        label = (note.strip(" ->") if note else f"output {j}") + "\n" + str(r.type)
+        lines.append(f"  out{j} [label={_dot_quote(label)}, shape=box, style=filled, fillcolor=dodgerblue];")
+        lines.append(f"  {src} -> out{j};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def pydotprint(obj, outfile: str = "egopt_graph.png", format: str | None = None,
+               print_output_file: bool = True) -> str:
+    """Draw a graph (variable, list, or compiled function) with Graphviz; returns the file written.
+
+    The format comes from the file extension (``.png``, ``.svg``, ``.pdf``; ``.dot`` writes the
+    DOT text only). Rendering needs Graphviz's ``dot`` program; without it the DOT text is
+    written beside ``outfile`` and a RuntimeError says how to install Graphviz.
+    """
+    outfile = os.fspath(outfile)
+    fmt = format or os.path.splitext(outfile)[1].lstrip(".") or "png"
+    text = to_dot(obj)
+    if fmt == "dot":
+        _write(outfile, text)
+        return outfile
+    dot = shutil.which("dot")
+    if dot is None:
+        dot_file = os.path.splitext(outfile)[0] + ".dot"
+        _write(dot_file, text)
+        raise RuntimeError(f"pydotprint needs Graphviz's 'dot' program to render {fmt.upper()}, and it "
+                           f"is not on PATH. Install Graphviz (e.g. 'apt install graphviz' or "
+                           f"'brew install graphviz'), or render the DOT text written to {dot_file} "
+                           f"yourself: dot -T{fmt} {dot_file} -o {outfile}")
+    done = subprocess.run([dot, f"-T{fmt}", "-o", outfile], input=text, text=True, capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"pydotprint: Graphviz 'dot -T{fmt}' failed: {done.stderr.strip()}")
+    if print_output_file:
+        print(f"The output file is available at {outfile}")
+    return outfile
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# ---- Print: an identity op that prints when it runs ------------------------------------------------
+
 def _print_perform(params, x):
-    parts = []
     for attr in params["attrs"]:
         val = getattr(x, attr)
         val = val() if callable(val) else val
-        parts.append(f"{attr} = {val}")
-    print(f"{params['message']} {', '.join(parts)}", flush=True)
+        print(f"{params['message']} {attr} = {val}", flush=True)
     return x
 
 
@@ -145,7 +270,8 @@ print_op = register(Op("print", lambda params, t: t, _print_perform,
 
 
 class Print:
-    """``Print("msg", attrs=("__str__", "shape"))(x)``: identity that prints when the function runs."""
+    """``Print("msg", attrs=("__str__", "shape"))(x)``: the identity, printing one line per
+    attribute (``msg shape = (3,)``) each time the compiled function runs it."""
 
     def __init__(self, message: str = "", attrs: tuple[str, ...] = ("__str__",)):
         self.message = message

@@ -61,7 +61,11 @@ class TensorType:
                     f"{name}: expected {self}, got an array of dtype {arr.dtype.name}; casting "
                     f"would lose information: cast it yourself with .astype({self.dtype!r}) "
                     f"or pass allow_input_downcast=True")
-            arr = arr.astype(self.dtype)
+            cast = arr.astype(self.dtype)
+            if python_data and not allow_downcast and arr.dtype.kind in "iu" and not np.array_equal(cast, arr):
+                raise TypeError(f"{name}: expected {self}, got Python integers that do not fit in "
+                                f"{self.dtype} (they would wrap around)")
+            arr = cast
         if arr.ndim != self.ndim:
             raise TypeError(f"{name}: expected {self} (ndim={self.ndim}), got an array of shape "
                             f"{arr.shape} (ndim={arr.ndim})")

@@ -1,37 +1,47 @@
 """``egopt.function``: inputs, outputs, updates and givens in, a callable compiled function out.
 
 The pipeline: givens -> check leaves (explicit inputs, implicit shared inputs, constants) ->
-optimize (per the mode) -> link -> call. Updates take effect after every output is computed.
+optimize (per the mode) -> link -> call. Updates take effect after every output is computed,
+and no returned array shares memory with an input, a shared value, a constant or another
+returned array.
 """
 from __future__ import annotations
 
-import atexit
-import weakref
 import time
 import warnings
+import weakref
 from collections import OrderedDict
 from typing import Any, Sequence
 
 import numpy as np
 
+from .. import config
 from ..lang import frontend as F
 from ..lang.errors import EgoptTypeError, MissingInputError, UnusedInputError
-from ..lang.graph import Constant, Variable, ancestors, clone_replace, graph_inputs
+from ..lang.graph import Constant, Variable, ancestors, clone_replace, graph_inputs, toposort
 from ..lang.shared import SharedVariable
 from .mode import Mode, get_mode
+from .profile import ProfileStats, print_at_exit
 from .py_linker import Program
 
 
 class In:
-    """An explicit input with options: ``In(x, value=1.0, name="x", borrow=False)``."""
+    """An explicit input with options: ``In(x, value=1.0, name="x")``.
+
+    ``value`` is the default used when the call does not give this input; ``name`` is the
+    keyword it can be given by (default: the variable's name).
+    """
 
     def __init__(self, variable: Variable, name: str | None = None, value=None, borrow: bool = False,
                  mutable: bool = False):
-        self.variable, self.name, self.value, self.borrow = variable, name or variable.name, value, borrow
+        self.variable, self.name, self.value = variable, name or getattr(variable, "name", None), value
+        self.borrow = borrow
         self.mutable = mutable
 
 
 class Out:
+    """An output with options (``borrow`` is accepted for Theano compatibility)."""
+
     def __init__(self, variable: Variable, borrow: bool = False):
         self.variable, self.borrow = variable, borrow
 
@@ -66,6 +76,59 @@ def _check_same_type(key: Variable, value: Variable, what: str) -> Variable:
     return value
 
 
+def _root(a) -> int:
+    """Identity of the memory an array views (its ultimate base)."""
+    while isinstance(a, np.ndarray) and a.base is not None:
+        a = a.base
+    return id(a)
+
+
+def _unaliased(values: Sequence[np.ndarray], taken: set[int]) -> list[np.ndarray]:
+    """``values`` with a copy of each one whose memory is in ``taken``; marks the memory used."""
+    out = []
+    for v in values:
+        if _root(v) in taken:
+            v = v.copy()
+        taken.add(_root(v))
+        out.append(v)
+    return out
+
+
+def _explicit_inputs(inputs) -> list[In]:
+    ins = [i if isinstance(i, In) else In(i) for i in (inputs or [])]
+    seen: set[int] = set()
+    for i in ins:
+        v = i.variable
+        if not isinstance(v, Variable):
+            raise TypeError(f"function inputs must be symbolic variables, got {v!r} ({type(v).__name__})")
+        if isinstance(v, Constant):
+            raise TypeError(f"function input {v!r} is a constant; constants cannot be inputs")
+        if isinstance(v, SharedVariable):
+            raise TypeError(f"function input {v!r} is a shared variable: shared variables are implicit "
+                            f"inputs. To feed another value in its place, use a symbolic variable x "
+                            f"and givens={{{v!r}: x}}")
+        if id(v) in seen:
+            raise ValueError(f"input {v!r} is given twice")
+        seen.add(id(v))
+    return ins
+
+
+def _update_pairs(updates, outs, no_default_updates: bool) -> list[tuple[SharedVariable, Variable]]:
+    upd = []
+    for k, v in _pairs(updates, "updates"):
+        if not isinstance(k, SharedVariable):
+            raise TypeError(f"updates: {k!r} is not a shared variable; only shared variables can be updated")
+        upd.append((k, _check_same_type(k, F.as_tensor_variable(v), f"update of {k!r}")))
+    if len({id(k) for k, _ in upd}) != len(upd):
+        raise ValueError("updates: a shared variable is updated twice")
+    if not no_default_updates:
+        keys = {id(k) for k, _ in upd}
+        for v in graph_inputs(outs + [e for _, e in upd]):
+            if isinstance(v, SharedVariable) and v.default_update is not None and id(v) not in keys:
+                upd.append((v, v.default_update))
+    return upd
+
+
 class Function:
     """A compiled function. Call it with values for its explicit inputs (positional or by name)."""
 
@@ -78,79 +141,61 @@ class Function:
                           allow_input_downcast=allow_input_downcast,
                           no_default_updates=no_default_updates)
         self.allow_input_downcast = bool(allow_input_downcast)
-        ins = [i if isinstance(i, In) else In(i) for i in (inputs or [])]
-        for i in ins:
-            if not isinstance(i.variable, Variable):
-                raise TypeError(f"function inputs must be symbolic variables, got {i.variable!r} "
-                                f"({type(i.variable).__name__})")
-            if isinstance(i.variable, Constant):
-                raise TypeError(f"function input {i.variable!r} is a constant; constants cannot be inputs")
-        seen = set()
-        for i in ins:
-            if id(i.variable) in seen:
-                raise ValueError(f"input {i.variable!r} is given twice")
-            seen.add(id(i.variable))
-        self.ins = ins
-        self.input_vars = [i.variable for i in ins]
+        self.ins = _explicit_inputs(inputs)
+        self.input_vars = [i.variable for i in self.ins]
+        self.defaults = [None if i.value is None else self._filter(j, i.value) for j, i in enumerate(self.ins)]
 
         self.single = outputs is not None and not isinstance(outputs, (list, tuple))
         outs = [] if outputs is None else ([outputs] if self.single else list(outputs))
-        outs = [o.variable if isinstance(o, Out) else o for o in outs]
-        outs = [F.as_tensor_variable(o) for o in outs]
-
-        upd = []
-        for k, v in _pairs(updates, "updates"):
-            if not isinstance(k, SharedVariable):
-                raise TypeError(f"updates: {k!r} is not a shared variable; only shared variables "
-                                f"can be updated")
-            upd.append((k, _check_same_type(k, F.as_tensor_variable(v), f"update of {k!r}")))
-        if len({id(k) for k, _ in upd}) != len(upd):
-            raise ValueError("updates: a shared variable is updated twice")
-        if not no_default_updates:
-            upd_keys = {id(k) for k, _ in upd}
-            for v in graph_inputs(outs + [e for _, e in upd]):
-                if isinstance(v, SharedVariable) and v.default_update is not None and id(v) not in upd_keys:
-                    upd.append((v, v.default_update))
-
-        giv = [(k, _check_same_type(k, F.as_tensor_variable(v), f"givens[{k!r}]"))
-               for k, v in _pairs(givens, "givens")]
-        exprs = outs + [e for _, e in upd]
-        if giv:
-            for k, _ in giv:
-                if not isinstance(k, Variable):
-                    raise TypeError(f"givens: key {k!r} is not a symbolic variable")
-            exprs = clone_replace(exprs, dict(giv))
+        outs = [F.as_tensor_variable(o.variable if isinstance(o, Out) else o) for o in outs]
+        upd = _update_pairs(updates, outs, no_default_updates)
+        exprs = self._substitute(outs + [e for _, e in upd], givens)
         self.outputs = exprs[:len(outs)]
         self.updates = [(k, e) for (k, _), e in zip(upd, exprs[len(outs):])]
+        self._source = (list(self.outputs), list(self.updates))   # before optimization, for pickling
 
-        # leaves: explicit inputs cut the graph; shared variables become implicit inputs
-        needed = graph_inputs(exprs, stop=self.input_vars)
+        self.shared_vars = self._implicit_inputs(exprs)
+        self._check_unused(exprs, on_unused_input or "raise")
+        self.update_vars = [k for k, _ in self.updates]
+        self._updated = {id(k) for k in self.update_vars}
+        self.program = self._link(self.input_vars + self.shared_vars, exprs)
+        if config.print_rewrites:
+            print(f"{self._label()}: {self.report}")
+        self.profile: ProfileStats | None = ProfileStats(self._label()) if profile else None
+        if self.profile is not None:
+            print_at_exit(self.profile)
+
+    def _substitute(self, exprs: list[Variable], givens) -> list[Variable]:
+        giv = []
+        for k, v in _pairs(givens, "givens"):
+            if not isinstance(k, Variable):
+                raise TypeError(f"givens: key {k!r} is not a symbolic variable")
+            giv.append((k, _check_same_type(k, F.as_tensor_variable(v), f"givens[{k!r}]")))
+        return clone_replace(exprs, dict(giv)) if giv else exprs
+
+    def _implicit_inputs(self, exprs) -> list[SharedVariable]:
+        """Leaves other than explicit inputs: shared variables, or a missing-input error."""
         explicit = {id(v) for v in self.input_vars}
-        self.shared_vars: list[SharedVariable] = []
-        for v in needed:
+        shared = []
+        for v in graph_inputs(exprs, stop=self.input_vars):
             if id(v) in explicit or isinstance(v, Constant):
                 continue
-            if isinstance(v, SharedVariable):
-                self.shared_vars.append(v)
-            else:
+            if not isinstance(v, SharedVariable):
                 raise MissingInputError(_missing_message(v, exprs, self.input_vars))
+            shared.append(v)
+        return shared
+
+    def _check_unused(self, exprs, policy: str) -> None:
         used = {id(v) for v in ancestors(exprs, stop=self.input_vars)}
         unused = [v for v in self.input_vars if id(v) not in used]
-        policy = on_unused_input or "raise"
-        if unused and policy != "ignore":
-            msg = (f"egopt.function{' ' + repr(name) if name else ''}: input(s) "
-                   f"{', '.join(repr(v) for v in unused)} are not used to compute any output or update. "
-                   "Pass on_unused_input='warn' or 'ignore' to allow this.")
-            if policy == "raise":
-                raise UnusedInputError(msg)
-            warnings.warn(msg, stacklevel=3)
-
-        self.update_vars = [k for k, _ in self.updates]
-        all_outputs = self.outputs + [e for _, e in self.updates]
-        self.program = self._link(self.input_vars + self.shared_vars, all_outputs)
-        self.profile = {} if profile else None
-        if profile:
-            atexit.register(self._print_profile)
+        if not unused or policy == "ignore":
+            return
+        msg = (f"egopt.function{' ' + repr(self.name) if self.name else ''}: input(s) "
+               f"{', '.join(repr(v) for v in unused)} are not used to compute any output or update. "
+               "Pass on_unused_input='warn' or 'ignore' to allow this.")
+        if policy == "raise":
+            raise UnusedInputError(msg)
+        warnings.warn(msg, stacklevel=4)
 
     def _link(self, leaves: Sequence[Variable], outputs: Sequence[Variable]) -> Program:
         from .optimize import OptimizationReport, optimize, ruleset_for
@@ -169,9 +214,31 @@ class Function:
 
     # ---- calling ---------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        arrays = self._arguments(args, kwargs)
+        shared_vals = [s.container[0] for s in self.shared_vars]
+        t0 = time.perf_counter()
+        results = self.program.run(arrays + shared_vals, self.profile)
+        n = len(self.outputs)
+        # nothing returned or stored may share memory with what the caller or another variable holds
+        taken = {_root(a) for a in arrays} | {_root(a) for a in self.program.constant_arrays}
+        taken |= {_root(v) for s, v in zip(self.shared_vars, shared_vals) if id(s) not in self._updated}
+        outs = _unaliased(results[:n], taken)
+        new_values = _unaliased(results[n:], taken)
+        for var, val in zip(self.update_vars, new_values):
+            if not var.type.accepts(val):
+                raise ValueError(f"{self._label()}: the update of {var!r} computed an array of shape "
+                                 f"{val.shape}, but its type is {var.type}; no update was applied")
+        for var, val in zip(self.update_vars, new_values):
+            var.container[0] = val
+        if self.profile is not None:
+            self.profile.record_call(time.perf_counter() - t0)
+        return outs[0] if self.single else outs
+
+    def _arguments(self, args, kwargs) -> list[np.ndarray]:
+        """The explicit inputs' arrays, from positional and keyword arguments and defaults."""
         if len(args) > len(self.ins):
             raise TypeError(f"{self._label()} takes {len(self.ins)} input(s), got {len(args)}")
-        values = list(args) + [None] * (len(self.ins) - len(args))
+        values: list[Any] = list(args) + [None] * (len(self.ins) - len(args))
         given = [True] * len(args) + [False] * (len(self.ins) - len(args))
         for key, val in kwargs.items():
             idx = next((j for j, i in enumerate(self.ins) if i.name == key), None)
@@ -181,61 +248,40 @@ class Function:
                 raise TypeError(f"{self._label()}: input {key!r} given twice")
             values[idx], given[idx] = val, True
         arrays = []
-        for j, (inp, val, ok) in enumerate(zip(self.ins, values, given)):
-            if not ok:
-                if inp.value is None:
-                    raise TypeError(f"{self._label()}: missing value for input {j} ({inp.variable!r})")
-                val = inp.value
-            label = f"{self._label()} input {j} ({inp.name or inp.variable!r})"
-            arrays.append(inp.variable.type.filter(val, name=label,
-                                                   allow_downcast=self.allow_input_downcast))
-        shared_vals = [s.container[0] for s in self.shared_vars]
-        t0 = time.perf_counter()
-        results = self.program.run(arrays + shared_vals, self.profile)
-        outs = results[:len(self.outputs)]
-        # outputs never alias the caller's arrays or the shared storage
-        owned = {id(a) for a in arrays} | {id(a) for a in shared_vals}
-        outs = [o.copy() if id(o) in owned else o for o in outs]
-        for var, val in zip(self.update_vars, results[len(self.outputs):]):
-            var.container[0] = val
-        if self.profile is not None:
-            rec = self.profile.setdefault("__call__", [0, 0.0])
-            rec[0] += 1
-            rec[1] += time.perf_counter() - t0
-        if self.single:
-            return outs[0]
-        return outs
+        for j, (val, ok) in enumerate(zip(values, given)):
+            if ok:
+                arrays.append(self._filter(j, val))
+            elif self.defaults[j] is not None:
+                arrays.append(self.defaults[j])
+            else:
+                raise TypeError(f"{self._label()}: missing value for input {j} ({self.ins[j].variable!r})")
+        return arrays
+
+    def _filter(self, j: int, value) -> np.ndarray:
+        inp = self.ins[j]
+        label = f"{self._label()} input {j} ({inp.name or repr(inp.variable)})"
+        return inp.variable.type.filter(value, name=label, allow_downcast=self.allow_input_downcast)
 
     def _label(self) -> str:
         return f"function {self.name!r}" if self.name else "function"
 
     # ---- introspection -----------------------------------------------------------------------------------
     def graph_outputs(self) -> list[Variable]:
-        """The graph that runs: outputs, then update expressions."""
+        """The graph that runs (after optimization): outputs, then update expressions."""
         return self.outputs + [e for _, e in self.updates]
 
     def profile_table(self) -> str:
+        """The per-op time table of the calls so far (compile with ``profile=True``)."""
         if self.profile is None:
             return "profiling is off: compile with profile=True"
-        total = sum(v[1] for k, v in self.profile.items() if k != "__call__") or 1e-12
-        rows = sorted(((k, *v) for k, v in self.profile.items() if k != "__call__"),
-                      key=lambda r: -r[2])
-        calls = self.profile.get("__call__", [0, 0.0])
-        lines = [f"Profile of {self._label()}: {calls[0]} calls, {calls[1]:.6f} s",
-                 f"{'op':<24}{'calls':>8}{'total s':>12}{'per call us':>14}{'%':>8}"]
-        for op, n, t in rows:
-            lines.append(f"{op:<24}{n:>8}{t:>12.6f}{1e6 * t / max(n, 1):>14.2f}{100 * t / total:>8.1f}")
-        return "\n".join(lines)
-
-    def _print_profile(self):
-        if self.profile:
-            print(self.profile_table())
+        return self.profile.table()
 
     # ---- pickling: the graph and its shared variables travel; compilation is redone on load ----------
     def __reduce__(self):
+        outputs, updates = self._source
         spec = dict(self._spec)
-        spec.update(inputs=self.ins, outputs=self.outputs[0] if self.single else self.outputs,
-                    updates=self.updates, givens=None)
+        spec.update(inputs=self.ins, outputs=outputs[0] if self.single else outputs,
+                    updates=updates, givens=None, no_default_updates=True)
         return (_rebuild, (spec,))
 
     def __repr__(self) -> str:
@@ -247,7 +293,7 @@ def _rebuild(spec: dict) -> Function:
 
 
 def _missing_message(v: Variable, exprs, inputs) -> str:
-    users = [n for n in _users(v, exprs, inputs)]
+    users = [n for n in toposort(exprs, stop=inputs) if any(i is v for i in n.inputs)]
     where = ""
     if users and users[0].loc:
         where = f"\n  it is used by {users[0].op.name}, built at {users[0].loc}"
@@ -255,15 +301,11 @@ def _missing_message(v: Variable, exprs, inputs) -> str:
             f"function: add it to the inputs list, or replace it with givens={{{v!r}: ...}}" + where)
 
 
-def _users(v, exprs, inputs):
-    from ..lang.graph import toposort
-    return [n for n in toposort(exprs, stop=inputs) if any(i is v for i in n.inputs)]
-
-
-def function(inputs, outputs=None, mode=None, updates=None, givens=None, profile: bool = False,
-             on_unused_input: str | None = None, name: str | None = None,
-             allow_input_downcast: bool | None = None, no_default_updates: bool = False) -> Function:
-    """Compile a function from symbolic inputs to outputs.
+def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates: bool = False,
+             accept_inplace: bool = False, name: str | None = None, rebuild_strict: bool = True,
+             allow_input_downcast: bool | None = None, profile: bool = False,
+             on_unused_input: str | None = None) -> Function:
+    """Compile a function from symbolic inputs to outputs (Theano's argument order).
 
     >>> import egopt, egopt.tensor as T
     >>> x, y = T.dscalars("x", "y")
@@ -283,8 +325,11 @@ _EVAL_CACHE: "weakref.WeakKeyDictionary[Variable, OrderedDict]" = weakref.WeakKe
 
 
 def eval_variable(var: Variable, inputs_to_values: dict) -> np.ndarray:
-    """``Variable.eval``: compile (cached per input set) and run."""
+    """``Variable.eval``: compile (cached per input set, which the cached function keeps alive) and run."""
     keys = list(inputs_to_values)
+    for k in keys:
+        if not isinstance(k, Variable):
+            raise TypeError(f"eval: the keys must be symbolic variables, got {k!r}")
     cache = _EVAL_CACHE.get(var)
     if cache is None:
         cache = _EVAL_CACHE[var] = OrderedDict()

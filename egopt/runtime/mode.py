@@ -46,10 +46,21 @@ PREDEFINED = {
 
 
 def get_mode(mode) -> Mode:
+    """The Mode for ``function(mode=...)``: a Mode, a predefined name, or None for the configured
+    default (``config.mode``, with ``config.optimizer`` / ``config.linker`` where they are set)."""
     if mode is None:
-        mode = config.mode
+        return _configured()
     if isinstance(mode, Mode):
         return mode
     if isinstance(mode, str) and mode in PREDEFINED:
         return PREDEFINED[mode]
     raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(PREDEFINED)} or egopt.Mode(...)")
+
+
+def _configured() -> Mode:
+    mode = get_mode(config.mode)
+    if config.optimizer != "egraph":
+        mode = replace(mode, optimizer=None if config.optimizer == "None" else config.optimizer)
+    if config.linker != "auto":
+        mode = replace(mode, linker=config.linker)
+    return mode

@@ -14,6 +14,7 @@ import numpy as np
 from ..lang.errors import OpRuntimeError
 from ..lang.graph import Apply, Constant, Variable, toposort
 from ..lang.ops import describe_call, run_node
+from .profile import ProfileStats
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Program:
             outs = tuple(self._slot(v) for v in node.outputs)
             self.steps.append(Step(node, ins, outs, _bcast_checks(node)))
         self.output_slots = [self._leaf_slot(v) for v in outputs]
+        # arrays the program owns for good (constants): outputs must never hand them out
+        self.constant_arrays = [a for a in self.storage_init if a is not None]
 
     def _slot(self, v: Variable) -> int:
         if id(v) not in self.slot:
@@ -51,7 +54,7 @@ class Program:
             raise KeyError(v)   # the caller checked that every leaf is an input
         return self._slot(v)
 
-    def run(self, values: Sequence[np.ndarray], profile: dict | None = None) -> list[np.ndarray]:
+    def run(self, values: Sequence[np.ndarray], profile: "ProfileStats | None" = None) -> list[np.ndarray]:
         storage = list(self.storage_init)
         for s, v in zip(self.input_slots, values):
             storage[s] = v
@@ -62,9 +65,7 @@ class Program:
             if step.bcast_check:
                 _check_broadcast(step, args, outs[0])
             if profile is not None:
-                rec = profile.setdefault(step.node.op.name, [0, 0.0])
-                rec[0] += 1
-                rec[1] += time.perf_counter() - t0
+                profile.record(step.node.op.name, time.perf_counter() - t0)
             for i, o in zip(step.out_slots, outs):
                 storage[i] = o
         return [storage[i] for i in self.output_slots]
