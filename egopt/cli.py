@@ -16,6 +16,19 @@ def _schema(args) -> int:
     return 0
 
 
+def _check_rules(args) -> int:
+    from .rules import builtin, load
+    from .rules.soundness import check
+    rs = builtin()
+    if args.paths:
+        rs = load(args.paths[0])
+        for p in args.paths[1:]:
+            rs = rs + load(p)
+    report = check(rs)
+    print(report)
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     p = argparse.ArgumentParser(prog="egopt", description="egopt: an e-graph tensor compiler")
@@ -26,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_demo)
     s = sub.add_parser("schema", help="print the e-graph schema that .egg rule files are written in")
     s.set_defaults(func=_schema)
+    c = sub.add_parser("check-rules", help="prove rules sound with SymPy (the built-in library by default)")
+    c.add_argument("paths", nargs="*", help=".egg or .py rule files or directories")
+    c.set_defaults(func=_check_rules)
     return p
 
 

@@ -25,9 +25,13 @@ RULES = [
     rules.rewrite(T.log(-T.expm1(x)), T.log1mexp(x), name="log-neg-expm1", phase="stabilize"),
 ]
 
-# log(exp(x) / y) = x - log(y): exp(x) > 0, so the quotient rule holds for every y
-# (y < 0 gives NaN on both sides); this is the softmax-by-hand case, log(exp(z - m) / sum(...))
-RULES.append(rules.rewrite(T.log(T.exp(x) / y), x - T.log(y), name="log-exp-div", phase="stabilize"))
+# softmax written by hand, log(exp(z) / sum(exp(z))) = z - log(sum(exp(z))): both factors are
+# positive, so the quotient rule for log holds (it does not for a general denominator)
+for _nd, _axis, _keep in [(1, None, False), (2, None, False), (2, 1, True), (2, 0, True)]:
+    _z, = rules.pattern_vars("z", ndim=_nd)
+    _den = T.sum(T.exp(_z), axis=_axis, keepdims=_keep)
+    RULES.append(rules.rewrite(T.log(T.exp(_z) / _den), _z - T.log(_den),
+                               name=f"log-softmax-by-hand-{_nd}d-axis{_axis}", phase="stabilize"))
 
 
 def _logsumexp(v, axis, keepdims):

@@ -245,12 +245,15 @@ and_ = elemwise("and_", np.bitwise_and, 2, _intlike, vjp=_no_grad, c="({0} & {1}
 or_ = elemwise("or_", np.bitwise_or, 2, _intlike, vjp=_no_grad, c="({0} | {1})", sympy="Or", fmt="({0} | {1})")
 xor = elemwise("xor", np.bitwise_xor, 2, _intlike, vjp=_no_grad, c="({0} ^ {1})", sympy="Xor", fmt="({0} ^ {1})")
 invert = elemwise("invert", np.invert, 1, _intlike, vjp=_no_grad, c="egopt_invert({0})", sympy="Not", fmt="~{0}")
-isnan = elemwise("isnan", np.isnan, 1, _bool, vjp=_no_grad, c="isnan({0})")
-isinf = elemwise("isinf", np.isinf, 1, _bool, vjp=_no_grad, c="isinf({0})")
+isnan = elemwise("isnan", np.isnan, 1, _bool, vjp=_no_grad, c="isnan({0})",
+                 sympy=lambda a: __import__("sympy").false)     # a real number is never NaN
+isinf = elemwise("isinf", np.isinf, 1, _bool, vjp=_no_grad, c="isinf({0})",
+                 sympy=lambda a: __import__("sympy").Eq(__import__("sympy").Abs(a), __import__("sympy").oo,
+                                                        evaluate=False))
 switch = elemwise("switch", _switch, 3, _switch_dtype,
                   vjp=lambda g, z, c, a, b: [None, F.switch(c, g, 0), F.switch(c, 0, g)],
                   c="({0} ? {1} : {2})",
-                  sympy=lambda c, a, b: __import__("sympy").Piecewise((a, c), (b, True)))
+                  sympy=lambda c, a, b: __import__("sympy").Piecewise((a, c), (b, True), evaluate=False))
 
 # ---- dtype and broadcasting helpers ---------------------------------------------------------------
 cast = elemwise("cast", _cast_perform, 1, _cast_dtype,

@@ -93,6 +93,22 @@ def _real(dt):
     return dt
 
 
+def _sympy_reduce(name):
+    """SymPy translation of max/min over axes (their NumPy perform would compare symbols)."""
+    def reduce(params, x):
+        import sympy
+        fn = getattr(sympy, name)
+        axis, keep = params["axis"], params["keepdims"]
+        rest = [i for i in range(x.ndim) if i not in axis]
+        moved = np.transpose(x, rest + list(axis))
+        flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+        out = np.empty(flat.shape[:-1], dtype=object)
+        for idx in np.ndindex(out.shape):
+            out[idx] = fn(*flat[idx])
+        return out.reshape(reduced_shape(x.shape, axis, keep))
+    return reduce
+
+
 def _vjp_sum(node, g):
     x = node.inputs[0]
     g = expand_reduced(g, x.ndim, node.params["axis"], node.params["keepdims"])
@@ -131,14 +147,14 @@ def _vjp_chooser(node, g):
 
 
 sum = _reduction("sum", np.sum, _sum_dtype, _vjp_sum, c_init="0", c_combine="{acc} + {x}",
-                 sympy="Sum", fmt="sum({0})")
+                 fmt="sum({0})")         # no sympy field: its perform runs on arrays of symbols
 prod = _reduction("prod", np.prod, _sum_dtype, _vjp_prod, c_init="1", c_combine="{acc} * {x}",
-                  sympy="Product", fmt="prod({0})")
-mean = _reduction("mean", np.mean, _mean_dtype, _vjp_mean, sympy="Mean", flops=1.0, fmt="mean({0})")
+                  fmt="prod({0})")
+mean = _reduction("mean", np.mean, _mean_dtype, _vjp_mean, flops=1.0, fmt="mean({0})")
 max = _reduction("max", np.max, _real, _vjp_chooser, c_init="-INFINITY",
-                 c_combine="egopt_max({acc}, {x})", sympy="Max", fmt="max({0})")
+                 c_combine="egopt_max({acc}, {x})", sympy=_sympy_reduce("Max"), fmt="max({0})")
 min = _reduction("min", np.min, _real, _vjp_chooser, c_init="INFINITY",
-                 c_combine="egopt_min({acc}, {x})", sympy="Min", fmt="min({0})")
+                 c_combine="egopt_min({acc}, {x})", sympy=_sympy_reduce("Min"), fmt="min({0})")
 all = _reduction("all", np.all, _bool, None, c_init="1", c_combine="({acc} && {x})", fmt="all({0})")
 any = _reduction("any", np.any, _bool, None, c_init="0", c_combine="({acc} || {x})", fmt="any({0})")
 

@@ -11,3 +11,9 @@ def schema() -> str:
     """The egglog schema that ``.egg`` rule files are written against."""
     from .schema import schema_text
     return schema_text()
+
+
+def check(ruleset):
+    """Prove each rule sound (SymPy, then mpmath sampling); see ``egopt.rules.soundness``."""
+    from .soundness import check as _check
+    return _check(ruleset)
