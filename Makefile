@@ -22,6 +22,7 @@ test-slow: $(STAMP)
 	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q -m "slow or not slow"
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[test,bench]'
 	$(VENV)/bin/egopt bench
 
 clean:

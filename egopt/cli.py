@@ -29,6 +29,20 @@ def _check_rules(args) -> int:
     return 0 if report.ok else 1
 
 
+def _bench(args) -> int:
+    import os
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "bench" / "run.py").exists():
+        print("egopt bench: the benchmark suite lives in the source tree (bench/); run it from a "
+              "checkout: make bench", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(root))
+    os.chdir(root)
+    from bench.run import main as bench_main
+    return bench_main()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     p = argparse.ArgumentParser(prog="egopt", description="egopt: an e-graph tensor compiler")
@@ -42,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check-rules", help="prove rules sound with SymPy (the built-in library by default)")
     c.add_argument("paths", nargs="*", help=".egg or .py rule files or directories")
     c.set_defaults(func=_check_rules)
+    b = sub.add_parser("bench", help="run the benchmark suite (ratios against NumPy/PyTensor/JAX)")
+    b.set_defaults(func=_bench)
     return p
 
 
