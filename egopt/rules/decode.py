@@ -95,6 +95,9 @@ def rebuild(view: EGraphView, choice: dict[int, ENode], enc: Encoding,
             node = choice[k]
             if not ready:
                 stack.append((k, True))
+                for ch in node.children:   # nodes new to the graph point at their user's line
+                    if locs.get(ch) is None:
+                        locs[ch] = locs.get(k)
                 stack.extend((ch, False) for ch in node.children if ch not in memo)
                 continue
             memo[k] = make(k, node)

@@ -23,6 +23,7 @@ from ..lang.shared import SharedVariable
 from .mode import Mode, get_mode
 from .profile import ProfileStats, print_at_exit
 from .py_linker import Program
+from .serialize import FlatGraph, flatten
 
 
 class In:
@@ -276,20 +277,25 @@ class Function:
             return "profiling is off: compile with profile=True"
         return self.profile.table()
 
-    # ---- pickling: the graph and its shared variables travel; compilation is redone on load ----------
+    # ---- pickling: the graph (as flat data) and its shared variables travel; compiling is redone ----------
     def __reduce__(self):
         outputs, updates = self._source
-        spec = dict(self._spec)
-        spec.update(inputs=self.ins, outputs=outputs[0] if self.single else outputs,
-                    updates=updates, givens=None, no_default_updates=True)
-        return (_rebuild, (spec,))
+        graph = flatten(outputs + [e for _, e in updates] + [k for k, _ in updates], self.input_vars)
+        spec = {k: v for k, v in self._spec.items() if k not in ("inputs", "outputs", "updates", "givens")}
+        ins = [(i.name, i.value, i.borrow, i.mutable) for i in self.ins]
+        return (_rebuild, (spec, graph, ins, len(outputs), self.single))
 
     def __repr__(self) -> str:
         return f"<egopt Function {self.name or ''} ({len(self.ins)} inputs, {len(self.outputs)} outputs)>"
 
 
-def _rebuild(spec: dict) -> Function:
-    return Function(**spec)
+def _rebuild(spec: dict, graph: FlatGraph, ins: list, n_out: int, single: bool) -> Function:
+    roots = graph.rebuild()
+    n_upd = (len(roots) - n_out) // 2
+    outputs, exprs, keys = roots[:n_out], roots[n_out:n_out + n_upd], roots[n_out + n_upd:]
+    inputs = [In(v, name, value, borrow, mutable) for v, (name, value, borrow, mutable) in zip(graph.leaves, ins)]
+    return Function(inputs=inputs, outputs=outputs[0] if single else outputs, updates=list(zip(keys, exprs)),
+                    givens=None, **{**spec, "no_default_updates": True})
 
 
 def _missing_message(v: Variable, exprs, inputs) -> str:

@@ -84,7 +84,7 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
         model = CostModel(view)
         choice = extract(view, model)
         t3 = time.perf_counter()
-        locs = {view.roots[n]: (v.owner.loc if v.owner is not None else None) for n, v in enc.origin.items()}
+        locs = _source_locations(view, enc)
         built = rebuild(view, choice, enc, locs)
         new = [built[view.roots[r]] for r in enc.roots]
         t4 = time.perf_counter()
@@ -113,3 +113,17 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
     rep.nodes_out = len(toposort(new, stop=leaves))
     rep.outcome = "optimized"
     return new, rep
+
+
+def _source_locations(view, enc) -> dict:
+    """e-class -> the user's line: a tensor class, and the scalar body of its elementwise node
+    (fusion decodes that body as a node of its own)."""
+    locs = {}
+    for name, v in enc.origin.items():
+        loc = v.owner.loc if v.owner is not None else None
+        c = view.roots[name]
+        locs.setdefault(c, loc)
+        for node in view.classes.get(c, ()):
+            if node.op == "Ew" and node.children:
+                locs.setdefault(node.children[0], loc)
+    return locs
