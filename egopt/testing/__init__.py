@@ -1,0 +1,198 @@
+"""Property-testing tools for the optimizer, for the project's tests and for users' own rules.
+
+    from hypothesis import given
+    from egopt import testing
+
+    @given(testing.graph_and_arrays())
+    def test_my_rules(case):
+        graph, arrays = case
+        testing.assert_sound(graph.outputs, graph.inputs, arrays, rules=["my_rules.py"])
+
+``graphs()`` draws well-typed random graphs over the op table (elementwise math with weak
+constants, broadcasting, reductions, dot, transposes, indexing); ``arrays_for(graph)`` draws
+input values including edge values; ``assert_sound`` compiles with and without the optimizer
+and compares (tolerances scaled to the dtype and to the magnitudes inside the graph; where
+the unoptimized result is NaN or infinite the optimized one may be better, never worse).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from hypothesis import strategies as st
+
+import egopt
+import egopt.tensor as T
+from egopt.lang.graph import Variable, toposort
+
+
+@dataclass
+class Graph:
+    inputs: list[Variable]
+    outputs: list[Variable]
+    universe: tuple[int, ...]
+    steps: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        from egopt.printing import pp
+        return f"Graph(inputs={self.inputs}, outputs={[pp(o) for o in self.outputs]})"
+
+
+UNARY = ["exp", "log", "log1p", "expm1", "sqrt", "tanh", "sigmoid", "softplus", "abs", "neg", "sqr",
+         "sin", "cos", "arctan"]
+BINARY = ["add", "sub", "mul", "true_div", "maximum", "minimum", "pow"]
+CONSTS = [0.0, 1.0, -1.0, 2.0, 0.5, 3.0]
+KINDS = ["unary", "binary", "binary", "const", "pattern", "reduce", "transpose"]
+PATTERNS = ["log1p", "expm1", "zero", "self", "factor", "sigmoid", "logsig", "softplus", "swap"]
+
+
+def _sub_shape(draw, universe, min_nd=0):
+    nd = draw(st.integers(min_nd, len(universe)))
+    tail = universe[len(universe) - nd:]
+    return tuple(1 if draw(st.integers(0, 4)) == 0 else s for s in tail)
+
+
+@st.composite
+def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] = ("float64",),
+           max_side: int = 4) -> Graph:
+    """A random well-typed graph (elementwise, broadcasting, reductions, dot, transposes, indexing)."""
+    universe = tuple(draw(st.integers(1, max_side)) for _ in range(draw(st.integers(0, 2))))
+    dtype = draw(st.sampled_from(list(dtypes)))
+    inputs = []
+    for i in range(draw(st.integers(1, max_inputs))):
+        shape = _sub_shape(draw, universe)
+        inputs.append(T.tensor(dtype=dtype, shape=tuple(1 if s == 1 else None for s in shape), name=f"x{i}"))
+    pool: list[Variable] = list(inputs)
+    steps = []
+    for _ in range(draw(st.integers(1, max_steps))):
+        kind = draw(st.sampled_from(KINDS))
+        a = draw(st.sampled_from(pool))
+        b = draw(st.sampled_from(pool))
+        try:
+            v = _step(draw, kind, a, b)
+        except (ValueError, TypeError):
+            continue   # an op that does not apply to these operands (e.g. dot of mismatched shapes)
+        if v is None or v.dtype != dtype:
+            continue
+        steps.append(kind)
+        pool.append(v)
+    n_out = draw(st.integers(1, 2))
+    outs = [pool[-1]] + ([draw(st.sampled_from(pool))] if n_out > 1 and len(pool) > 1 else [])
+    outs = [o for i, o in enumerate(outs) if all(o is not p for p in outs[:i])]
+    return Graph(inputs, outs, universe, steps)
+
+
+def _step(draw, kind, a, b):
+    if kind == "unary":
+        return getattr(T, draw(st.sampled_from(UNARY)))(a)
+    if kind == "binary":
+        return getattr(T, draw(st.sampled_from(BINARY)))(a, b)
+    if kind == "const":
+        c = draw(st.sampled_from(CONSTS))
+        op = draw(st.sampled_from(["add", "sub", "mul", "true_div", "pow", "rsub", "rdiv"]))
+        if op == "rsub":
+            return c - a
+        if op == "rdiv":
+            return c / a
+        return getattr(T, op)(a, c)
+    if kind == "pattern":
+        p = draw(st.sampled_from(PATTERNS))
+        return {"log1p": lambda: T.log(1 + a), "expm1": lambda: T.exp(a) - 1, "zero": lambda: a * 0 + b,
+                "self": lambda: a - a + a / a, "factor": lambda: a * b + a * T.exp(b),
+                "sigmoid": lambda: 1 / (1 + T.exp(-a)), "logsig": lambda: T.log(T.nnet.sigmoid(a)),
+                "softplus": lambda: T.log(1 + T.exp(a)), "swap": lambda: a * b - b * a}[p]()
+    if kind == "reduce":
+        if a.ndim == 0:
+            return None
+        op = draw(st.sampled_from(["sum", "mean", "max", "min"]))
+        axis = draw(st.one_of(st.none(), st.integers(0, a.ndim - 1)))
+        return getattr(T, op)(a, axis=axis, keepdims=draw(st.booleans()))
+    if kind == "transpose":
+        return a.T if a.ndim >= 2 else None
+    if kind == "dot":
+        if a.ndim == 0 or b.ndim == 0 or a.type.shape[-1] == 1 or b.type.shape[0] == 1:
+            return None
+        return T.dot(a, b)
+    if kind == "index":
+        if a.ndim == 0:
+            return None
+        return a[0] if draw(st.booleans()) else a[::-1]
+    return None
+
+
+def _universe_shape(graph: Graph, var: Variable) -> tuple[int, ...]:
+    nd = var.ndim
+    tail = graph.universe[len(graph.universe) - nd:]
+    return tuple(1 if s == 1 else u for s, u in zip(var.type.shape, tail))
+
+
+EDGE_VALUES = [0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, 1e300, -1e300, 0.5, 2.0, 30.0, -30.0, 800.0, -800.0]
+
+
+@st.composite
+def arrays_for(draw, graph: Graph, edge: bool = True) -> list[np.ndarray]:
+    """Input values for a graph: mostly moderate numbers, some edge values (0, ±1, tiny, huge)."""
+    out = []
+    for v in graph.inputs:
+        shape = _universe_shape(graph, v)
+        n = int(np.prod(shape, dtype=np.int64))
+        moderate = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
+        elems = st.one_of(moderate, st.sampled_from(EDGE_VALUES)) if edge else moderate
+        vals = draw(st.lists(elems, min_size=n, max_size=n))
+        with np.errstate(over="ignore"):     # 1e300 becomes inf in float32: an edge value too
+            out.append(np.array(vals, dtype=v.dtype).reshape(shape))
+    return out
+
+
+@st.composite
+def graph_and_arrays(draw, **kw):
+    g = draw(graphs(**kw))
+    return g, draw(arrays_for(g))
+
+
+def assert_sound(outputs: Sequence[Variable], inputs: Sequence[Variable], arrays: Sequence[np.ndarray],
+                 rules=(), mode: str | egopt.Mode | None = None) -> None:
+    """Compile with the optimizer (plus ``rules``) and without it; compare the results.
+
+    Where the unoptimized result is finite, the optimized one must be finite and close
+    (relative to the dtype's epsilon times the largest magnitude computed inside the graph);
+    where it is NaN or infinite, the optimized one may differ (it may be more accurate).
+    """
+    import warnings
+    outputs = list(outputs)
+    opt_mode = mode or egopt.Mode(optimizer="egraph", linker="py", rules=tuple(rules))
+    nodes = [n.outputs[0] for n in toposort(outputs, stop=inputs)]
+    ref_fn = egopt.function(list(inputs), outputs + nodes, mode="FAST_COMPILE", on_unused_input="ignore")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)   # an optimizer failure is a test failure
+        opt_fn = egopt.function(list(inputs), outputs, mode=opt_mode, on_unused_input="ignore")
+    with np.errstate(all="ignore"):
+        ref_all = ref_fn(*arrays)
+        got = opt_fn(*arrays)
+    ref, inner = ref_all[:len(outputs)], ref_all[len(outputs):]
+    finite = [np.abs(x[np.isfinite(x)]).max() for x in [*ref_all, *arrays]
+              if np.size(x) and np.isfinite(x).any() and np.asarray(x).dtype.kind == "f"]
+    scale = max(finite, default=1.0)
+    for i, (r, g) in enumerate(zip(ref, got)):
+        r, g = np.asarray(r), np.asarray(g)
+        if r.shape != g.shape:
+            raise AssertionError(f"output {i}: shape {g.shape} after optimization, {r.shape} before")
+        if r.dtype != g.dtype:
+            raise AssertionError(f"output {i}: dtype {g.dtype} after optimization, {r.dtype} before")
+        if r.dtype.kind != "f":
+            np.testing.assert_array_equal(g, r)
+            continue
+        eps = np.finfo(r.dtype).eps
+        fin = np.isfinite(r)
+        bad_nonfinite = fin & ~np.isfinite(g)
+        if bad_nonfinite.any():
+            raise AssertionError(f"output {i}: optimized result is not finite where the reference is: "
+                                 f"{g[bad_nonfinite][:5]} vs {r[bad_nonfinite][:5]}")
+        tol = 1e3 * eps * scale + 1e3 * eps * np.abs(r)
+        with np.errstate(all="ignore"):
+            err = np.abs(g - r)
+        if (fin & (err > tol)).any():
+            idx = np.argmax(np.where(fin, err - tol, -np.inf))
+            raise AssertionError(f"output {i}: optimized {g.flat[idx]!r} vs reference {r.flat[idx]!r} "
+                                 f"(tolerance {np.broadcast_to(tol, r.shape).flat[idx]:.3g})")
