@@ -16,10 +16,11 @@ demo: $(STAMP)
 	$(VENV)/bin/egopt demo
 
 test: $(STAMP)
+	$(VENV)/bin/egopt check-rules > /dev/null || $(VENV)/bin/egopt check-rules
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)
-	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q -m "slow or not slow"
+	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q tests/property tests/lang tests/grad
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
