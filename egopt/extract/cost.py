@@ -27,7 +27,7 @@ class CostModel:
     """Per-node costs for one e-graph; ``size[c]`` is the element count of class c (estimated)."""
 
     def __init__(self, view: EGraphView):
-        from ..rules.schema import by_name
+        from ..rules.decode import by_name   # the constructor table, as the view hands it
         self.view = view
         self.ctors = by_name()
         self.size = self._sizes()

@@ -191,11 +191,13 @@ def to_dot(obj) -> str:
     roots = _roots_of(obj)
     nodes = toposort([r for r, _ in roots])
     name: dict[int, str] = {}
+    leaves: list[Variable] = []
     lines = ["digraph egopt {", "  rankdir=TB;", '  node [fontname="Helvetica"];']
 
     def leaf(v: Variable) -> str:
         if id(v) not in name:
-            name[id(v)] = f"v{len(name)}"
+            name[id(v)] = f"v{len(leaves)}"
+            leaves.append(v)
             color = ("grey" if isinstance(v, Constant) else
                      "cyan" if hasattr(v, "get_value") else "limegreen")
             lines.append(f"  {name[id(v)]} [label={_dot_quote(short_name(v) + chr(10) + str(v.type))}, "
