@@ -28,7 +28,7 @@ def test_defaults(restore, tmp_path):
 
 
 def test_set_from_python_with_validation():
-    with config.change_flags():
+    with config.change_flags(floatX="float64", device="cpu", print_rewrites=False, optimizer="egraph"):
         config.floatX = "float32"
         assert config.floatX == "float32" and T.matrix().dtype == "float32"
         config.floatX = np.float64                  # dtype objects are accepted
@@ -46,9 +46,7 @@ def test_set_from_python_with_validation():
         assert config.print_rewrites is True
         config.optimizer = "fast_run"               # Theano's name for the full optimizer
         assert config.optimizer == "egraph"
-    config.floatX = "float64"
-    config.device = "cpu"
-    config.print_rewrites = False
+    assert (config.floatX, config.device, config.print_rewrites) == ("float64", "cpu", False)
 
 
 def test_change_flags_restores_even_on_error():

@@ -11,6 +11,7 @@ import time
 import warnings
 import weakref
 from collections import OrderedDict
+from types import SimpleNamespace
 from typing import Any, Sequence
 
 import numpy as np
@@ -271,6 +272,12 @@ class Function:
         """The graph that runs (after optimization): outputs, then update expressions."""
         return self.outputs + [e for _, e in self.updates]
 
+    @property
+    def maker(self) -> SimpleNamespace:
+        """Theano's ``f.maker.fgraph`` (``.inputs``, ``.outputs``, ``.toposort()``), for code that looks inside."""
+        return SimpleNamespace(fgraph=FunctionGraph(self.input_vars + self.shared_vars, self.graph_outputs()),
+                               mode=self.mode)
+
     def profile_table(self) -> str:
         """The per-op time table of the calls so far (compile with ``profile=True``)."""
         if self.profile is None:
@@ -287,6 +294,20 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<egopt Function {self.name or ''} ({len(self.ins)} inputs, {len(self.outputs)} outputs)>"
+
+
+class FunctionGraph:
+    """A read-only view of the graph a function runs: leaves in, outputs then updates out."""
+
+    def __init__(self, inputs: list[Variable], outputs: list[Variable]):
+        self.inputs, self.outputs = inputs, outputs
+
+    def toposort(self) -> list:
+        return toposort(self.outputs, stop=self.inputs)
+
+    @property
+    def apply_nodes(self) -> set:
+        return set(self.toposort())
 
 
 def _rebuild(spec: dict, graph: FlatGraph, ins: list, n_out: int, single: bool) -> Function:

@@ -209,3 +209,13 @@ def test_pydotprint_runs_dot(tmp_path, monkeypatch, capsys):
     assert first == f"-Tsvg -o {out}"
     assert rest == to_dot(f)
     assert capsys.readouterr().out == f"The output file is available at {out}\n"
+
+
+def test_theano_style_maker_fgraph():
+    x = T.dvector("x")
+    f = egopt.function([x], T.exp(x) * 2, mode="FAST_COMPILE")
+    fg = f.maker.fgraph
+    assert fg.inputs == [x]
+    assert [n.op.name for n in fg.toposort()] == ["exp", "mul"]
+    assert debugprint(fg.outputs[0], file="str", print_type=False) == (
+        "mul [id A]\n |exp [id B]\n | |x [id C]\n |Constant{2} [id D]\n")
