@@ -120,7 +120,8 @@ def _update_pairs(updates, outs, no_default_updates: bool) -> list[tuple[SharedV
     for k, v in _pairs(updates, "updates"):
         if not isinstance(k, SharedVariable):
             raise TypeError(f"updates: {k!r} is not a shared variable; only shared variables can be updated")
-        upd.append((k, _check_same_type(k, F.as_tensor_variable(v), f"update of {k!r}")))
+        v = F.as_args([k, v])[1]      # a Python number takes the shared variable's dtype (NEP 50)
+        upd.append((k, _check_same_type(k, v, f"update of {k!r}")))
     if len({id(k) for k, _ in upd}) != len(upd):
         raise ValueError("updates: a shared variable is updated twice")
     if not no_default_updates:
@@ -161,6 +162,7 @@ class Function:
         self.update_vars = [k for k, _ in self.updates]
         self._updated = {id(k) for k in self.update_vars}
         self.program = self._link(self.input_vars + self.shared_vars, exprs)
+        self._constant_roots = {_root(a) for a in self.program.constant_arrays}
         if config.print_rewrites:
             print(f"{self._label()}: {self.report}")
         self.profile: ProfileStats | None = ProfileStats(self._label()) if profile else None
@@ -222,7 +224,7 @@ class Function:
         results = self.program.run(arrays + shared_vals, self.profile)
         n = len(self.outputs)
         # nothing returned or stored may share memory with what the caller or another variable holds
-        taken = {_root(a) for a in arrays} | {_root(a) for a in self.program.constant_arrays}
+        taken = {_root(a) for a in arrays} | self._constant_roots
         taken |= {_root(v) for s, v in zip(self.shared_vars, shared_vals) if id(s) not in self._updated}
         outs = _unaliased(results[:n], taken)
         new_values = _unaliased(results[n:], taken)

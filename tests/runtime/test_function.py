@@ -334,3 +334,11 @@ def test_print_rewrites_prints_the_report(capsys):
     with egopt.config.change_flags(print_rewrites=True):
         egopt.function([x], x + 1, mode="FAST_RUN")
     assert "optimization" in capsys.readouterr().out
+
+
+def test_python_number_updates_take_the_shared_dtype(mode):
+    s = egopt.shared(np.float32(5.0), name="s")
+    n = egopt.shared(np.int8(3), name="n")
+    egopt.function([], [], updates=[(s, 0), (n, 7)], mode=mode)()
+    assert s.get_value() == 0 and s.get_value().dtype == np.float32
+    assert n.get_value() == 7 and n.get_value().dtype == np.int8
