@@ -53,6 +53,10 @@ class ProfileStats:
 
     __str__ = table
 
+    def summary(self, file=None) -> None:
+        """Print the table (Theano's ``f.profile.summary()``)."""
+        print(self.table(), file=file or sys.stdout)
+
     def __repr__(self) -> str:
         return f"<ProfileStats of {self.name}: {self.calls} calls, {len(self.ops)} ops>"
 

@@ -45,3 +45,11 @@ def test_table_sorted_slowest_first():
     assert lines[0] == "Profile of demo: 1 call(s), 1.200000 s in total"
     assert lines[2].split() == ["slow", "2", "1.000000", "500000.00", "99.9"]
     assert lines[3].split() == ["fast", "1", "0.001000", "1000.00", "0.1"]
+
+
+def test_summary_prints_the_table(capsys):
+    p = ProfileStats("s")
+    p.record("exp", 0.25)
+    p.record_call(0.5)
+    p.summary()
+    assert capsys.readouterr().out == p.table() + "\n"
