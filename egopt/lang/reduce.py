@@ -76,7 +76,8 @@ def _same(dt):
 
 
 def _mean_dtype(dt):
-    return dtypes.float_of(dt) if not dtypes.is_float(dt) else dt
+    # NumPy: the mean of ints and bools is float64
+    return dt if dtypes.is_float(dt) or dtypes.is_complex(dt) else "float64"
 
 
 def _bool(dt):

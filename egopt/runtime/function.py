@@ -330,7 +330,7 @@ def _missing_message(v: Variable, exprs, inputs) -> str:
             f"function: add it to the inputs list, or replace it with givens={{{v!r}: ...}}" + where)
 
 
-def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates: bool = False,
+def function(inputs, outputs=None, updates=None, givens=None, mode=None, no_default_updates: bool = False,
              accept_inplace: bool = False, name: str | None = None, rebuild_strict: bool = True,
              allow_input_downcast: bool | None = None, profile: bool = False,
              on_unused_input: str | None = None) -> Function:
