@@ -25,23 +25,26 @@ def _tolerance(case, values):
     return 1e-4 if low else 1e-10
 
 
-def run_case(case, values):
+def run_case(case, values, mode="FAST_COMPILE"):
     syms = case.symbolic(values) if case.symbolic else [symbolic_like(v, f"in{i}") for i, v in enumerate(values)]
     out = case.build(*syms)
-    f = egopt.function(syms, out, mode="FAST_COMPILE", on_unused_input="ignore")
+    f = egopt.function(syms, out, mode=mode, on_unused_input="ignore")
     got = f(*values)
     with np.errstate(all="ignore"):
         want = np.asarray(case.ref(*values))
     return out, got, want
 
 
+@pytest.mark.parametrize("mode", ["FAST_COMPILE", "FAST_RUN"])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_op_against_numpy(case):
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_op_against_numpy(case, mode):
+    """Each op against NumPy, unoptimized and through the e-graph optimizer."""
+    @settings(max_examples=25 if mode == "FAST_COMPILE" else 8, deadline=None,
+              suppress_health_check=list(HealthCheck), derandomize=True)
     @given(st.data())
     def check(data):
         values = [np.asarray(v) for v in case.gen(data.draw)]
-        out, got, want = run_case(case, values)
+        out, got, want = run_case(case, values, mode)
         assert got.shape == want.shape, f"shape {got.shape} != reference {want.shape}"
         assert out.type.ndim == got.ndim
         for s, g in zip(out.type.shape, got.shape):
