@@ -48,3 +48,16 @@ RULES += [
     rules.rewrite(T.second(T.exp(x), z), T.second(x, z), name="second-exp"),
     rules.rewrite(T.second(x, T.second(x, z)), T.second(x, z), name="second-second"),
 ]
+
+# transposes compose: x.dimshuffle(p).dimshuffle(q) -> x.dimshuffle(p o q) (3-D permutations)
+from itertools import permutations as _perms
+
+X3, = rules.pattern_vars("X3", ndim=3)
+for _p in _perms(range(3)):
+    for _q in _perms(range(3)):
+        if _p == (0, 1, 2) or _q == (0, 1, 2):
+            continue
+        _pq = tuple(_p[i] for i in _q)
+        RULES.append(rules.rewrite(X3.dimshuffle(*_p).dimshuffle(*_q),
+                                   X3 if _pq == (0, 1, 2) else X3.dimshuffle(*_pq),
+                                   name=f"dimshuffle-compose-{''.join(map(str, _p))}-{''.join(map(str, _q))}"))
