@@ -61,3 +61,12 @@ for _p in _perms(range(3)):
         RULES.append(rules.rewrite(X3.dimshuffle(*_p).dimshuffle(*_q),
                                    X3 if _pq == (0, 1, 2) else X3.dimshuffle(*_pq),
                                    name=f"dimshuffle-compose-{''.join(map(str, _p))}-{''.join(map(str, _q))}"))
+
+# cancellation across the forward/backward boundary: the gradient of log(f(x)) divides by f(x)
+# and the VJP of f multiplies by it again (sigmoid: g / s * (s * (1 - s))); at s = 0 the
+# unsimplified form is 0/0. These refine: the right side is defined where the left is 0/0.
+RULES += [
+    rules.rewrite(x / y * (y * z), x * z, name="div-mul-cancel"),
+    rules.rewrite(-(x / y) * (y * z), -(x * z), name="neg-div-mul-cancel"),
+    rules.rewrite(x / y * y, x, name="div-mul-cancel-1"),
+]
