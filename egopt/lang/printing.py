@@ -55,7 +55,7 @@ def _shown_params(node: Apply) -> dict:
     for k, v in node.params.items():
         if v is False or v is None:
             continue
-        if k == "axis" and node.inputs and tuple(v) == tuple(range(node.inputs[0].ndim)):
+        if k == "axis" and node.inputs and isinstance(v, tuple) and v == tuple(range(node.inputs[0].ndim)):
             continue
         shown[k] = v
     return shown
