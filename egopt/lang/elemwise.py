@@ -110,7 +110,8 @@ def _none(*_args, **_kw):
 
 
 def _zeros(g, out, *xs, **_kw):
-    return [F.zeros_like(x) if dtypes.is_differentiable(x.dtype) else None for x in xs]
+    # in the output's shape, as every elementwise vjp (node_vjp sums it back to the input's)
+    return [F.zeros_like(out, dtype=x.dtype) if dtypes.is_differentiable(x.dtype) else None for x in xs]
 
 
 def _no_grad(g, out, *xs, **_kw):

@@ -1,0 +1,142 @@
+"""``jacobian`` and ``hessian``, built from ``Lop`` rows or ``Rop`` columns.
+
+The Jacobian is unrolled with Python loops: one Lop per element of the expression when its
+size is known statically (reverse mode), else one Rop per element of ``wrt`` when that size is
+(forward mode). When neither is known the size of the graph to build is unknown, so both
+raise a clear error (a loop-based version needs ``scan``). The graph grows with that size:
+these are meant for small Jacobians (tens to hundreds of elements).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .. import config
+from ..lang import dtypes
+from ..lang import frontend as F
+from ..lang.errors import ShapeError
+from ..lang.graph import Variable, ancestors
+from .forward import Rop
+from .reverse import _disconnected, _Pairs, grad
+
+
+def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
+             consider_constant: Iterable[Variable] | None = None,
+             disconnected_inputs: str = "raise") -> Any:
+    """The Jacobian of ``expression`` with respect to ``wrt``: shape ``expression.shape + wrt.shape``.
+
+    ``wrt`` a variable or a list (the result has its structure). A scalar expression gives its
+    gradient. Needs the static size of ``expression`` or of ``wrt`` (see the module docstring).
+
+    >>> import egopt.tensor as T
+    >>> x = T.tensor("float64", shape=(2,), name="x")
+    >>> jacobian(x ** 2, x).eval({x: [1.0, 3.0]})
+    array([[2., 0.],
+           [0., 6.]])
+    """
+    expr = F.as_tensor_variable(expression)
+    if expr.ndim == 0:
+        return grad(expr, wrt, consider_constant=consider_constant,
+                    disconnected_inputs=disconnected_inputs)
+    single = not isinstance(wrt, (list, tuple))
+    ws = [wrt] if single else list(wrt)
+    const = list(consider_constant or ())
+    above = {id(a) for a in ancestors([expr], stop=const)}
+    for w in ws:
+        if id(w) not in above:
+            _disconnected(w, disconnected_inputs)
+    n = _static_size(expr)
+    if n is not None:
+        out = _by_rows(expr, ws, n, const)
+    else:
+        out = [_by_columns(expr, w, const) for w in ws]
+    return out[0] if single else type(wrt)(out)
+
+
+def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
+            consider_constant: Iterable[Variable] | None = None,
+            disconnected_inputs: str = "raise") -> Any:
+    """The Hessian of a scalar ``cost`` with respect to each ``wrt``: shape ``wrt.shape * 2``.
+
+    Needs ``wrt`` with a static shape (``T.tensor('float64', shape=(3,))``).
+
+    >>> import egopt.tensor as T
+    >>> x = T.tensor("float64", shape=(2,), name="x")
+    >>> hessian((x ** 3).sum(), x).eval({x: [1.0, 2.0]})
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    single = not isinstance(wrt, (list, tuple))
+    ws = [wrt] if single else list(wrt)
+    gs = grad(cost, ws, consider_constant=consider_constant, disconnected_inputs=disconnected_inputs)
+    out = [jacobian(g, w, consider_constant=consider_constant, disconnected_inputs="ignore")
+           for g, w in zip(gs, ws)]
+    return out[0] if single else type(wrt)(out)
+
+
+def _static_size(v: Variable) -> int | None:
+    return None if None in v.type.shape else math.prod(v.type.shape)
+
+
+def _one_hot(shape: tuple[int, ...], i: int, dtype: str) -> Variable:
+    e = np.zeros(shape, dtype=dtype)
+    e.flat[i] = 1
+    return F.constant(e)
+
+
+def _by_rows(expr: Variable, ws: list[Variable], n: int, const: list[Variable]) -> list[Variable]:
+    """Reverse mode: row i of every Jacobian is Lop(expr, ws, e_i)."""
+    dt = _grad_dtype(expr)
+    rows = [grad(None, ws, consider_constant=const, disconnected_inputs="ignore",
+                 known_grads=_Pairs([(expr, _one_hot(expr.type.shape, i, dt))])) for i in range(n)]
+    out = []
+    for j, w in enumerate(ws):
+        if n == 0:
+            out.append(F.alloc(F.constant(0, dtype=_grad_dtype(w)), *expr.type.shape, *_sizes(w)))
+            continue
+        J = F.stack([r[j] for r in rows])               # (n, *w.shape)
+        if expr.ndim != 1:
+            J = F.reshape(J, list(expr.type.shape) + _sizes(w))
+        out.append(J)
+    return out
+
+
+def _by_columns(expr: Variable, w: Variable, const: list[Variable]) -> Variable:
+    """Forward mode: column k of the Jacobian is Rop(expr, w, e_k)."""
+    m = _static_size(w)
+    if m is None:
+        raise ShapeError(
+            f"jacobian: the sizes of {expr!r} ({expr.type}) and of {w!r} ({w.type}) are not known "
+            f"statically, and the Jacobian is unrolled over one of them (one Lop per output "
+            f"element, or one Rop per input element). Give one a static shape, e.g. "
+            f"T.tensor('float64', shape=(3,)) or T.specify_shape(expr, (3,)).")
+    dt = _grad_dtype(w)
+    if w.ndim == 0:
+        return Rop(expr, w, F.constant(1, dtype=dt), disconnected_outputs="ignore",
+                   consider_constant=const)
+    cols = [Rop(expr, w, _one_hot(w.type.shape, k, dt), disconnected_outputs="ignore",
+                consider_constant=const) for k in range(m)]
+    if m == 0:
+        return F.alloc(F.constant(0, dtype=_grad_dtype(expr)), *_sizes(expr), *w.type.shape)
+    J = F.stack(cols, axis=expr.ndim)                   # (*expr.shape, m)
+    if w.ndim != 1:
+        J = F.reshape(J, _sizes(expr) + list(w.type.shape))
+    return J
+
+
+def _grad_dtype(v: Variable) -> str:
+    return v.dtype if dtypes.is_differentiable(v.dtype) else config.floatX
+
+
+def _sizes(v: Variable) -> list:
+    shp = None
+    out: list[Any] = []
+    for i, s in enumerate(v.type.shape):
+        if s is None:
+            shp = F.shape(v) if shp is None else shp
+            out.append(shp[i])
+        else:
+            out.append(s)
+    return out
