@@ -6,7 +6,7 @@ the right side is the real-number value, as PyTensor's canonicalizer does.
 from egopt import rules
 import egopt.tensor as T
 
-x, y, z = rules.pattern_vars("x y z")
+x, y, z, w = rules.pattern_vars("x y z w")
 A, B = rules.pattern_vars("A B", ndim=2)
 
 RULES = [
@@ -69,4 +69,12 @@ RULES += [
     rules.rewrite(x / y * (y * z), x * z, name="div-mul-cancel"),
     rules.rewrite(-(x / y) * (y * z), -(x * z), name="neg-div-mul-cancel"),
     rules.rewrite(x / y * y, x, name="div-mul-cancel-1"),
+]
+# the same through a sum, as in the gradient of a cross-entropy (a/s + b/(1-s)) * s * (1-s)
+RULES += [
+    rules.rewrite((x / y + z) * y, x + z * y, name="div-add-mul-cancel"),
+    rules.rewrite((x / y - z) * y, x - z * y, name="div-sub-mul-cancel"),
+    rules.rewrite((z - x / y) * y, z * y - x, name="sub-div-mul-cancel"),
+    rules.rewrite((z + x / y * w) * y, z * y + x * w, name="add-div-mul-cancel"),
+    rules.rewrite((z - x / y * w) * y, z * y - x * w, name="sub-divmul-mul-cancel"),
 ]
