@@ -36,7 +36,9 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
     ``disconnected_inputs``: 'raise' (``DisconnectedInputError``), 'warn' or 'ignore' when the
     cost does not depend on a ``wrt`` variable; ``return_disconnected``: 'zero' (zeros of its
     shape) or 'None' for those. ``known_grads``: ``{variable: gradient}`` seeds, added to the
-    cost's (``cost`` may then be None).
+    cost's (``cost`` may then be None). No gradient flows through integer or boolean variables;
+    for such a ``wrt`` the result is zeros of ``config.floatX`` (as Theano). ``null_gradients``
+    is accepted for compatibility (egopt has no null gradients).
 
     >>> import egopt.tensor as T
     >>> x = T.dvector("x")

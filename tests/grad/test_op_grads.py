@@ -232,3 +232,15 @@ def test_verify_grad_public_signature(data):
     from egopt.gradient import verify_grad
     verify_grad(lambda x, y: T.tanh(x * y + T.exp(-x)).sum(axis=0) / y, [a, b],
                 rng=np.random.default_rng(0), mode=MODE)
+
+
+@pytest.mark.skipif(not SLOW, reason="e-graph compiles are slow: make test-slow")
+@pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: c.id)
+def test_vjp_through_the_optimizer(case):
+    """The same check with the gradient graph optimized by the e-graph (FAST_RUN)."""
+    @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data):
+        values, syms, out, wrt, _ = _draw(case, data)
+        check_grads(syms, out, values, wrt=wrt, n_tests=1, rng=np.random.default_rng(1), mode="FAST_RUN")
+    check()
