@@ -62,19 +62,21 @@ for _p in _perms(range(3)):
                                    X3 if _pq == (0, 1, 2) else X3.dimshuffle(*_pq),
                                    name=f"dimshuffle-compose-{''.join(map(str, _p))}-{''.join(map(str, _q))}"))
 
+# (phase stabilize, away from "factor": expanding and factoring in one phase would loop)
+# (in stabilize, away from "factor": expanding and factoring in one phase would loop)
 # cancellation across the forward/backward boundary: the gradient of log(f(x)) divides by f(x)
 # and the VJP of f multiplies by it again (sigmoid: g / s * (s * (1 - s))); at s = 0 the
 # unsimplified form is 0/0. These refine: the right side is defined where the left is 0/0.
 RULES += [
-    rules.rewrite(x / y * (y * z), x * z, name="div-mul-cancel"),
-    rules.rewrite(-(x / y) * (y * z), -(x * z), name="neg-div-mul-cancel"),
-    rules.rewrite(x / y * y, x, name="div-mul-cancel-1"),
+    rules.rewrite(x / y * (y * z), x * z, name="div-mul-cancel", phase="stabilize"),
+    rules.rewrite(-(x / y) * (y * z), -(x * z), name="neg-div-mul-cancel", phase="stabilize"),
+    rules.rewrite(x / y * y, x, name="div-mul-cancel-1", phase="stabilize"),
 ]
 # the same through a sum, as in the gradient of a cross-entropy (a/s + b/(1-s)) * s * (1-s)
 RULES += [
-    rules.rewrite((x / y + z) * y, x + z * y, name="div-add-mul-cancel"),
-    rules.rewrite((x / y - z) * y, x - z * y, name="div-sub-mul-cancel"),
-    rules.rewrite((z - x / y) * y, z * y - x, name="sub-div-mul-cancel"),
-    rules.rewrite((z + x / y * w) * y, z * y + x * w, name="add-div-mul-cancel"),
-    rules.rewrite((z - x / y * w) * y, z * y - x * w, name="sub-divmul-mul-cancel"),
+    rules.rewrite((x / y + z) * y, x + z * y, name="div-add-mul-cancel", phase="stabilize"),
+    rules.rewrite((x / y - z) * y, x - z * y, name="div-sub-mul-cancel", phase="stabilize"),
+    rules.rewrite((z - x / y) * y, z * y - x, name="sub-div-mul-cancel", phase="stabilize"),
+    rules.rewrite((z + x / y * w) * y, z * y + x * w, name="add-div-mul-cancel", phase="stabilize"),
+    rules.rewrite((z - x / y * w) * y, z * y - x * w, name="sub-divmul-mul-cancel", phase="stabilize"),
 ]

@@ -13,6 +13,9 @@ from .dsl import PHASES, RuleSet
 from .encode import Encoding
 
 
+MATCH_LIMIT = 2000
+
+
 @dataclass(frozen=True)
 class Phase:
     name: str
@@ -63,7 +66,11 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES) -> Saturation
         eg.run_program(*eg.parse_program(text, filename="<rules>"))
     eg.run_program(*enc.commands)
     sat = Saturation(eg, nodes_start=egraph_size(eg))
-    step = {p: eg.parse_program(f"(run-schedule (saturate (run core)) (run {p}))") for p in PHASES}
+    # the back-off scheduler caps how often each rule may match in one iteration, so a single
+    # iteration cannot explode (egglog cannot be interrupted inside a run)
+    step = {p: eg.parse_program(
+        f"(run-schedule (saturate (run core)) (let-scheduler bo (back-off :match-limit {MATCH_LIMIT} "
+        f":ban-length 3)) (run-with bo {p}))") for p in PHASES}
     core = eg.parse_program("(run-schedule (saturate (run core)))")
     eg.run_program(*core)
     for ph in phases:
