@@ -48,3 +48,9 @@ for _nd in (1, 2):
         RULES.append(rules.rewrite(
             T.log(T.sum(T.exp(_v), axis=_axis, keepdims=_keep)), _logsumexp(_v, _axis, _keep),
             name=f"logsumexp-{_nd}d-axis{_axis}-keep{int(_keep)}", phase="stabilize"))
+
+# log(softmax(z)) is -inf once a probability underflows; log_softmax is z - max - log(sum(exp))
+for _nd in (1, 2, 3):
+    _z, = rules.pattern_vars("z", ndim=_nd)
+    RULES.append(rules.rewrite(T.log(T.nnet.softmax(_z)), T.nnet.log_softmax(_z),
+                               name=f"log-softmax-{_nd}d", phase="stabilize"))

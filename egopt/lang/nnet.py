@@ -1,15 +1,97 @@
-"""Neural-network functions (``T.nnet``)."""
+"""Neural-network functions (``T.nnet``): softmax and log_softmax are ops, so the optimizer
+recognises ``log(softmax(x))``; the rest are graphs of other ops."""
 from __future__ import annotations
 
+import numpy as np
+
+from . import dtypes
+from . import frontend as F
 from .frontend import sigmoid, softplus  # noqa: F401
+from .ops import Op, register
+from .reduce import normalize_axis
+from .types import TensorType
 
 
-def _todo(name):
-    def f(*a, **k):
-        raise NotImplementedError(f"{name} is being written")
-    f.__name__ = name
-    return f
+def _float_infer(params, t: TensorType):
+    if t.ndim == 0:
+        raise ValueError("softmax needs at least one axis")
+    return TensorType(dtypes.float_of(t.dtype), t.shape)
 
 
-relu, softmax, log_softmax, categorical_crossentropy, binary_crossentropy = (
-    _todo(n) for n in "relu softmax log_softmax categorical_crossentropy binary_crossentropy".split())
+def _softmax(params, x):
+    axis = params["axis"]
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(params, x):
+    axis = params["axis"]
+    z = x - np.max(x, axis=axis, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def _softmax_vjp(node, g):
+    sm, axis = node.outputs[0], node.params["axis"]
+    return [(g - F.sum(g * sm, axis=axis, keepdims=True)) * sm]
+
+
+def _log_softmax_vjp(node, g):
+    out, axis = node.outputs[0], node.params["axis"]
+    return [g - F.exp(out) * F.sum(g, axis=axis, keepdims=True)]
+
+
+def _sym_softmax(params, x):
+    import sympy
+    e = np.vectorize(sympy.exp, otypes=[object])(x)
+    return e / np.sum(e, axis=params["axis"], keepdims=True)
+
+
+def _sym_log_softmax(params, x):
+    import sympy
+    e = np.vectorize(sympy.exp, otypes=[object])(x)
+    return x - np.vectorize(sympy.log, otypes=[object])(np.sum(e, axis=params["axis"], keepdims=True))
+
+
+softmax_op = register(Op("softmax", _float_infer, _softmax, _softmax_vjp, kind="nnet", nin=1, flops=30,
+                         sympy=_sym_softmax, defined_in="egopt/lang/nnet.py"))
+log_softmax_op = register(Op("log_softmax", _float_infer, _log_softmax, _log_softmax_vjp, kind="nnet",
+                             nin=1, flops=30, sympy=_sym_log_softmax, defined_in="egopt/lang/nnet.py"))
+
+
+def softmax(x, axis=-1):
+    """``exp(x) / sum(exp(x))`` along ``axis`` (last by default), computed without overflow."""
+    x = F.as_tensor_variable(x)
+    return softmax_op(x, axis=normalize_axis(axis, x.ndim, "softmax")[0])
+
+
+def log_softmax(x, axis=-1):
+    """``log(softmax(x))`` computed as ``x - max - log(sum(exp(x - max)))``."""
+    x = F.as_tensor_variable(x)
+    return log_softmax_op(x, axis=normalize_axis(axis, x.ndim, "log_softmax")[0])
+
+
+def relu(x, alpha=0):
+    """Rectifier, Theano's formula: ``0.5 * (1 + alpha) * x + 0.5 * (1 - alpha) * |x|``."""
+    x = F.as_tensor_variable(x)
+    if alpha == 0:
+        return 0.5 * (x + abs(x))
+    return 0.5 * (1 + alpha) * x + 0.5 * (1 - alpha) * abs(x)
+
+
+def categorical_crossentropy(coding_dist, true_dist):
+    """Cross-entropy per row: ``true_dist`` class indices (int vector) or a distribution."""
+    p = F.as_tensor_variable(coding_dist)
+    t = F.as_tensor_variable(true_dist)
+    if t.ndim == p.ndim - 1 and (dtypes.is_int(t.dtype)):
+        if p.ndim != 2:
+            raise ValueError("categorical_crossentropy with class indices needs a matrix of probabilities")
+        return -F.log(p[F.arange(F.shape(t)[0]), t])
+    if t.ndim != p.ndim:
+        raise ValueError(f"categorical_crossentropy: targets of ndim {t.ndim} for probabilities of ndim {p.ndim}")
+    return -F.sum(t * F.log(p), axis=-1)
+
+
+def binary_crossentropy(output, target):
+    """``-(target * log(output) + (1 - target) * log(1 - output))``, elementwise."""
+    output, target = F.as_tensor_variable(output), F.as_tensor_variable(target)
+    return -(target * F.log(output) + (1 - target) * F.log(1 - output))

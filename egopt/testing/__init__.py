@@ -43,7 +43,7 @@ UNARY = ["exp", "log", "log1p", "expm1", "sqrt", "tanh", "sigmoid", "softplus", 
          "sin", "cos", "arctan"]
 BINARY = ["add", "sub", "mul", "true_div", "maximum", "minimum", "pow"]
 CONSTS = [0.0, 1.0, -1.0, 2.0, 0.5, 3.0]
-KINDS = ["unary", "binary", "binary", "const", "pattern", "reduce", "transpose", "index"]
+KINDS = ["unary", "binary", "binary", "const", "pattern", "reduce", "transpose", "index", "dot"]
 PATTERNS = ["log1p", "expm1", "zero", "self", "factor", "sigmoid", "logsig", "softplus", "swap"]
 
 
