@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)
-	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q tests/property tests/lang tests/grad
+	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q -m "slow or not slow" tests/property tests/lang tests/grad
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'

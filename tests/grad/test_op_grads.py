@@ -234,7 +234,7 @@ def test_verify_grad_public_signature(data):
                 rng=np.random.default_rng(0), mode=MODE)
 
 
-@pytest.mark.skipif(not SLOW, reason="e-graph compiles are slow: make test-slow")
+@pytest.mark.slow   # e-graph compiles for every draw: make test-slow
 @pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: c.id)
 def test_vjp_through_the_optimizer(case):
     """The same check with the gradient graph optimized by the e-graph (FAST_RUN)."""
