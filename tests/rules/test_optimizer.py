@@ -166,3 +166,28 @@ def test_optimized_function_pickles():
     f = compiled([x], T.log(1 + x))
     g = pickle.loads(pickle.dumps(f))
     assert g(np.array([1e-17]))[0] == 1e-17
+
+
+@pytest.mark.parametrize("model", ["logreg", "mlp"])
+def test_training_graphs_shrink_and_match_the_unoptimized_run(model):
+    import sys, pathlib
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+    from bench.compile_time import logreg, mlp
+    build = {"logreg": lambda T, s: logreg(T, s, feats=20),
+             "mlp": lambda T, s: mlp(T, s, n_in=20, n_hid=8, n_out=3)}[model]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 20))
+    y = (rng.random(16) > 0.5).astype("float64") if model == "logreg" else rng.integers(0, 3, 16)
+    results = []
+    for mode in ("FAST_RUN", "FAST_COMPILE"):
+        ins, outs, upd = build(T, egopt.shared)
+        f = egopt.function(ins, outs, updates=upd, mode=mode)
+        costs = [float(f(x, y)[0]) for _ in range(5)]
+        results.append((costs, [k.get_value() for k, _ in upd], f))
+    (c_opt, p_opt, f_opt), (c_ref, p_ref, _) = results
+    np.testing.assert_allclose(c_opt, c_ref, rtol=1e-10)
+    for a, b in zip(p_opt, p_ref):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    rep = f_opt.optimization_report()
+    assert rep.outcome == "optimized" and rep.cost_after < rep.cost_before
+    assert rep.nodes_out <= rep.nodes_in
