@@ -17,6 +17,9 @@ def _F():
 
 class TensorOps:
     __slots__ = ()
+    # ``ndarray * variable`` builds a graph: NumPy's operators defer to ours (Theano's
+    # __array_priority__); NumPy functions on variables (np.add(a, x)) raise a TypeError
+    __array_ufunc__ = None
 
     # arithmetic
     def __add__(self, o): return _F().add(self, o)
