@@ -22,6 +22,7 @@ RULES = [
     rules.rewrite(x - (-y), x + y, name="sub-neg"),                 # x - -y -> x + y
     rules.rewrite(x + (-y), x - y, name="add-neg"),                 # x + -y -> x - y
     rules.rewrite(x * -1, -x, name="mul-minus-one"),                # x * -1 -> -x
+    rules.rewrite(-x - y, -(x + y), name="neg-sub"),                # -x - y -> -(x + y)
     rules.rewrite(x * y + x * z, x * (y + z), name="factor"),       # a*b + a*c -> a*(b + c)
     rules.rewrite(x * y - x * z, x * (y - z), name="factor-sub"),   # a*b - a*c -> a*(b - c)
     rules.rewrite(x ** 1, x, name="pow-one"),                       # x**1 -> x

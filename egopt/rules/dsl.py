@@ -224,4 +224,6 @@ def to_egg(rule: Rule) -> str:
             raise ValueError(f"rule {rule.name}: a tensor-level rule drops {dropped}; "
                              "its right side must keep the left side's shape explicitly")
     when = f" :when ({' '.join(rule.when)})" if rule.when else ""
-    return f"(rewrite {left} {right}{when} :ruleset {rule.phase} :name {_string(rule.name)})"
+    # a stability rule retires the naive form: the extractor may not pick it again
+    subsume = " :subsume" if rule.meta.get("subsume", rule.phase == "stabilize") else ""
+    return f"(rewrite {left} {right}{when}{subsume} :ruleset {rule.phase} :name {_string(rule.name)})"

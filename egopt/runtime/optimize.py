@@ -79,6 +79,7 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
         sat = engine.saturate(enc, ruleset, phases or engine.DEFAULT_PHASES)
         t2 = time.perf_counter()
         rep.phases, rep.fired = sat.phases, sat.fired
+        stable_names = {r.name for r in ruleset.by_phase("stabilize")}
         view = view_of(sat.egraph, enc)
         rep.egraph_nodes = view.n_nodes
         model = CostModel(view)
@@ -106,7 +107,9 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
             rep.outcome = "kept the input graph (type changed)"
             return list(outputs), rep
     cost = ir_cost(new, leaves)
-    if cost > rep.cost_before:
+    # a stability rewrite wins whatever it costs: the naive form it replaced is inaccurate
+    stabilized = any(n in stable_names for n in rep.fired)
+    if cost > rep.cost_before and not stabilized:
         rep.outcome = "kept the input graph (no cheaper form found)"
         return list(outputs), rep
     rep.cost_after = cost

@@ -189,5 +189,7 @@ def test_training_graphs_shrink_and_match_the_unoptimized_run(model):
     for a, b in zip(p_opt, p_ref):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     rep = f_opt.optimization_report()
-    assert rep.outcome == "optimized" and rep.cost_after < rep.cost_before
-    assert rep.nodes_out <= rep.nodes_in
+    assert rep.outcome == "optimized" and rep.nodes_out <= rep.nodes_in
+    stabilized = any(k in rep.fired for k in ("log-sigmoid", "log-softmax-2d", "log1p"))
+    # stable forms (softplus, log_softmax) may cost a few flops more than the naive ones
+    assert rep.cost_after < rep.cost_before or (stabilized and rep.cost_after < 1.1 * rep.cost_before)
