@@ -81,3 +81,6 @@ RULES += [
     rules.rewrite((z + x / y * w) * y, z * y + x * w, name="add-div-mul-cancel", phase="stabilize"),
     rules.rewrite((z - x / y * w) * y, z * y - x * w, name="sub-divmul-mul-cancel", phase="stabilize"),
 ]
+
+# products with transposes: A^T B^T = (B A)^T, one transpose instead of two
+RULES.append(rules.rewrite(T.dot(A.T, B.T), T.dot(B, A).T, name="dot-transposes"))

@@ -231,13 +231,34 @@ def _var_sorts(e, sorts, ctors, parent_sort="S"):
         _var_sorts(a, sorts, ctors, s)
 
 
-def _param_candidates(n: int, ndim: int):
-    """Reduction params for rules whose params are pattern variables: every axis set, keepdims."""
+def _param_candidates(pvars, owners, ndim: int, size: int):
+    """Params for rules whose params are pattern variables, by the op that reads them:
+    reductions get every axis set (with and without keepdims), reshape every 1-D/2-D shape
+    of the same size (with a -1 too)."""
     import itertools
-    single = [repr(tuple(sorted({"axis": ax, "keepdims": k}.items())))
-              for r in range(1, ndim + 1) for ax in itertools.combinations(range(ndim), r)
-              for k in (False, True)] or [repr(tuple(sorted({"axis": (), "keepdims": False}.items())))]
-    return itertools.product(single, repeat=n)
+    per_var = []
+    for v in pvars:
+        op = owners.get(v)
+        if op == "reshape":
+            shapes = [(size,), (-1,)] + [(a, size // a) for a in range(1, size + 1) if size % a == 0] \
+                + [(a, -1) for a in range(1, size + 1) if size % a == 0]
+            per_var.append([repr((("shape", s),)) for s in shapes])
+        else:
+            per_var.append([repr(tuple(sorted({"axis": ax, "keepdims": k}.items())))
+                            for r in range(1, ndim + 1) for ax in itertools.combinations(range(ndim), r)
+                            for k in (False, True)] or [repr((("axis", ()), ("keepdims", False)))])
+    return itertools.product(*per_var)
+
+
+def _param_owners(e, ctors, out):
+    """pattern variable in a params position -> the op it parametrizes."""
+    if isinstance(e, list) and e and isinstance(e[0], str):
+        c = ctors.get(e[0])
+        if c is not None and c.has_params and c.op is not None and isinstance(e[-1], str):
+            out[e[-1]] = c.op
+        for a in e[1:]:
+            _param_owners(a, ctors, out)
+    return out
 
 
 def _symbols(names, sorts, shapes):
@@ -246,6 +267,9 @@ def _symbols(names, sorts, shapes):
         shape = shapes.get(n, ())
         if sorts.get(n) == "String":
             env[n] = shape
+            continue
+        if sorts.get(n) == "TL":
+            env[n] = ()          # a list of symbolic shape inputs: none (all sizes constant)
             continue
         if sorts.get(n) == "lit":
             env[n] = sympy.Symbol(n, real=True)
@@ -258,12 +282,13 @@ def _symbols(names, sorts, shapes):
 
 
 def _shape_options(tvars, ndims):
-    """A few shape assignments with distinct sizes per axis (so axis mix-ups show)."""
-    options = []
-    for nd in ndims:
-        options.append({v: (2, 3, 4)[:nd] for v in tvars})
-    if len(tvars) > 1:
-        options.append({v: (3, 2)[: 2] for v in tvars})
+    """Shape assignments with distinct sizes per axis (so axis mix-ups show); with several
+    variables, also every mix of (2, 3), (3, 2) and (3, 3) for 2-D ones."""
+    import itertools
+    options = [{v: (2, 3, 4)[:nd] for v in tvars} for nd in ndims]
+    if 1 < len(tvars) <= 3 and 2 in ndims:
+        for combo in itertools.product([(2, 3), (3, 2), (3, 3)], repeat=len(tvars)):
+            options.append(dict(zip(tvars, combo)))
     return options
 
 
@@ -555,9 +580,14 @@ def _check(rule: Rule, seed: int, proof_budget: float) -> RuleCheck:
     pvars = [v for v in names if sorts.get(v) == "String"]
     options = [{v: () for v in tvars}] if scalar_rule else _shape_options(tvars, _known_ndims(rule))
     if pvars:
+        owners = _param_owners(rhs, ctors, _param_owners(lhs, ctors, {}))
+        limit = 48   # an evenly spread subset of the (shape, params) instances keeps checks fast
         options = [dict(o, **dict(zip(pvars, ps))) for o in options
-                   for ps in _param_candidates(len(pvars), max((len(s) for s in o.values()
-                                                                 if isinstance(s, tuple)), default=0))]
+                   for ps in _param_candidates(
+                       pvars, owners, max((len(s) for s in o.values() if isinstance(s, tuple)), default=0),
+                       max((int(np.prod(s)) for s in o.values() if isinstance(s, tuple)), default=1))]
+        if len(options) > limit:
+            options = [options[i * len(options) // limit] for i in range(limit)]
     rng = np.random.default_rng(seed)
     conds = _conditions(when)
     proved_all, tried, refines = True, 0, None

@@ -88,7 +88,8 @@ def test_optimized_equals_unoptimized_on_many_expressions():
     v = T.dvector("v")
     exprs = [T.exp(x) * T.exp(y), (x * 2).sum(), x / 2 + y / 4, x ** 2 + x ** 3 - x ** -1,
              T.log(1 + T.exp(x)), T.sqrt(x * x), -(-x) + (x - (-y)), x / x, T.sum(T.sum(x, axis=1), axis=0),
-             (x + v).mean(axis=1), T.switch(x > 0, x, 0) * y, x.T.T + y]
+             (x + v).mean(axis=1), T.switch(x > 0, x, 0) * y, x.T.T + y,
+             x.reshape((4, 3)).reshape((2, 6)), T.dot(x.T, y[:, :3].T)]
     xv = np.random.default_rng(0).normal(size=(3, 4))
     yv = np.random.default_rng(1).normal(size=(3, 4)) + 3
     vv = np.random.default_rng(2).normal(size=4)
