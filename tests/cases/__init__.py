@@ -84,6 +84,18 @@ def dtype(draw, choices=FLOATS):
     return draw(st.sampled_from(choices))
 
 
+def _i(v) -> np.ndarray:
+    return np.asarray(v, dtype="int64")
+
+
+def _stash(gen):
+    """gen(draw) -> (values, params); the case's build and ref read ``gen.p`` (set per example)."""
+    def values(draw):
+        vals, values.p = gen(draw)
+        return vals
+    return values
+
+
 def all_cases() -> list[Case]:
     """Every ``CASES`` list in ``tests/cases/*.py``."""
     import tests.cases as pkg

@@ -6,23 +6,12 @@ import numpy as np
 from hypothesis import strategies as st
 
 import egopt.tensor as T
-from tests.cases import Case, array, dtype, shape
+from tests.cases import _i, _stash, Case, array, dtype, shape
 
 
 def _x(draw, ndim=None, min_side=0, max_dims=3, dtypes=("float64", "float32")):
     return array(draw, shape(draw, ndim, min_side=min_side, max_dims=max_dims), dtype(draw, dtypes))
 
-
-def _i(v) -> np.ndarray:
-    return np.asarray(v, dtype="int64")
-
-
-def _stash(gen):
-    """gen(draw) -> (values, params); the case's build and ref read ``gen.p`` (set per example)."""
-    def values(draw):
-        vals, values.p = gen(draw)
-        return vals
-    return values
 
 
 # ---- dimshuffle, shape ---------------------------------------------------------------------------

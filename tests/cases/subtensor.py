@@ -5,19 +5,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 import egopt.tensor as T
-from tests.cases import Case, array, dtype, shape
+from tests.cases import _i, _stash, Case, array, dtype, shape
 
-
-def _i(v) -> np.ndarray:
-    return np.asarray(v, dtype="int64")
-
-
-def _stash(gen):
-    """gen(draw) -> (values, params); the case's build and ref read ``gen.p`` (set per example)."""
-    def values(draw):
-        vals, values.p = gen(draw)
-        return vals
-    return values
 
 
 def _bound(draw, n):
