@@ -5,7 +5,7 @@ tensor API, and their translation to egglog text over the schema.
     >>> import egopt.tensor as T
     >>> x, = rules.pattern_vars("x")
     >>> print(rules.rewrite(T.log(1 + x), T.log1p(x), name="log1p", phase="stabilize").egg())
-    (rewrite (Log (Add (Lit 1.0) x)) (Log1p x) :ruleset stabilize :name "log1p")
+    (rewrite (Log (Add (Lit 1.0) x)) (Log1p x) :subsume :ruleset stabilize :name "log1p")
 
 A pattern variable stands for any scalar expression where it is used elementwise, and for any
 tensor where a non-elementwise op reads it. Patterns follow NumPy broadcasting: when the
