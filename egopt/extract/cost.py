@@ -82,7 +82,7 @@ def ir_cost(outputs, stop=()) -> float:
         ins = [type_size(v.type) for v in node.inputs]
         op = node.op
         if op.kind == "elemwise":
-            total += op.flops * out + STORE * out + LOAD * out * sum(1 for v in node.inputs if v.ndim or True)
+            total += op.flops * out + STORE * out + LOAD * out * len(node.inputs)
         elif op.kind == "blas" and len(ins) >= 2:
             total += 2.0 * math.sqrt(ins[0] * ins[1] * out) + out
         else:

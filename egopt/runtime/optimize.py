@@ -62,7 +62,7 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
              ) -> tuple[list[Variable], OptimizationReport]:
     """Optimized copies of ``outputs`` (same types), or the outputs themselves, and a report."""
     from ..rules import engine
-    from ..rules.decode import DecodeError, rebuild, view_of
+    from ..rules.decode import rebuild, view_of
     from ..rules.encode import Unsupported, encode
 
     rep = OptimizationReport()
