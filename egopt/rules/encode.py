@@ -15,7 +15,6 @@ import numpy as np
 
 from ..lang import dtypes
 from ..lang.graph import Constant, Variable, toposort
-from ..lang.ops import Op
 from ..lang.types import TensorType
 from .schema import op_ctor
 
@@ -39,7 +38,7 @@ class Encoding:
     n_nodes: int = 0
 
 
-def weak_literal(node_op: Op, inputs: Sequence[Variable], i: int, out_type: TensorType):
+def weak_literal(inputs: Sequence[Variable], i: int):
     """The literal for input i if it is a 0-d constant that behaves as a weak scalar there."""
     c = inputs[i]
     if not isinstance(c, Constant) or c.ndim != 0:
@@ -107,7 +106,7 @@ def encode(outputs: Sequence[Variable], leaves: Sequence[Variable]) -> Encoding:
         if op.kind == "elemwise":
             args = []
             for i, v in enumerate(node.inputs):
-                w = weak_literal(op, node.inputs, i, out.type)
+                w = weak_literal(node.inputs, i)
                 args.append(lit(*w) if w else call("Ld", [ref(v)]))
             expr = call("Ew", [call(ctor.name, args + p)])
         elif op.nin is not None:
