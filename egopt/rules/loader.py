@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .dsl import PHASES, _COLLECTING, Rule, RuleSet
 
-LIBRARY = Path(__file__).resolve().parents[2] / "rules"
+# a source checkout without an install: the repository's rules/ directory
+_CHECKOUT_LIBRARY = Path(__file__).resolve().parents[2] / "rules"
 
 
 class RuleFileError(ValueError):
@@ -45,9 +46,25 @@ def load(path: str | Path) -> RuleSet:
     return RuleSet(rules, name=path.stem)
 
 
+def library_path() -> Path:
+    """Where the built-in library is: the installed package ``egopt.builtin_rules`` (the
+    project's ``rules/`` directory, mapped there by the build in editable and normal installs)."""
+    from importlib import resources
+    try:
+        root = resources.files("egopt.builtin_rules")
+    except ModuleNotFoundError:
+        root = None
+    if root is not None and root.joinpath("algebra.egg").is_file():
+        return Path(str(root))
+    if _CHECKOUT_LIBRARY.is_dir():
+        return _CHECKOUT_LIBRARY
+    raise FileNotFoundError("egopt's built-in rule library (package egopt.builtin_rules) is not installed; "
+                            "reinstall egopt (pip install egopt)")
+
+
 def builtin() -> RuleSet:
-    """The built-in rule library (the ``rules/`` directory of the project)."""
-    return load(LIBRARY)
+    """The built-in rule library (the project's ``rules/``, installed as ``egopt.builtin_rules``)."""
+    return load(library_path())
 
 
 def _load_py(path: Path) -> list[Rule]:

@@ -1,0 +1,1 @@
+"""The built-in rule library; installed as the package ``egopt.builtin_rules``."""
