@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	PYTHONWARNINGS=ignore $(PY) -m pip install -q -e '.[test]'   # setuptools' editable-layout notice
 	touch $(STAMP)
 
 demo: $(STAMP)
