@@ -20,8 +20,20 @@ from . import printing  # noqa: E402,F401
 from . import gradient  # noqa: E402,F401
 from .lang.shared import SharedVariable, shared  # noqa: E402,F401
 from .runtime import Function, In, Mode, Out, function, get_mode  # noqa: E402,F401
+from .runtime import BadOptimization, NanGuardError, NanGuardMode  # noqa: E402,F401
+from .printing import pp  # noqa: E402,F401  (theano.pp)
 
 grad = _grad_pkg.grad
 Lop, Rop, jacobian, hessian = _grad_pkg.Lop, _grad_pkg.Rop, _grad_pkg.jacobian, _grad_pkg.hessian
+
+
+def __getattr__(name: str):
+    """``egopt.rules`` after a plain ``import egopt`` (loaded on first use: it imports egglog)."""
+    if name == "rules":
+        import importlib
+        return importlib.import_module(".rules", __name__)
+    raise AttributeError(f"module 'egopt' has no attribute {name!r}")
+
+
 compile = None  # the name Theano users know as theano.compile; see egopt.runtime
 del compile

@@ -31,6 +31,7 @@ class EGraphView:
     sort: dict[int, str] = field(default_factory=dict)
     roots: dict[str, int] = field(default_factory=dict)      # let name -> class id
     types: dict[int, TensorType] = field(default_factory=dict)   # class id -> IR type where known
+    subsumed: dict[int, list[ENode]] = field(default_factory=dict)   # retired nodes (not to extract)
 
     @property
     def n_nodes(self) -> int:
@@ -60,8 +61,6 @@ def view_of(eg, enc: Encoding) -> EGraphView:
         if ctor is None:
             continue   # relations and analyses from rule files
         for row in fn.rows:
-            if row.subsumed:
-                continue
             kids, payload = [], []
             for sort, val in zip(fn.input_sorts, row.inputs):
                 if sort in conv:
@@ -70,7 +69,8 @@ def view_of(eg, enc: Encoding) -> EGraphView:
                     kids.append(cid(val, sort))
             c = cid(row.output, fn.output_sort)
             view.sort[c] = fn.output_sort
-            view.classes.setdefault(c, []).append(ENode(name, tuple(kids), tuple(payload)))
+            into = view.subsumed if row.subsumed else view.classes
+            into.setdefault(c, []).append(ENode(name, tuple(kids), tuple(payload)))
     for name, c in view.roots.items():
         view.types[c] = enc.types[name]
     return view
@@ -81,10 +81,11 @@ class DecodeError(Exception):
 
 
 def rebuild(view: EGraphView, choice: dict[int, ENode], enc: Encoding,
-            locs: dict[int, SourceLoc | None]) -> dict[int, Variable]:
-    """IR variables for the chosen nodes, built children first; returns class id -> variable."""
+            locs: dict[int, SourceLoc | None], memo: dict[int, object] | None = None) -> dict[int, Variable]:
+    """IR variables for the chosen nodes, built children first; returns class id -> variable.
+    ``memo`` (if given) receives every class decoded, with its value (a Variable or a weak scalar)."""
     ctors = by_name()
-    memo: dict[int, object] = {}
+    memo = {} if memo is None else memo
 
     def build(c: int):
         stack = [(c, False)]

@@ -2,7 +2,10 @@
 from ..lang import tensor_ops as _tensor_ops
 from .function import Function, In, Out, function, eval_variable
 from .mode import Mode, get_mode
+from .debugmode import BadOptimization
+from .nanguard import NanGuardError, NanGuardMode
 
 _tensor_ops.EVALUATOR = eval_variable
 
-__all__ = ["Function", "In", "Out", "Mode", "function", "get_mode"]
+__all__ = ["Function", "In", "Out", "Mode", "function", "get_mode", "BadOptimization", "NanGuardError",
+           "NanGuardMode"]

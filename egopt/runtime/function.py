@@ -162,6 +162,7 @@ class Function:
         self.update_vars = [k for k, _ in self.updates]
         self._updated = {id(k) for k in self.update_vars}
         self.program = self._link(self.input_vars + self.shared_vars, exprs)
+        self._checked = self.mode.checked_program(self)   # DebugMode / NanGuardMode; else None
         self._constant_roots = {_root(a) for a in self.program.constant_arrays}
         if config.print_rewrites:
             print(f"{self._label()}: {self.report}")
@@ -204,6 +205,7 @@ class Function:
     def _link(self, leaves: Sequence[Variable], outputs: Sequence[Variable]) -> Program:
         from .optimize import OptimizationReport, optimize, ruleset_for
         self.report = OptimizationReport(outcome="optimizer off (mode without 'egraph')")
+        self.input_graph = list(outputs)    # before optimization: DebugMode's reference
         if self.mode.optimizer == "egraph":
             outputs, self.report = optimize(outputs, leaves, ruleset_for(self.mode))
             n = len(self.outputs)
@@ -221,7 +223,7 @@ class Function:
         arrays = self._arguments(args, kwargs)
         shared_vals = [s.container[0] for s in self.shared_vars]
         t0 = time.perf_counter()
-        results = self.program.run(arrays + shared_vals, self.profile)
+        results = (self._checked or self.program).run(arrays + shared_vals, self.profile)
         n = len(self.outputs)
         # nothing returned or stored may share memory with what the caller or another variable holds
         taken = {_root(a) for a in arrays} | self._constant_roots

@@ -34,13 +34,24 @@ class Mode:
     def including(self, *rules) -> "Mode":
         return replace(self, rules=self.rules + rules)
 
+    def checked_program(self, fn):
+        """What runs a compiled function when this mode checks values (DebugMode, NanGuardMode)."""
+        check = self.options.get("check")
+        if check == "debug":
+            from .debugmode import DebugProgram
+            return DebugProgram(fn)
+        if check == "nanguard":
+            from .nanguard import NanGuardProgram
+            return NanGuardProgram(fn, **self.options.get("nanguard", {}))
+        return None
+
 
 PREDEFINED = {
     "FAST_RUN": Mode("egraph", "auto", name="FAST_RUN"),
     "FAST_COMPILE": Mode(None, "py", name="FAST_COMPILE"),
-    "DEBUG_MODE": Mode("egraph", "py", name="DEBUG_MODE"),
-    "DebugMode": Mode("egraph", "py", name="DEBUG_MODE"),
-    "NanGuardMode": Mode("egraph", "py", name="NanGuardMode"),
+    "DEBUG_MODE": Mode("egraph", "py", name="DEBUG_MODE", options={"check": "debug"}),
+    "DebugMode": Mode("egraph", "py", name="DEBUG_MODE", options={"check": "debug"}),
+    "NanGuardMode": Mode("egraph", "py", name="NanGuardMode", options={"check": "nanguard"}),
     "py": Mode(None, "py", name="py"),
 }
 

@@ -16,6 +16,10 @@ from ..extract.cost import ir_cost
 from ..lang.graph import Variable, toposort
 
 
+class OptimizerFallbackWarning(RuntimeWarning):
+    """The optimizer failed and the function runs the input graph (the test suite makes it an error)."""
+
+
 @dataclass
 class OptimizationReport:
     phases: list = field(default_factory=list)
@@ -27,6 +31,14 @@ class OptimizationReport:
     cost_after: float = 0.0
     seconds: dict = field(default_factory=dict)
     outcome: str = "not run"
+    # decoded variable -> the input graph's variables it equals (same e-class and type), for DebugMode
+    equivalents: dict = field(default_factory=dict, repr=False)
+    ruleset: object = field(default=None, repr=False)
+
+    @property
+    def fell_back(self) -> bool:
+        """True when a failure (not a choice) kept the input graph."""
+        return self.outcome.startswith("failed") or "type changed" in self.outcome
 
     def __str__(self) -> str:
         lines = [f"egopt optimization: {self.outcome}",
@@ -63,6 +75,7 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
     """Optimized copies of ``outputs`` (same types), or the outputs themselves, and a report."""
     from ..rules import engine
     from ..rules.decode import rebuild, view_of
+    from ..rules.typed import typed_view
     from ..rules.encode import Unsupported, encode
 
     rep = OptimizationReport()
@@ -80,13 +93,14 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
         t2 = time.perf_counter()
         rep.phases, rep.fired = sat.phases, sat.fired
         stable_names = {r.name for r in ruleset.by_phase("stabilize")}
-        view = view_of(sat.egraph, enc)
+        view = typed_view(view_of(sat.egraph, enc), enc)   # extraction keeps every class's IR type
         rep.egraph_nodes = view.n_nodes
         model = CostModel(view)
         choice = extract(view, model)
         t3 = time.perf_counter()
         locs = _source_locations(view, enc)
-        built = rebuild(view, choice, enc, locs)
+        decoded: dict = {}
+        built = rebuild(view, choice, enc, locs, decoded)
         new = [built[view.roots[r]] for r in enc.roots]
         t4 = time.perf_counter()
         rep.seconds = {"encode": t1 - t0, "saturate": t2 - t1, "extract": t3 - t2, "decode": t4 - t3}
@@ -97,13 +111,14 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
         raise
     except BaseException as e:   # a Rust panic is a BaseException; it must not end the user's process
         warnings.warn(f"egopt: the optimizer failed ({type(e).__name__}: {e}); "
-                      "running the unoptimized graph", RuntimeWarning, stacklevel=4)
+                      "running the unoptimized graph", OptimizerFallbackWarning, stacklevel=4)
         rep.outcome = f"failed, kept the input graph ({type(e).__name__})"
         return list(outputs), rep
     for old, nv in zip(outputs, new):
         if old.type.dtype != nv.type.dtype or old.type.ndim != nv.type.ndim:
             warnings.warn(f"egopt: optimized output {old!r} changed type {old.type} -> {nv.type}; "
-                          "running the unoptimized graph (a rule is ill-typed)", RuntimeWarning, stacklevel=4)
+                          "running the unoptimized graph (a rule is ill-typed)", OptimizerFallbackWarning,
+                          stacklevel=4)
             rep.outcome = "kept the input graph (type changed)"
             return list(outputs), rep
     cost = ir_cost(new, leaves)
@@ -113,9 +128,25 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
         rep.outcome = "kept the input graph (no cheaper form found)"
         return list(outputs), rep
     rep.cost_after = cost
+    rep.ruleset = ruleset
+    rep.equivalents = _equivalents(view, enc, decoded)
     rep.nodes_out = len(toposort(new, stop=leaves))
     rep.outcome = "optimized"
     return new, rep
+
+
+def _equivalents(view, enc, decoded: dict) -> dict:
+    """id(decoded variable) -> (variable, [input-graph variables of its e-class and type])."""
+    lets: dict[int, list] = {}
+    for name, k in view.roots.items():
+        lets.setdefault(k, []).append(enc.origin[name])
+    out = {}
+    for k, v in decoded.items():
+        if isinstance(v, Variable) and k in lets:
+            same = [o for o in lets[k] if o.type.dtype == v.type.dtype and o.ndim == v.ndim]
+            if same:
+                out[id(v)] = (v, same)
+    return out
 
 
 def _source_locations(view, enc) -> dict:

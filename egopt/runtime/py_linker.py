@@ -54,7 +54,10 @@ class Program:
             raise KeyError(v)   # the caller checked that every leaf is an input
         return self._slot(v)
 
-    def run(self, values: Sequence[np.ndarray], profile: "ProfileStats | None" = None) -> list[np.ndarray]:
+    def run(self, values: Sequence[np.ndarray], profile: "ProfileStats | None" = None,
+            observer=None) -> list[np.ndarray]:
+        """The outputs for ``values``; ``observer(node, inputs, outputs)`` (if given) sees every
+        node run, in order (DebugMode and NanGuardMode check values there)."""
         storage = list(self.storage_init)
         for s, v in zip(self.input_slots, values):
             storage[s] = v
@@ -66,6 +69,8 @@ class Program:
                 _check_broadcast(step, args, outs[0])
             if profile is not None:
                 profile.record(step.node.op.name, time.perf_counter() - t0)
+            if observer is not None:
+                observer(step.node, args, outs)
             for i, o in zip(step.out_slots, outs):
                 storage[i] = o
         return [storage[i] for i in self.output_slots]

@@ -189,6 +189,8 @@ def assert_sound(outputs: Sequence[Variable], inputs: Sequence[Variable], arrays
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)   # an optimizer failure is a test failure
         opt_fn = egopt.function(list(inputs), outputs, mode=opt_mode, on_unused_input="ignore")
+    if opt_fn.optimization_report().fell_back:
+        raise AssertionError(f"the optimizer fell back: {opt_fn.optimization_report().outcome}")
     with np.errstate(all="ignore"):
         ref_all = ref_fn(*arrays)
         got = opt_fn(*arrays)

@@ -1,0 +1,142 @@
+"""``mode="DebugMode"``: every call runs the optimized program and the unoptimized graph on the
+same inputs and compares every value the two share.
+
+Which values are shared comes from the optimizer: a decoded variable and the input graph's
+variables in its e-class (and of its type) are equal by the rules (``OptimizationReport.
+equivalents``). The first optimized value (in run order) that disagrees with its input-graph
+twin is reported with the op, the user's source line, the input values, and the rules to blame:
+the fired rules without which the optimized function agrees again (each is left out in turn
+and the function re-optimized; this runs only after a mismatch).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..lang.errors import EgoptError
+from ..lang.graph import Variable
+from .py_linker import Program
+
+MAX_BLAMED_RULES = 60
+
+
+class BadOptimization(EgoptError):
+    """DebugMode found an optimized value that differs from the unoptimized graph's."""
+
+    def __init__(self, message: str, rules: list[str] | None = None):
+        super().__init__(message)
+        self.rules = rules or []
+
+
+def _close(got, want) -> bool:
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape:
+        return False
+    if want.dtype.kind not in "fc":
+        return bool(np.array_equal(got, want))
+    fin = np.isfinite(want)
+    if (fin & ~np.isfinite(got)).any():
+        return False                       # the optimized value became NaN/inf where the reference is finite
+    if not fin.any():
+        return True                        # where the reference is NaN/inf the rewrite may refine it
+    eps = np.finfo(want.dtype).eps
+    scale = max(1.0, float(np.abs(want[fin]).max()))
+    tol = 1e4 * eps * scale + 1e4 * eps * np.abs(want)
+    with np.errstate(all="ignore"):
+        err = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    return bool((err[fin] <= tol[fin]).all())
+
+
+@dataclass
+class Mismatch:
+    optimized: Variable
+    original: Variable
+    got: np.ndarray
+    want: np.ndarray
+
+
+def _first_mismatch(program: Program, reference: Program, equivalents: dict, leaves, values):
+    """Run both programs; the first optimized value (inputs first, then nodes in order) that
+    differs from an input-graph variable of its e-class, and the optimized outputs."""
+    want: dict[int, np.ndarray] = {id(v): a for v, a in zip(leaves, values)}
+    reference.run(values, observer=lambda node, args, outs: want.update(
+        (id(o), a) for o, a in zip(node.outputs, outs)))
+    found: list[Mismatch] = []
+
+    def check(var, value):
+        if found or id(var) not in equivalents:
+            return
+        for orig in equivalents[id(var)][1]:
+            if id(orig) in want and orig is not var and not _close(value, want[id(orig)]):
+                found.append(Mismatch(var, orig, np.asarray(value), np.asarray(want[id(orig)])))
+                return
+
+    for v, a in zip(leaves, values):
+        check(v, a)
+    with np.errstate(all="ignore"):
+        outs = program.run(values, observer=lambda node, args, res: [check(o, a) for o, a in zip(node.outputs, res)])
+    return (found[0] if found else None), outs
+
+
+def _describe(v: Variable) -> str:
+    if v.owner is None:
+        return f"input {v!r}"
+    node = v.owner
+    where = f" (built at {node.loc})" if node.loc else ""
+    return f"{node.op.name}{where}"
+
+
+def _short(a) -> str:
+    return np.array2string(np.asarray(a), threshold=12, precision=6, edgeitems=3)
+
+
+class DebugProgram:
+    """Runs like a ``Program``; raises ``BadOptimization`` when the optimized run disagrees."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.leaves = fn.input_vars + fn.shared_vars
+        self.program = fn.program
+        self.reference = Program(self.leaves, fn.input_graph)
+        self.equivalents = fn.report.equivalents
+
+    def run(self, values, profile=None):
+        mismatch, outs = _first_mismatch(self.program, self.reference, self.equivalents, self.leaves, values)
+        if mismatch is None:
+            return outs
+        rules = self._blame(values)
+        raise BadOptimization(self._message(mismatch, values, rules), rules)
+
+    def _blame(self, values) -> list[str]:
+        """Fired rules without which the optimized program agrees with the reference."""
+        from ..rules import RuleSet
+        from .optimize import optimize
+        report = self.fn.report
+        ruleset = report.ruleset
+        if ruleset is None:
+            return []
+        fired = [r for r in ruleset if report.fired.get(r.name)][:MAX_BLAMED_RULES]
+        blamed = []
+        for rule in fired:
+            rest = RuleSet([r for r in ruleset if r is not rule], name=ruleset.name)
+            outputs, rep = optimize(self.fn.input_graph, self.leaves, rest)
+            mismatch, _ = _first_mismatch(Program(self.leaves, outputs), self.reference, rep.equivalents,
+                                          self.leaves, values)
+            if mismatch is None:
+                blamed.append(rule.name)
+        return blamed
+
+    def _message(self, m: Mismatch, values, rules: list[str]) -> str:
+        names = [getattr(v, "name", None) or f"input {i}" for i, v in enumerate(self.leaves)]
+        lines = [f"DebugMode: {self.fn._label()}: the optimized graph disagrees with the unoptimized one",
+                 f"  at: {_describe(m.original)}",
+                 f"  optimized as: {_describe(m.optimized)}",
+                 f"  unoptimized value: {_short(m.want)}",
+                 f"  optimized value:   {_short(m.got)}",
+                 "  inputs: " + "; ".join(f"{n} = {_short(a)}" for n, a in zip(names, values))]
+        if rules:
+            lines.append(f"  rules to blame (without them the results agree): {', '.join(rules)}")
+        else:
+            lines.append("  rules fired: " + ", ".join(sorted(k for k, n in self.fn.report.fired.items() if n)))
+        return "\n".join(lines)
