@@ -32,17 +32,25 @@ def load(path: str | Path) -> RuleSet:
     if not path.exists():
         raise FileNotFoundError(f"rule file {path} does not exist")
     if path.suffix == ".egg":
-        rules = load_egg_text(path.read_text(), str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise RuleFileError(f"{path}: not a text file (UTF-8): {e}") from None
+        rules = load_egg_text(text, str(path))
     elif path.suffix == ".py":
         rules = _load_py(path)
     else:
         raise RuleFileError(f"{path}: rule files end in .egg or .py")
+    if not rules:
+        raise RuleFileError(f"{path}: no rules in this file (an .egg file holds (rewrite ...) forms; "
+                            "a .py file calls rules.rewrite(...))")
+    first: dict[str, Rule] = {}
+    for r in rules:      # before egglog sees them: a repeated name is a panic there
+        if r.name in first:
+            raise RuleFileError(f"{r.loc}: rule name {r.name!r} is used twice in {path} "
+                                f"(first at {first[r.name].loc})")
+        first[r.name] = r
     _check_against_schema(rules)
-    names = set()
-    for r in rules:
-        if r.name in names:
-            raise RuleFileError(f"{r.loc}: rule name {r.name!r} is used twice in {path}")
-        names.add(r.name)
     return RuleSet(rules, name=path.stem)
 
 
@@ -67,12 +75,42 @@ def builtin() -> RuleSet:
     return load(library_path())
 
 
+def namespaced(rs: RuleSet, taken: set[str]) -> RuleSet:
+    """``rs`` with each rule whose name is in ``taken`` (e.g. the built-in library's) renamed
+    ``<set name>.<rule name>``, so a user file may reuse a built-in rule's name."""
+    out = []
+    for r in rs:
+        if r.name in taken:
+            new = f"{rs.name or 'user'}.{r.name}"
+            k = 2
+            while new in taken:
+                new, k = f"{rs.name or 'user'}.{r.name}.{k}", k + 1
+            r = _renamed(r, new)
+        out.append(r)
+    return RuleSet(out, name=rs.name)
+
+
+def _renamed(r: Rule, name: str) -> Rule:
+    from dataclasses import replace
+    from .dsl import _string
+    text = None
+    if r.lhs is None and r.text is not None:      # an .egg rule: its text names it
+        old = _string(r.name)
+        at = r.text.rfind(f":name {old}")
+        text = r.text[:at] + f":name {_string(name)}" + r.text[at + len(old) + 6:] if at >= 0 else r.text
+    return replace(r, name=name, text=text)
+
+
 def _load_py(path: Path) -> list[Rule]:
     _COLLECTING.append([])
     try:
         ns = runpy.run_path(str(path), run_name=f"egopt_rules_{path.stem}")
-    except (ValueError, TypeError) as e:
-        raise RuleFileError(f"{path}: {e}") from e
+    except RuleFileError:
+        raise
+    except Exception as e:      # the user's Python: a syntax error, a bad pattern, ...
+        line = next((f.lineno for f in reversed(__import__("traceback").extract_tb(e.__traceback__))
+                     if f.filename == str(path)), getattr(e, "lineno", None))
+        raise RuleFileError(f"{path}:{line or '?'}: {type(e).__name__}: {e}") from e
     finally:
         collected = _COLLECTING.pop()
     extra = [r for r in ns.get("RULES", []) if r not in collected]
@@ -89,7 +127,7 @@ def _forms(text: str):
             while i < n and text[i] != "\n":
                 i += 1
             continue
-        if ch == '"':
+        if ch == '"' and depth:
             j = i + 1
             while j < n and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
@@ -98,6 +136,12 @@ def _forms(text: str):
             continue
         if ch == "\n":
             line += 1
+        elif depth == 0 and ch not in "() \t\r\f":
+            j = i
+            while j < n and text[j] not in "() \t\r\n;":
+                j += 1
+            raise RuleFileError(f"line {line}: {text[i:j][:40]!r} is outside any (...) form; "
+                                "a rule file holds s-expressions such as (rewrite lhs rhs :ruleset PHASE)")
         elif ch == "(":
             if depth == 0:
                 start, start_line = i, line
@@ -152,5 +196,7 @@ def _check_against_schema(rules: list[Rule]) -> None:
         pad = "\n" * (int(line) - 1) if line.isdigit() and r.text is not None and "line" in r.meta else ""
         try:
             eg.run_program(*eg.parse_program(pad + r.egg(), filename=file or "<rules>"))
-        except Exception as e:   # EggSmolError: its text says where and what was expected
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:   # EggSmolError (or a Rust panic): its text says where and what
             raise RuleFileError(f"{r.loc}: rule {r.name!r}: {e}") from None

@@ -203,7 +203,9 @@ class Function:
         warnings.warn(msg, stacklevel=4)
 
     def _link(self, leaves: Sequence[Variable], outputs: Sequence[Variable]) -> Program:
+        from .backends import require_backend
         from .optimize import OptimizationReport, optimize, ruleset_for
+        require_backend(self.mode)    # a device without a backend fails here, before any work
         self.report = OptimizationReport(outcome="optimizer off (mode without 'egraph')")
         self.input_graph = list(outputs)    # before optimization: DebugMode's reference
         if self.mode.optimizer == "egraph":

@@ -1,6 +1,7 @@
 """Compilation modes: which optimizer and which linker a function gets."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,7 +30,10 @@ class Mode:
             raise ValueError(f"Mode: linker must be one of {LINKERS}, not {self.linker!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Mode: optimizer must be one of {OPTIMIZERS}, not {self.optimizer!r}")
-        object.__setattr__(self, "rules", tuple(self.rules))
+        rules = self.rules
+        if isinstance(rules, (str, os.PathLike)) or hasattr(rules, "by_phase"):   # one path or one RuleSet
+            rules = (rules,)
+        object.__setattr__(self, "rules", tuple(rules))
 
     def including(self, *rules) -> "Mode":
         return replace(self, rules=self.rules + rules)

@@ -62,11 +62,13 @@ def ruleset_for(mode):
     """The built-in library (loaded once per process) plus the mode's extra rule sets."""
     global _BUILTIN
     from ..rules import RuleSet, builtin, load
+    from ..rules.loader import namespaced
     if _BUILTIN is None:
         _BUILTIN = builtin()
     rs = _BUILTIN
     for extra in mode.rules:
-        rs = rs + (extra if isinstance(extra, RuleSet) else load(extra))
+        extra = extra if isinstance(extra, RuleSet) else load(extra)
+        rs = rs + namespaced(extra, {r.name for r in rs})   # a user name that clashes gets a prefix
     return rs
 
 

@@ -1,0 +1,24 @@
+"""Which backends this build can run; asking for one it lacks is an error, never a CPU fallback.
+
+``require_backend`` is the single place that decides: the CUDA backend replaces it when it lands.
+"""
+from __future__ import annotations
+
+from .. import config
+from ..lang.errors import EgoptError
+
+
+class BackendUnavailableError(EgoptError):
+    """The configured device or linker has no backend in this build."""
+
+
+def require_backend(mode) -> None:
+    """Raise ``BackendUnavailableError`` if ``mode`` (with ``config.device``) asks for a backend
+    this build does not have."""
+    device = config.device
+    if device.startswith("cuda") or mode.linker == "cuda":
+        what = f"device={device!r}" if device.startswith("cuda") else "linker='cuda'"
+        raise BackendUnavailableError(
+            f"egopt: {what} was requested, but this build of egopt has no CUDA backend yet; "
+            "nothing would run on the GPU. Use device='cpu' (egopt.config.device = 'cpu', "
+            "EGOPT_FLAGS=device=cpu or ~/.egoptrc) to run on the CPU.")
