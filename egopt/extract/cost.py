@@ -55,6 +55,20 @@ class CostModel:
                 break
         return size
 
+    def tensor_args(self, n: ENode) -> list[int]:
+        """The tensor classes a node reads (a list argument ``TL`` read through its first cons)."""
+        out = []
+        for k in n.children:
+            while self.view.sort.get(k) == "TL":
+                cons = next((m for m in self.view.classes.get(k, ()) if m.op == "TCons"), None)
+                if cons is None:
+                    break
+                out.append(cons.children[0])
+                k = cons.children[1]
+            else:
+                out.append(k)
+        return out
+
     def node_cost(self, c: int, n: ENode) -> float:
         if n.op in _FREE:
             return 0.0
@@ -67,7 +81,7 @@ class CostModel:
         if op.kind == "elemwise":
             return op.flops * size
         if op.kind == "blas":
-            a, b = (self.size.get(k, 1.0) for k in n.children[:2])
+            a, b = (self.size.get(k, 1.0) for k in self.tensor_args(n)[:2])
             return 2.0 * math.sqrt(a * b * size) + size
         kids = sum(self.size.get(k, 1.0) for k in n.children if self.view.sort.get(k) == "T")
         return op.flops * max(size, kids) + STORE * size + LOAD * kids

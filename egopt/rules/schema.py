@@ -53,8 +53,8 @@ def constructors() -> list[Ctor]:
     out = list(STRUCTURAL)
     names = {c.name for c in out}
     for op in sorted(REGISTRY.values(), key=lambda o: o.name):
-        if op.nout != 1:
-            continue   # multi-output ops stay outside the e-graph (encoded as leaves)
+        if op.nout != 1 or op.kind == "fused":
+            continue   # multi-output ops stay outside the e-graph; fused ops are its output only
         c = op_ctor(op)
         if c.name in names:
             raise ValueError(f"e-graph constructor {c.name!r} of op {op.name!r} clashes with another")
