@@ -46,7 +46,7 @@ class FusedBody:
     def of(inputs: Sequence[Variable], outputs: Sequence[Variable]) -> "FusedBody":
         """The body of the subgraph from ``inputs`` (outer variables) to ``outputs``, copied
         onto fresh placeholders (the outer graph is left as it is)."""
-        holders = [Variable(v.type, name=v.name) for v in inputs]
+        holders = [Variable(v.type, name=v.name or f"in{i}") for i, v in enumerate(inputs)]
         memo: dict[int, Variable] = {id(o): h for o, h in zip(inputs, holders)}
         for node in toposort(outputs, stop=inputs):
             args = [memo.get(id(v), v) for v in node.inputs]
@@ -121,6 +121,9 @@ class FusedBody:
             for o, ot in zip(node.outputs, [out] if isinstance(out, TensorType) else out):
                 types[id(o)] = ot
         return [types[id(o)] for o in self.outputs]
+
+    def op_names(self) -> list[str]:
+        return [n.op.name for n in self.nodes]
 
     def run(self, *xs: np.ndarray) -> list[np.ndarray]:
         """The outputs for input arrays ``xs``, each op computed in its IR dtype."""
