@@ -23,31 +23,59 @@ RULES = [
     # log(1 - exp(x)) for x < 0: cancellation near 0, underflow far from it
     rules.rewrite(T.log(1 - T.exp(x)), T.log1mexp(x), name="log1mexp", phase="stabilize"),
     rules.rewrite(T.log(-T.expm1(x)), T.log1mexp(x), name="log-neg-expm1", phase="stabilize"),
+    # log(1 - x) rounds 1 - x first: log1p(-x) keeps the digits of a small x
+    rules.rewrite(T.log(1 - x), T.log1p(-x), name="log1m", phase="stabilize"),
+    # the logistic function as exp(x) / (1 + exp(x)) is inf / inf for x > 709
+    rules.rewrite(T.exp(x) / (1 + T.exp(x)), T.sigmoid(x), name="exp-ratio-sigmoid", phase="stabilize"),
+    # 1 - erf(x) is 0 beyond x = 6; erfc keeps its value down to 1e-308
+    rules.rewrite(1 - T.erf(x), T.erfc(x), name="erfc", phase="stabilize"),
+    # log(erfc(x)) is -inf once erfc underflows (x > 26.5); log_erfc follows the asymptotic series
+    rules.rewrite(T.log(T.erfc(x)), T.log_erfc(x), name="log-erfc", phase="stabilize"),
+    rules.rewrite(T.log1p(-T.erf(x)), T.log_erfc(x), name="log1p-neg-erf", phase="stabilize"),
+    # x**2 overflows (|x| > 1e154) or underflows (|x| < 1e-162) before the square root
+    rules.rewrite(T.sqrt(x ** 2), abs(x), name="sqrt-pow-two", phase="stabilize"),
+    # the logit of a sigmoid: 1 - sigmoid(x) (now sigmoid(-x)) underflows for x > 37
+    rules.rewrite(T.log(T.sigmoid(x) / T.sigmoid(-x)), x, name="logit-sigmoid", phase="stabilize"),
+    # log(exp(x) + exp(y)): max subtraction, and log1p for the smaller term
+    rules.rewrite(T.log(T.exp(x) + T.exp(y)),
+                  T.switch(T.isinf(T.maximum(x, y)), T.maximum(x, y),
+                           T.maximum(x, y) + T.log1p(T.exp(T.minimum(x, y) - T.maximum(x, y)))),
+                  name="logaddexp", phase="stabilize"),
+    # log(exp(x) - exp(y)) for x > y: x + log(1 - exp(y - x))
+    rules.rewrite(T.log(T.exp(x) - T.exp(y)), T.switch(T.isinf(x), x, x + T.log1mexp(y - x)),
+                  name="logdiffexp", phase="stabilize"),
 ]
 
 # softmax written by hand, log(exp(z) / sum(exp(z))) = z - log(sum(exp(z))): both factors are
-# positive, so the quotient rule for log holds (it does not for a general denominator)
-for _nd, _axis, _keep in [(1, None, False), (2, None, False), (2, 1, True), (2, 0, True)]:
+# positive, so the quotient rule for log holds (it does not for a general denominator). Along
+# one axis it is the log_softmax op (max-subtracted, exact for a dominant entry).
+_BY_HAND = [(1, None, False), (2, None, False), (2, 1, True), (2, 0, True), (3, 2, True)]
+for _nd, _axis, _keep in _BY_HAND:
     _z, = rules.pattern_vars("z", ndim=_nd)
     _den = T.sum(T.exp(_z), axis=_axis, keepdims=_keep)
-    RULES.append(rules.rewrite(T.log(T.exp(_z) / _den), _z - T.log(_den),
+    _one_axis = 0 if _nd == 1 else _axis
+    _lsm = _z - T.log(_den) if _one_axis is None else T.nnet.log_softmax(_z, axis=_one_axis)
+    RULES.append(rules.rewrite(T.log(T.exp(_z) / _den), _lsm,
                                name=f"log-softmax-by-hand-{_nd}d-axis{_axis}", phase="stabilize"))
+    if _one_axis is not None:
+        # exp(z) / sum(exp(z)) overflows for z > 709: the softmax op subtracts the max
+        RULES.append(rules.rewrite(T.exp(_z) / _den, T.nnet.softmax(_z, axis=_one_axis),
+                                   name=f"softmax-by-hand-{_nd}d-axis{_axis}", phase="stabilize"))
 
-
-def _logsumexp(v, axis, keepdims):
-    # max subtraction; a non-finite max (all -inf, or +inf) is not subtracted, as scipy does
-    m = T.max(v, axis=axis, keepdims=True)
-    m = T.switch(T.isinf(m), 0.0, m)
-    s = T.log(T.sum(T.exp(v - m), axis=axis, keepdims=keepdims))
-    return s + (m if keepdims else T.max(m, axis=axis))
-
-
-for _nd in (1, 2):
+# log(sum(exp(v))): the logsumexp op subtracts the max and adds the other terms with log1p
+for _nd in (1, 2, 3):
     _v, = rules.pattern_vars("v", ndim=_nd)
     for _axis, _keep in [(None, False)] + ([(_nd - 1, False), (_nd - 1, True)] if _nd > 1 else []):
         RULES.append(rules.rewrite(
-            T.log(T.sum(T.exp(_v), axis=_axis, keepdims=_keep)), _logsumexp(_v, _axis, _keep),
+            T.log(T.sum(T.exp(_v), axis=_axis, keepdims=_keep)), T.nnet.logsumexp(_v, axis=_axis, keepdims=_keep),
             name=f"logsumexp-{_nd}d-axis{_axis}-keep{int(_keep)}", phase="stabilize"))
+
+# log(prod(sigmoid(z))) underflows to -inf once the product does: -sum(softplus(-z))
+for _nd, _axis, _keep in [(1, None, False), (2, None, False), (2, 1, False), (2, 1, True), (2, 0, False)]:
+    _z, = rules.pattern_vars("z", ndim=_nd)
+    RULES.append(rules.rewrite(T.log(T.prod(T.sigmoid(_z), axis=_axis, keepdims=_keep)),
+                               -T.sum(T.softplus(-_z), axis=_axis, keepdims=_keep),
+                               name=f"log-prod-sigmoid-{_nd}d-axis{_axis}-keep{int(_keep)}", phase="stabilize"))
 
 # log(softmax(z)) is -inf once a probability underflows; log_softmax is z - max - log(sum(exp))
 for _nd in (1, 2, 3):

@@ -151,6 +151,35 @@ def _erf(x):
     return np.vectorize(math.erf, otypes=[np.float64])(x)
 
 
+def _erfc(x):
+    return np.vectorize(math.erfc, otypes=[np.float64])(x)
+
+
+_LOG_SQRT_PI = 0.5 * math.log(math.pi)
+
+
+def _log_erfc(x):
+    # log(erfc(x)) finite far into the tail, in float64 whatever the input dtype:
+    # |x| < 0.5: log1p(-erf(x)) (erfc(x) is near 1 there, and log(1 - d) would lose d);
+    # x < 26: log(erfc(x)) (erfc is accurate until it underflows near 26.5);
+    # beyond: the asymptotic series -x^2 - log(x sqrt(pi)) + log1p(sum_n (-1)^n (2n-1)!!/(2x^2)^n)
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        small = np.log1p(-_erf(x))
+        mid = np.log(_erfc(x))
+        t = 1.0 / (2.0 * x * x)
+        series = t * (-1 + t * (3 + t * (-15 + t * (105 + t * -945))))
+        tail = -(x * x) - np.log(x) - _LOG_SQRT_PI + np.log1p(series)
+    return np.where(np.abs(x) < 0.5, small, np.where(x < 26.0, mid, tail))
+
+
+# the same three regimes as _log_erfc, in C (erfc of a float is computed in double)
+_LOG_ERFC_C = ("(fabs({0}) < 0.5 ? log1p(-erf({0})) : ({0} < 26.0 ? log(erfc({0})) : "
+               "(-({0}) * ({0}) - log({0}) - 0.5723649429247001 + log1p((0.5 / (({0}) * ({0}))) * (-1.0 + "
+               "(0.5 / (({0}) * ({0}))) * (3.0 + (0.5 / (({0}) * ({0}))) * (-15.0 + (0.5 / (({0}) * ({0}))) * "
+               "(105.0 - 945.0 * (0.5 / (({0}) * ({0})))))))))))")
+
+
 def _int_div(x, y):
     return np.floor_divide(x, y)
 
@@ -223,6 +252,12 @@ cosh = _unary_float("cosh", np.cosh, lambda g, z, x: [g * F.sinh(x)], "cosh({0})
 tanh = _unary_float("tanh", np.tanh, lambda g, z, x: [g * (1 - z * z)], "tanh({0})", "tanh")
 erf = _unary_float("erf", _erf, lambda g, z, x: [g * (2 / math.sqrt(math.pi)) * F.exp(-(x * x))],
                    "erf({0})", "erf")
+erfc = _unary_float("erfc", _erfc, lambda g, z, x: [g * (-2 / math.sqrt(math.pi)) * F.exp(-(x * x))],
+                    "erfc({0})", "erfc")
+# d/dx log(erfc(x)) = -2/sqrt(pi) exp(-x^2) / erfc(x) = -2/sqrt(pi) exp(-x^2 - log_erfc(x)): finite in the tail
+log_erfc = _unary_float("log_erfc", _log_erfc,
+                        lambda g, z, x: [g * (-2 / math.sqrt(math.pi)) * F.exp(-(x * x) - z)],
+                        _LOG_ERFC_C, lambda a: __import__("sympy").log(__import__("sympy").erfc(a)), flops=40)
 sigmoid = _unary_float("sigmoid", _sigmoid, lambda g, z, x: [g * z * (1 - z)],
                        "egopt_sigmoid({0})", lambda a: 1 / (1 + __import__("sympy").exp(-a)))
 softplus = _unary_float("softplus", _softplus, lambda g, z, x: [g * F.sigmoid(x)],

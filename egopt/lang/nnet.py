@@ -24,10 +24,49 @@ def _softmax(params, x):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _shifted_lse(x, axis):
+    """(x - m, log(sum(exp(x - m)))) along axis, m the (finite) max, both with the axis kept.
+
+    The sum holds one exact 1 (the max's own term): log(1 + rest) is computed as
+    log1p(rest) with rest summed over the other entries, so an entry that dominates the
+    others by 40 or more keeps its tiny log-probability -rest instead of rounding it to 0.
+    """
+    x = np.asarray(x)
+    with np.errstate(all="ignore"):
+        m = np.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        z = x - m
+        e = np.exp(z)
+        first = np.argmax(x, axis=axis)
+        top = np.zeros(x.shape, dtype=bool)
+        np.put_along_axis(top, np.expand_dims(first, axis), True, axis=axis)
+        rest = np.sum(np.where(top & (z == 0), 0, e), axis=axis, keepdims=True)
+        has_one = np.any(top & (z == 0), axis=axis, keepdims=True)
+        lse = np.where(has_one, np.log1p(rest), np.log(rest))
+    return z, lse
+
+
 def _log_softmax(params, x):
-    axis = params["axis"]
-    z = x - np.max(x, axis=axis, keepdims=True)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    z, lse = _shifted_lse(x, params["axis"])
+    with np.errstate(all="ignore"):
+        return z - lse
+
+
+def _logsumexp(params, x):
+    axis, keep = params["axis"], params["keepdims"]
+    x = np.asarray(x)
+    if x.ndim == 0 or not axis:
+        return x.copy()
+    # one axis at a time is not exact; move the reduced axes last and flatten them
+    rest = [i for i in range(x.ndim) if i not in axis]
+    moved = np.transpose(x, rest + list(axis))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    with np.errstate(all="ignore"):
+        m = np.max(flat, axis=-1, keepdims=True)
+        z, lse = _shifted_lse(flat, -1)
+        out = (lse + np.where(np.isfinite(m), m, 0))[..., 0]
+    from .reduce import reduced_shape
+    return out.reshape(reduced_shape(x.shape, axis, keep)).astype(x.dtype, copy=False)
 
 
 def _softmax_vjp(node, g):
@@ -38,6 +77,28 @@ def _softmax_vjp(node, g):
 def _log_softmax_vjp(node, g):
     out, axis = node.outputs[0], node.params["axis"]
     return [g - F.exp(out) * F.sum(g, axis=axis, keepdims=True)]
+
+
+def _logsumexp_infer(params, t: TensorType):
+    from .reduce import reduced_shape
+    return TensorType(dtypes.float_of(t.dtype), reduced_shape(t.shape, params["axis"], params["keepdims"]))
+
+
+def _logsumexp_vjp(node, g):
+    from .reduce import expand_reduced
+    x, out = node.inputs[0], node.outputs[0]
+    axis, keep = node.params["axis"], node.params["keepdims"]
+    g = expand_reduced(g, x.ndim, axis, keep)
+    out = expand_reduced(out, x.ndim, axis, keep)
+    return [g * F.exp(x - out)]
+
+
+def _sym_logsumexp(params, x):
+    import sympy
+    axis, keep = params["axis"], params["keepdims"]
+    e = np.vectorize(sympy.exp, otypes=[object])(x)
+    s = np.sum(e, axis=axis, keepdims=keep)
+    return np.vectorize(sympy.log, otypes=[object])(np.asarray(s, dtype=object))
 
 
 def _sym_softmax(params, x):
@@ -56,6 +117,15 @@ softmax_op = register(Op("softmax", _float_infer, _softmax, _softmax_vjp, kind="
                          sympy=_sym_softmax, defined_in="egopt/lang/nnet.py"))
 log_softmax_op = register(Op("log_softmax", _float_infer, _log_softmax, _log_softmax_vjp, kind="nnet",
                              nin=1, flops=30, sympy=_sym_log_softmax, defined_in="egopt/lang/nnet.py"))
+logsumexp_op = register(Op("logsumexp", _logsumexp_infer, _logsumexp, _logsumexp_vjp, kind="nnet", nin=1,
+                           flops=30, sympy=_sym_logsumexp, defined_in="egopt/lang/nnet.py"))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` over ``axis``, without overflow, and exact where one entry dominates
+    (the rest is summed apart and added with log1p)."""
+    x = F.as_tensor_variable(x)
+    return logsumexp_op(x, axis=normalize_axis(axis, x.ndim, "logsumexp"), keepdims=bool(keepdims))
 
 
 def softmax(x, axis=-1):

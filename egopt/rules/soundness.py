@@ -308,13 +308,92 @@ def _prove(left, right, budget: float) -> bool:
             continue
         if time.perf_counter() - t0 > budget:
             return False
-        if sympy.simplify(d) != 0:
+        if not all(_zero(c) for c in _cases(d)):
             try:
                 if sympy.simplify(sympy.sympify(l) / sympy.sympify(r)) != 1:
                     return False
             except (ZeroDivisionError, TypeError):
                 return False
     return True
+
+
+def _zero(d) -> bool:
+    """d == 0 by simplification, or after combining and expanding logs as for positive
+    arguments (log a - log b = log(a/b)); where an argument is not positive, the sampling at
+    50 digits checks that both sides are undefined together."""
+    if sympy.simplify(d) == 0:
+        return True
+    # special functions in terms of one basis: erfc as 1 - erf, hyperbolic and circular
+    # functions as exponentials
+    if d.has(sympy.erfc):
+        d = d.rewrite(sympy.erf)
+        if sympy.simplify(d) == 0:
+            return True
+    trig = (sympy.sinh, sympy.cosh, sympy.tanh, sympy.sin, sympy.cos, sympy.tan)
+    if d.has(*trig):
+        e = sympy.expand(d.rewrite(sympy.exp))
+        if e == 0 or sympy.simplify(e) == 0:
+            return True
+    if not d.has(sympy.log):
+        return False
+    for e in (sympy.logcombine(d, force=True), sympy.expand_log(d, force=True)):
+        if sympy.simplify(e) == 0:
+            return True
+    return False
+
+
+def _cases(d):
+    """d split into expressions that must all be zero: one per ordering of Max/Min arguments,
+    and one per branch of a Piecewise (a switch). A branch must be zero everywhere, except
+    that under a condition ``Eq(u, v)`` one of its symbols is replaced by its solution."""
+    out = []
+    for c in _ordered_cases(d):
+        f = sympy.piecewise_fold(c) if c.has(sympy.Piecewise) else c
+        if not isinstance(f, sympy.Piecewise):
+            out.append(f)
+            continue
+        for expr, cond in f.args:
+            out.append(_under(expr, cond))
+    return out
+
+
+def _under(expr, cond):
+    if isinstance(cond, sympy.Eq):
+        diff = cond.lhs - cond.rhs
+        for s in sorted(diff.free_symbols, key=lambda v: v.name):
+            try:
+                sol = sympy.solve(diff, s)
+            except NotImplementedError:
+                continue
+            if len(sol) == 1:
+                return expr.subs(s, sol[0])
+    return expr
+
+
+def _ordered_cases(d):
+    """[d] if d has no two-argument Max/Min, else d in each ordering of each pair of arguments
+    (a >= b: Max(a, b) = a, Min(a, b) = b; a < b: the other way round). The orderings cover
+    the reals, so d is zero everywhere if it is zero in every case."""
+    pairs = []
+    for m in d.atoms(sympy.Max, sympy.Min):
+        if len(m.args) == 2:
+            key = tuple(sorted(m.args, key=sympy.default_sort_key))
+            if key not in pairs:
+                pairs.append(key)
+    if not pairs or len(pairs) > 3:
+        return [d]
+    import itertools
+    cases = []
+    for order in itertools.product((True, False), repeat=len(pairs)):
+        sub = {}
+        for (a, b), a_ge_b in zip(pairs, order):
+            hi, lo = (a, b) if a_ge_b else (b, a)
+            sub[sympy.Max(a, b, evaluate=False)] = hi
+            sub[sympy.Max(b, a, evaluate=False)] = hi
+            sub[sympy.Min(a, b, evaluate=False)] = lo
+            sub[sympy.Min(b, a, evaluate=False)] = lo
+        cases.append(d.xreplace(sub))
+    return cases
 
 
 EDGE = [0.0, 1.0, -1.0, 0.5, 2.0, 1e-300, -1e-300, 1e-17, -1e-17, 800.0, -800.0, 1e300, -1e300,
@@ -400,6 +479,12 @@ def _real_fn(syms, expr):
     return lambda *args: real_eval(expr, dict(zip(names, args)))
 
 
+def _erfc(v):
+    import mpmath
+    # mpmath's erfc overflows on |v| ~ 1e300; the value is below 1e-10^12 (or 2 minus it) there
+    return mpmath.erfc(v) if abs(v) < 1e6 else mpmath.mpf(0 if v > 0 else 2)
+
+
 def real_eval(expr, env):
     """Evaluate a SymPy expression with mpmath in *real* arithmetic: log of a negative number,
     sqrt of one, asin(2), ... are NaN (as in floating point), never a complex detour."""
@@ -464,7 +549,7 @@ def real_eval(expr, env):
             return nan
         table = {"exp": mpmath.exp, "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan,
                  "asin": mpmath.asin, "acos": mpmath.acos, "atan": mpmath.atan, "sinh": mpmath.sinh,
-                 "cosh": mpmath.cosh, "tanh": mpmath.tanh, "erf": mpmath.erf, "Abs": abs,
+                 "cosh": mpmath.cosh, "tanh": mpmath.tanh, "erf": mpmath.erf, "erfc": _erfc, "Abs": abs,
                  "sign": mpmath.sign, "floor": mpmath.floor, "ceiling": mpmath.ceil,
                  "Max": lambda *v: max(v), "Min": lambda *v: min(v),
                  "And": lambda *v: mpmath.mpf(all(x != 0 for x in v)),

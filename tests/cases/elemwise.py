@@ -21,6 +21,8 @@ UNARY = [
     ("arctan", T.arctan, np.arctan, (-3, 3)), ("sinh", T.sinh, np.sinh, (-3, 3)),
     ("cosh", T.cosh, np.cosh, (-3, 3)), ("tanh", T.tanh, np.tanh, (-3, 3)),
     ("erf", T.erf, np.vectorize(math.erf, otypes=[float]), (-3, 3)),
+    ("erfc", T.erfc, np.vectorize(math.erfc, otypes=[float]), (-3, 3)),
+    ("log_erfc", T.log_erfc, np.vectorize(lambda v: math.log(math.erfc(v)), otypes=[float]), (-3, 3)),
     ("sigmoid", T.sigmoid, lambda x: 1 / (1 + np.exp(-x)), (-10, 10)),
     ("softplus", T.softplus, lambda x: np.log1p(np.exp(x)), (-10, 10)),
     ("log1mexp", T.log1mexp, lambda x: np.log(1 - np.exp(x)), (-5, -0.05)),

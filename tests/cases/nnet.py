@@ -1,6 +1,8 @@
 """Cases for the neural-network ops (egopt/lang/nnet.py)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -33,6 +35,17 @@ CASES = [
     Case("softmax", _mat, lambda x: T.nnet.softmax(x, axis=0), lambda x: _np_softmax(x, 0), label="axis0",
          symbolic=_nd),
     Case("log_softmax", _mat, T.nnet.log_softmax, lambda x: np.log(_np_softmax(x)), symbolic=_nd),
+    Case("log_softmax", lambda d: [np.array([[0.0, -40.0, -50.0], [3.0, 3.0, -1.0]])], T.nnet.log_softmax,
+         lambda x: np.array([[-(math.exp(-40) + math.exp(-50)), -40.0, -50.0],
+                             [3 - math.log(2 * math.exp(3) + math.exp(-1))] * 2
+                             + [-1 - math.log(2 * math.exp(3) + math.exp(-1))]]),
+         label="dominant", symbolic=_nd),
+    Case("logsumexp", _mat, T.nnet.logsumexp, lambda x: np.log(np.exp(x).sum()), symbolic=_nd),
+    Case("logsumexp", _mat, lambda x: T.nnet.logsumexp(x, axis=1, keepdims=True),
+         lambda x: np.log(np.exp(x).sum(axis=1, keepdims=True)), label="axis1", symbolic=_nd),
+    Case("logsumexp", lambda d: [np.array([[0.0, -40.0, -50.0], [-np.inf, -np.inf, -np.inf]])],
+         lambda x: T.nnet.logsumexp(x, axis=-1), lambda x: np.array([math.exp(-40) + math.exp(-50), -np.inf]),
+         label="dominant", symbolic=_nd, grad=False),
     Case("abs", _mat, T.nnet.relu, lambda x: np.maximum(x, 0), label="relu", symbolic=_nd, grad=False),
     Case("log", _xent_gen, T.nnet.categorical_crossentropy,
          lambda p, y: -np.log(p[np.arange(len(y)), y]), label="xent-index", symbolic=_nd, grad_wrt=(0,),

@@ -1,0 +1,109 @@
+"""Cancellation repairs (phase stabilize): the mechanisms behind Hamming's and Herbie's
+rewrites, written over pattern variables so that they apply to formulas named nowhere here.
+
+- cleanup: (a + b) - a = b and its kin, so that the difference a - b the other rules expose
+  simplifies when a and b share a term (sqrt(x + 1) - sqrt(x) -> 1 / (sqrt(x + 1) + sqrt(x)));
+- conjugates: sqrt(a) - sqrt(b) = (a - b) / (sqrt(a) + sqrt(b)), sqrt(x*x + y) - x;
+- reciprocal differences combined: 1/a - 1/b = (b - a) / a / b;
+- sum-to-product for sin, cos, tan, sinh, cosh differences, where a - b is small;
+- half-angle forms: 1 - cos(x) = 2 sin(x/2)^2, cosh(x) - 1 = 2 sinh(x/2)^2;
+- log differences as log1p of a quotient, where the quotient is near 1;
+- exponentials as sinh, cosh, tanh.
+
+Where the better form depends on the range of the inputs, the rule emits a switch on the
+regime (Herbie's regimes), so the naive form keeps the inputs where it is accurate. Guards on
+isinf/eq keep the right side defined wherever the left side is (egopt check-rules checks it).
+"""
+from egopt import rules
+import egopt.tensor as T
+
+a, b, x, y = rules.pattern_vars("a b x y")
+
+
+def _near(u, v):
+    """u and v close enough that a product form beats the difference: |u - v| (|u| + 1) < 1
+    (the product form's error grows with |u|, the difference's with 1 / |u - v|)."""
+    return T.lt(abs(u - v) * (abs(u) + 1), 1)
+
+
+def _stab(lhs, rhs, name, **kw):
+    return rules.rewrite(lhs, rhs, name=name, phase="stabilize", **kw)
+
+
+RULES = [
+    # ---- cleanup: differences that share a term (exact) --------------------------------------
+    _stab((a + b) - a, b, "cancel-add-sub"),
+    _stab((b + a) - a, b, "cancel-add-sub-2"),
+    _stab(a - (a + b), -b, "cancel-sub-add"),
+    _stab(a - (b + a), -b, "cancel-sub-add-2"),
+    _stab((a - b) - a, -b, "cancel-sub-sub"),
+    _stab(a - (a - b), b, "cancel-sub-sub-2"),
+
+    # ---- conjugates ---------------------------------------------------------------------------
+    # sqrt(a) - sqrt(b) cancels for a close to b; (a - b) is exact there, and often simplifies
+    _stab(T.sqrt(a) - T.sqrt(b),
+          T.switch(T.isinf(a), T.sqrt(a), T.switch(T.isinf(b), -T.sqrt(b), T.switch(
+              T.eq(a - b, 0), 0.0, (a - b) / (T.sqrt(a) + T.sqrt(b))))),
+          "conjugate-sqrt"),
+    # sqrt(x*x + y) - x and sqrt(x*x - y) - x for x > 0 (the roots of a quadratic); for x < 0
+    # the sum cancels instead: the switch keeps the difference there
+    _stab(T.sqrt(x * x + y) - x,
+          T.switch(T.isinf(y), y, T.switch(T.gt(x, 0), y / (T.sqrt(x * x + y) + x), T.sqrt(x * x + y) + -x)),
+          "conjugate-hypot-sub"),
+    _stab(T.sqrt(x * x - y) - x,
+          T.switch(T.isinf(y), -y, T.switch(T.gt(x, 0), -y / (T.sqrt(x * x - y) + x), T.sqrt(x * x - y) + -x)),
+          "conjugate-disc-sub"),
+    _stab(T.sqrt(x * x - y) + x,
+          T.switch(T.isinf(y), -y, T.switch(T.lt(x, 0), -y / (T.sqrt(x * x - y) - x), x + T.sqrt(x * x - y))),
+          "conjugate-disc-add"),
+
+    # ---- reciprocal differences ---------------------------------------------------------------
+    _stab(1 / a - 1 / b,
+          T.switch(T.isinf(a), -1 / b, T.switch(T.isinf(b), 1 / a, (b - a) / a / b)),
+          "reciprocal-difference"),
+
+    # ---- half-angle forms ---------------------------------------------------------------------
+    _stab(1 - T.cos(x), 2 * T.sqr(T.sin(x / 2)), "half-angle-cos"),
+    _stab(T.cos(x) - 1, -2 * T.sqr(T.sin(x / 2)), "half-angle-cos-neg"),
+    _stab(T.cosh(x) - 1, 2 * T.sqr(T.sinh(x / 2)), "half-angle-cosh"),
+    # tan(x) - sin(x) = tan(x) (1 - cos(x))
+    _stab(T.tan(x) - T.sin(x), T.tan(x) * (2 * T.sqr(T.sin(x / 2))), "tan-minus-sin"),
+
+    # ---- sum-to-product, where a - b is small -------------------------------------------------
+    _stab(T.cos(a) - T.cos(b),
+          T.switch(_near(a, b), -2 * T.sin((a + b) / 2) * T.sin((a - b) / 2), T.cos(a) + -T.cos(b)),
+          "cos-difference"),
+    _stab(T.sin(a) - T.sin(b),
+          T.switch(_near(a, b), 2 * T.cos((a + b) / 2) * T.sin((a - b) / 2), T.sin(a) + -T.sin(b)),
+          "sin-difference"),
+    _stab(T.tan(a) - T.tan(b),
+          T.switch(_near(a, b), T.sin(a - b) / (T.cos(a) * T.cos(b)), T.tan(a) + -T.tan(b)),
+          "tan-difference"),
+    _stab(T.cosh(a) - T.cosh(b),
+          T.switch(_near(a, b), 2 * T.sinh((a + b) / 2) * T.sinh((a - b) / 2), T.cosh(a) + -T.cosh(b)),
+          "cosh-difference"),
+    _stab(T.sinh(a) - T.sinh(b),
+          T.switch(_near(a, b), 2 * T.cosh((a + b) / 2) * T.sinh((a - b) / 2), T.sinh(a) + -T.sinh(b)),
+          "sinh-difference"),
+
+    # ---- log differences: log1p of the relative difference, where the quotient is near 1 -------
+    _stab(T.log(a) - T.log(b),
+          T.switch(T.lt(abs(a - b), 0.5 * b), T.log1p((a - b) / b), T.log(a) + -T.log(b)),
+          "log-difference"),
+    # log(x + 1) has become log1p(x) by now: log1p(a) - log(b) = log((1 + a) / b)
+    _stab(T.log1p(a) - T.log(b),
+          T.switch(T.lt(abs((1 + a) - b), 0.5 * b), T.log1p(((1 + a) - b) / b), T.log1p(a) + -T.log(b)),
+          "log1p-difference"),
+    _stab(T.log(a) - T.log1p(b),
+          T.switch(T.lt(abs(a - (1 + b)), 0.5 * (1 + b)), T.log1p((a - (1 + b)) / (1 + b)),
+                   T.log(a) + -T.log1p(b)),
+          "log-log1p-difference"),
+
+    # ---- exponentials as hyperbolic functions -------------------------------------------------
+    _stab(T.exp(x) - T.exp(-x), 2 * T.sinh(x), "exp-difference-sinh"),
+    _stab((T.exp(x) - T.exp(-x)) / (T.exp(x) + T.exp(-x)), T.tanh(x), "exp-ratio-tanh"),
+    _stab((T.exp(x) - T.exp(-x)) / 2, T.sinh(x), "exp-half-difference-sinh"),
+    _stab(T.exp(x) + T.exp(-x), 2 * T.cosh(x), "exp-sum-cosh", subsume=False),
+    # exp(x) - 2 + exp(-x) = 2 (cosh(x) - 1) = 4 sinh(x/2)^2
+    _stab((T.exp(x) - 2) + T.exp(-x), 4 * T.sqr(T.sinh(x / 2)), "exp-sum-minus-two"),
+]
