@@ -10,12 +10,13 @@ flags once), so each thread setting runs in its own process (see ``bench.run``).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 FALLBACK = "fallback"
 OK, MISSING, ERROR, SKIPPED = "ok", "missing", "error", "skipped"
@@ -69,33 +70,36 @@ def thread_env(threads: int) -> dict[str, str]:
     """
     env = {k: str(threads) for k in THREAD_ENV}
     xla = [f for f in os.environ.get("XLA_FLAGS", "").split()
-           if not f.startswith(("--xla_cpu_multi_thread_eigen", "--xla_force_host_platform"))]
-    if threads == 1:
-        xla += ["--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1"]
+           if not f.startswith(("--xla_cpu_multi_thread_eigen", "intra_op_parallelism_threads"))]
+    if threads == 1:      # (a first word without "--" would be read as a flag file: flags only)
+        xla.append("--xla_cpu_multi_thread_eigen=false")
     env["XLA_FLAGS"] = " ".join(xla)
     env["JAX_PLATFORMS"] = "cpu"
     env["JAX_ENABLE_X64"] = "1"
     return env
 
 
-def pin_threads(threads: int) -> dict[str, Any]:
-    """Pin the runtime-adjustable pools (BLAS via threadpoolctl, egopt's own setting); what was set."""
-    info: dict[str, Any] = {"requested": threads}
-    try:
-        import threadpoolctl
-        threadpoolctl.threadpool_limits(threads)
-        info["threadpools"] = [{"api": p["internal_api"], "threads": p["num_threads"],
-                                "version": p.get("version")} for p in threadpoolctl.threadpool_info()]
-    except ImportError:
-        info["threadpools"] = "threadpoolctl missing: BLAS threads set by environment only"
+@contextlib.contextmanager
+def pinned(threads: int) -> Iterator[dict[str, Any]]:
+    """Pin the runtime-adjustable pools (BLAS via threadpoolctl, egopt's own setting) for the
+    block, yielding what was set; both are restored afterwards."""
     import egopt
-    if hasattr(egopt.config, "threads"):
-        egopt.config.threads = threads
-        info["egopt.config.threads"] = egopt.config.threads
-    else:
-        info["egopt.config.threads"] = "no such setting in this egopt"
-    info.update({k: os.environ.get(k) for k in THREAD_ENV + ("XLA_FLAGS", "OPENBLAS_CORETYPE")})
-    return info
+    info: dict[str, Any] = {"requested": threads}
+    with contextlib.ExitStack() as stack:
+        try:
+            import threadpoolctl
+            stack.enter_context(threadpoolctl.threadpool_limits(threads))
+            info["threadpools"] = [{"api": p["internal_api"], "threads": p["num_threads"],
+                                    "version": p.get("version")} for p in threadpoolctl.threadpool_info()]
+        except ImportError:
+            info["threadpools"] = "threadpoolctl missing: BLAS threads set by environment only"
+        if hasattr(egopt.config, "threads"):
+            stack.enter_context(egopt.config.change_flags(threads=threads))
+            info["egopt.config.threads"] = egopt.config.threads
+        else:
+            info["egopt.config.threads"] = "no such setting in this egopt"
+        info.update({k: os.environ.get(k) for k in THREAD_ENV + ("XLA_FLAGS", "OPENBLAS_CORETYPE")})
+        yield info
 
 
 # ---- peers ---------------------------------------------------------------------------------------------
@@ -117,6 +121,18 @@ def load_peers(names=PEERS) -> tuple[dict, dict]:
         except Exception as e:       # ImportError, or a broken install: reported, not fatal
             missing[name] = f"not importable ({type(e).__name__}: {str(e)[:80]})"
     return loaded, missing
+
+
+def egopt_linker() -> str:
+    """Which linker egopt's default mode runs (recorded with the figures: the suite measures
+    whatever linker this egopt has)."""
+    import egopt
+    import egopt.tensor as T
+    a = T.dvector("a")
+    f = egopt.function([a], a + 1)
+    prog = type(getattr(f, "program", None))
+    linker = getattr(f, "linker", None) or f"{f.mode.linker} (setting)"
+    return f"mode {f.mode.name}, linker {linker}, program {prog.__module__}.{prog.__name__}"
 
 
 def versions(peers: dict) -> dict[str, str]:
@@ -183,6 +199,14 @@ def is_fallback(outcome: str) -> bool:
     """True when the optimizer kept or failed on the input graph for a reason other than it being
     optimal already ("nothing to optimize", "no cheaper form found" keep a correct, optimal graph)."""
     return outcome not in ("optimized", "nothing to optimize", "kept the input graph (no cheaper form found)")
+
+
+def note_outcome(rows: list[Row], outcome: str) -> None:
+    """Show an outcome other than "optimized" on the egopt row (counted, but visible)."""
+    if outcome != "optimized":
+        for r in rows:
+            if r.system == "egopt" and r.status == OK:
+                r.notes = f"{r.notes}; optimizer: {outcome}".lstrip("; ")
 
 
 def fallback_row(workload: str, case: str, ctx: Context, outcome: str) -> Row:

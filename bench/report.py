@@ -167,7 +167,7 @@ def write_markdown(path: str, rows: list[Row], meta: dict, titles: dict, verdict
     lines = [f"# egopt bench, {meta['date']}", "",
              f"{meta['machine']}; python {meta['python']}; " + ", ".join(
                  f"{k} {v}" for k, v in meta["versions"].items()), "",
-             f"Mode: {meta['mode']}. Threads: {meta['threads']}. Load average at start/end: "
+             f"Mode: {meta['mode']}; egopt {meta.get('egopt_linker', '?')}. Threads: {meta['threads']}. Load average at start/end: "
              f"{meta['load_start']} / {meta.get('load_end')}.", "", f"*{NOISE}*", ""]
     if meta.get("missing"):
         lines += ["Missing peers (reported, not faked): " + "; ".join(f"{k}: {v}" for k, v in meta["missing"].items()), ""]

@@ -101,13 +101,14 @@ def _run_script(w: Workload, mod_name: str, ctx: Context) -> dict:
 
 def child(args) -> int:
     """Run the selected workloads at one thread setting (environment already pinned) and save them."""
-    info = harness.pin_threads(args.child_threads)
     ctx = context(args, args.child_threads)
     chosen = [w for w in select(args.only) if w.per_thread or args.child_compile]
-    rows, sections = run_workloads(chosen, ctx)
+    with harness.pinned(args.child_threads) as info:
+        rows, sections = run_workloads(chosen, ctx)
     with open(args.child_json, "w") as f:
         json.dump({"rows": [r.to_json() for r in rows], "sections": sections, "threads": info,
-                   "versions": harness.versions(ctx.peers), "missing": ctx.missing}, f, default=str)
+                   "versions": harness.versions(ctx.peers), "missing": ctx.missing,
+                   "egopt_linker": harness.egopt_linker()}, f, default=str)
     return 0
 
 
@@ -121,7 +122,7 @@ def _spawn(args, threads: int, compile_figs: bool, path: str) -> dict:
     if p.returncode != 0 or not os.path.exists(path):
         return {"rows": [Row("-", "-", "egopt", threads, status=harness.ERROR,
                              notes=f"bench child for {threads} thread(s) failed (exit {p.returncode})").to_json()],
-                "sections": [], "threads": {}, "versions": {}, "missing": {}}
+                "sections": [], "threads": {}, "versions": {}, "missing": {}, "egopt_linker": "?"}
     with open(path) as f:
         return json.load(f)
 
@@ -142,12 +143,12 @@ def main(argv: list[str] | None = None) -> int:
           f"({'quick' if args.quick else 'full'}); {meta['machine']}", file=sys.stderr)
     results = []
     if args.in_process:
-        harness.pin_threads(counts[0])
         ctx = context(args, counts[0])
-        rows, sections = run_workloads(selected, ctx)
+        with harness.pinned(counts[0]) as info:
+            rows, sections = run_workloads(selected, ctx)
         results.append({"rows": [r.to_json() for r in rows], "sections": sections,
-                        "threads": harness.pin_threads(counts[0]), "versions": harness.versions(ctx.peers),
-                        "missing": ctx.missing})
+                        "threads": info, "versions": harness.versions(ctx.peers),
+                        "missing": ctx.missing, "egopt_linker": harness.egopt_linker()})
     else:
         with tempfile.TemporaryDirectory(prefix="egopt-bench-") as tmp:
             for i, t in enumerate(counts):
@@ -157,12 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     harness.add_ratios(rows)
     meta.update(load_end=_load(), versions=next((r["versions"] for r in results if r["versions"]), {}),
                 missing=next((r["missing"] for r in results if r["versions"]), {}),
+                egopt_linker=next((r["egopt_linker"] for r in results if r["versions"]), "?"),
                 thread_pinning={str(t): r["threads"] for t, r in zip(counts, results)},
                 noise=report.NOISE)
     titles = {k: w.title for k, w in REGISTRY.items()}
     verdicts = report.targets(rows)
     text = report.table(rows, titles)
-    print(text)
+    print(f"egopt: {meta['egopt_linker']}\n{text}")
     if verdicts:
         print("\n== issue 9 targets (1 thread)")
         for t, v, e in verdicts:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .harness import ERROR, Context, Row, egopt_outcome, fallback_row, interleaved, is_fallback, rows_from_times
+from .harness import (ERROR, Context, Row, egopt_outcome, fallback_row, interleaved, is_fallback, note_outcome,
+                      rows_from_times)
 
 CHUNK = 1 << 20
 
@@ -123,6 +124,5 @@ def _case(ctx: Context, n: int, dtype: str, libs: dict) -> list[Row]:
             if r.min_s is not None:
                 r.metrics["x_bound"] = r.min_s / floor
         next(r for r in rows if r.system == "triad (ref)").notes += f", {nbytes / floor / 1e9:.1f} GB/s"
-    if outcome != "optimized" and not is_fallback(outcome):
-        next(r for r in rows if r.system == "egopt").notes += f"; {outcome}"
+    note_outcome(rows, outcome)
     return rows

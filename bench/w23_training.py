@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .harness import Context, Row, egopt_outcome, fallback_row, interleaved, is_fallback, rows_from_times
+from .harness import (Context, Row, egopt_outcome, fallback_row, interleaved, is_fallback, note_outcome,
+                      rows_from_times)
 
 LR = 0.1
 
@@ -180,6 +181,7 @@ def _case(ctx: Context, wl: str, model: str, dtype: str, x, y, case: str, data_n
             c.block_until_ready()
         fns["jax"] = run_jax
     rows += rows_from_times(wl, case, interleaved(fns, ctx.samples, ctx.sample_time), ctx, notes)
+    note_outcome(rows, outcome)
     return rows
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .harness import Context, Row, egopt_outcome, fallback_row, interleaved, is_fallback, rows_from_times
+from .harness import (Context, Row, egopt_outcome, fallback_row, interleaved, is_fallback, note_outcome,
+                      rows_from_times)
 
 
 def run(ctx: Context) -> list[Row]:
@@ -42,4 +43,5 @@ def run(ctx: Context) -> list[Row]:
         notes["jax"] = "inputs on the device"
         fns["jax+numpy_in"] = lambda: h(x, y).block_until_ready()
     rows += rows_from_times("W5", case, interleaved(fns, ctx.samples, ctx.sample_time), ctx, notes)
+    note_outcome(rows, outcome)
     return rows

@@ -87,7 +87,24 @@ def test_targets_read_the_same_run():
 
 def test_thread_env_pins_every_pool_and_keeps_openblas_coretype(monkeypatch):
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
     env = harness.thread_env(1)
     assert all(env[k] == "1" for k in harness.THREAD_ENV)
-    assert "--xla_cpu_multi_thread_eigen=false" in env["XLA_FLAGS"]
+    assert env["XLA_FLAGS"].split() == ["--xla_cpu_multi_thread_eigen=false"]
+    monkeypatch.setenv("XLA_FLAGS", env["XLA_FLAGS"])
+    assert harness.thread_env(1)["XLA_FLAGS"] == env["XLA_FLAGS"]    # applying it twice changes nothing
     assert "OPENBLAS_CORETYPE" not in env
+
+
+def test_pinned_threads_are_restored():
+    has_tpc = importlib.util.find_spec("threadpoolctl") is not None
+    if has_tpc:
+        import threadpoolctl
+        before = [p["num_threads"] for p in threadpoolctl.threadpool_info()]
+    with harness.pinned(1) as info:
+        if has_tpc:
+            assert all(p["threads"] == 1 for p in info["threadpools"])
+        else:
+            assert "threadpoolctl missing" in info["threadpools"]
+    if has_tpc:
+        assert [p["num_threads"] for p in threadpoolctl.threadpool_info()] == before
