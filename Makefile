@@ -22,9 +22,11 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q -m "slow or not slow" tests/property tests/lang tests/grad
 
+# make bench BENCH_ARGS="--only W1,W5 --quick"; a peer that does not install is reported as missing
 bench: $(STAMP)
-	$(PY) -m pip install -q -e '.[test,bench]'
-	$(VENV)/bin/egopt bench
+	$(PY) -m pip install -q -e '.[test,bench]' || for p in 'pytensor==3.0.7' 'jax[cpu]' matplotlib threadpoolctl; do \
+		$(PY) -m pip install -q "$$p" || echo "make bench: $$p did not install (reported as missing)"; done
+	$(VENV)/bin/egopt bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

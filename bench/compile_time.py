@@ -40,6 +40,49 @@ def mlp(T, shared, n_in=784, n_hid=500, n_out=10):
     return [x, y], [cost], [(q, q - 0.1 * g) for q, g in zip(params, grads)]
 
 
+def random_model(ns, x, params, steps: int, seed: int = 0):
+    """A model-like random DAG of ``steps`` operations on 32x16 matrices and its scalar cost (W8).
+
+    ``ns`` is the array namespace (``egopt.tensor``, ``pytensor.tensor`` or ``jax.numpy``), ``x``
+    a 32x16 input, ``params`` five parameters: two 16x16 weights, three 32x16 tensors. Each step
+    combines recent or earlier values (heavy reuse, as in real models) with elementwise math,
+    a ``dot`` with a weight every 10th step, or an axis reduction broadcast back; values stay
+    bounded (squashing functions) so the first result is finite.
+    """
+    import random
+    rng = random.Random(seed)
+    W = params[:2]
+    vals = [x] + list(params[2:])
+    unary = (ns.tanh, ns.sin, lambda v: ns.exp(-v * v), lambda v: ns.log1p(v * v),
+             lambda v: v / (1 + ns.abs(v)))
+    binary = (lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - 0.5 * b)
+
+    def pick():
+        return vals[-1 - rng.randrange(min(4, len(vals)))] if rng.random() < 0.6 else rng.choice(vals)
+    for i in range(steps):
+        if i % 10 == 9:
+            v = ns.tanh(ns.dot(pick(), W[i // 10 % 2]))
+        elif i % 7 == 3:
+            a, axis = pick(), rng.randrange(2)
+            v = a - ns.mean(a, axis=axis, keepdims=True) if rng.random() < 0.5 else \
+                a * ns.tanh(ns.sum(a, axis=axis, keepdims=True))
+        elif rng.random() < 0.5:
+            v = rng.choice(unary)(pick())
+        else:
+            v = ns.tanh(rng.choice(binary)(pick(), pick()))
+        vals.append(v)
+    cost = ns.mean(vals[-1] * vals[-1])
+    for v in vals[4::5]:      # most values reach the cost, as in a model with many heads/terms
+        cost = cost + 0.01 * ns.mean(v)
+    return cost
+
+
+def random_model_inputs(seed: int = 0):
+    """(x, params) values for ``random_model``: x 32x16, weights 16x16 (x2), tensors 32x16 (x3)."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((32, 16)), [rng.standard_normal(s) * 0.3 for s in [(16, 16)] * 2 + [(32, 16)] * 3]
+
+
 def time_egopt(build, repeat):
     import egopt
     import egopt.tensor as T
@@ -98,3 +141,20 @@ def format_rows(rows) -> str:
 
 if __name__ == "__main__":
     print(format_rows(run()))
+
+
+def run_ct(ctx) -> list:
+    """The table above as bench rows (``egopt bench --only CT``): graph -> callable, no call."""
+    from .harness import FALLBACK, Row, is_fallback
+    rows = []
+    for name, build in (("logreg train", logreg), ("mlp-2 train", mlp)):
+        total, opt, rep = time_egopt(build, 1 if ctx.quick else 3)
+        note = f"optimizer {opt:.3f}s, nodes {rep.nodes_in}->{rep.nodes_out}"
+        if is_fallback(rep.outcome):
+            rows.append(Row("CT", name, "egopt", 1, status=FALLBACK, notes=f"{rep.outcome!r}; not counted"))
+        else:
+            rows.append(Row("CT", name, "egopt", 1, total, total, 1, notes=note))
+        if "pytensor" in ctx.peers:
+            pyt = time_pytensor(build, 1 if ctx.quick else 3)
+            rows.append(Row("CT", name, "pytensor", 1, pyt, pyt, 1, notes="FAST_RUN rewrites, py linker"))
+    return rows

@@ -29,7 +29,7 @@ def _check_rules(args) -> int:
     return 0 if report.ok else 1
 
 
-def _bench(args) -> int:
+def _bench(args, extra: list[str]) -> int:
     import os
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ def _bench(args) -> int:
     sys.path.insert(0, str(root))
     os.chdir(root)
     from bench.run import main as bench_main
-    return bench_main()
+    return bench_main(extra)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,15 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check-rules", help="prove rules sound with SymPy (the built-in library by default)")
     c.add_argument("paths", nargs="*", help=".egg or .py rule files or directories")
     c.set_defaults(func=_check_rules)
-    b = sub.add_parser("bench", help="run the benchmark suite (ratios against NumPy/PyTensor/JAX)")
-    b.set_defaults(func=_bench)
+    b = sub.add_parser("bench", add_help=False,   # its options (--only, --quick, --help) are bench/run.py's
+                       help="run the benchmark suite (ratios against NumPy/PyTensor/JAX); egopt bench --help")
+    b.set_defaults(func=_bench, passes_extra=True)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
+    if getattr(args, "passes_extra", False):
+        return int(args.func(args, extra) or 0)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return int(args.func(args) or 0)
