@@ -7,6 +7,7 @@ wherever it is loaded. Unknown sizes count as ``UNKNOWN_DIM`` elements per axis.
 """
 from __future__ import annotations
 
+import ast
 import math
 
 from ..lang.ops import REGISTRY
@@ -21,6 +22,19 @@ _FREE = {"Input", "Lit", "Int", "Bool", "TNil", "TCons"}
 
 def type_size(t: TensorType) -> float:
     return float(math.prod(UNKNOWN_DIM if s is None else s for s in t.shape))
+
+
+def _dims(t: TensorType) -> tuple[int, ...]:
+    return tuple(UNKNOWN_DIM if s is None else s for s in t.shape)
+
+
+def op_flops(op, params, in_types, out_type) -> float | None:
+    """Flops from the op record's own ``extra["cost"](params, input shapes, output shape)`` (ops
+    whose work is not proportional to their sizes, e.g. convolutions), or None."""
+    est = op.extra.get("cost")
+    if est is None or out_type is None or any(t is None for t in in_types):
+        return None
+    return float(est(params, [_dims(t) for t in in_types], _dims(out_type)))
 
 
 class CostModel:
@@ -70,6 +84,12 @@ class CostModel:
             a, b = (self.size.get(k, 1.0) for k in n.children[:2])
             return 2.0 * math.sqrt(a * b * size) + size
         kids = sum(self.size.get(k, 1.0) for k in n.children if self.view.sort.get(k) == "T")
+        own = None
+        if op.extra.get("cost") is not None:
+            own = op_flops(op, dict(ast.literal_eval(n.payload[-1])),
+                           [self.view.types.get(k) for k in n.children], self.view.types.get(c))
+        if own is not None:
+            return own + STORE * size + LOAD * kids
         return op.flops * max(size, kids) + STORE * size + LOAD * kids
 
 
@@ -83,6 +103,9 @@ def ir_cost(outputs, stop=()) -> float:
         op = node.op
         if op.kind == "elemwise":
             total += op.flops * out + STORE * out + LOAD * out * len(node.inputs)
+        elif op.extra.get("cost") is not None:
+            own = op_flops(op, node.params, [v.type for v in node.inputs], node.outputs[0].type)
+            total += own + STORE * out + LOAD * sum(ins)
         elif op.kind == "blas" and len(ins) >= 2:
             total += 2.0 * math.sqrt(ins[0] * ins[1] * out) + out
         else:
