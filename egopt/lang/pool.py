@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from . import dtypes
 from . import frontend as F
@@ -64,11 +63,20 @@ class _Geometry:
         widths = [(0, 0)] * (x.ndim - 2) + [(ph, eh - ph - self.rows), (pw, ew - pw - self.cols)]
         return np.pad(x, widths, constant_values=fill) if any(a or b for a, b in widths) else x
 
-    def windows(self, xp: np.ndarray) -> np.ndarray:
-        """(..., out_rows, out_cols, ws_rows, ws_cols) view of the padded array."""
-        v = sliding_window_view(xp, self.ws, axis=(-2, -1))
+    def taps(self, xp: np.ndarray):
+        """For each window offset (a, b): the (..., out_rows, out_cols) strided view of the padded
+        array that the offset reads. Pooling is a reduction over these few views, which is
+        faster than reducing a 6-D window view, and never a loop over pixels."""
         (oh, ow), (sh, sw) = self.out, self.st
-        return v[..., :max(oh - 1, 0) * sh + 1:sh, :max(ow - 1, 0) * sw + 1:sw, :, :][..., :oh, :ow, :, :]
+        for a in range(self.ws[0]):
+            for b in range(self.ws[1]):
+                yield (a, b), xp[..., a:a + (oh - 1) * sh + 1:sh, b:b + (ow - 1) * sw + 1:sw]
+
+    def reduce(self, xp: np.ndarray, combine) -> np.ndarray:
+        out = None
+        for _, view in self.taps(xp):
+            out = view.copy() if out is None else combine(out, view, out=out)
+        return out
 
     def counts(self, mode: str) -> np.ndarray:
         """Elements each window averages over (out_rows, out_cols)."""
@@ -78,27 +86,19 @@ class _Geometry:
             mask[:self.rows + 2 * ph, :self.cols + 2 * pw] = 1
         else:
             mask[ph:ph + self.rows, pw:pw + self.cols] = 1
-        return self.windows(mask).sum(axis=(-2, -1))
+        return self.reduce(mask, np.add)
 
-    def scatter(self, contrib: np.ndarray, dtype) -> np.ndarray:
-        """The transpose of ``windows``: add each window's (ws) block back in place, then crop."""
-        lead = contrib.shape[:-4]
+    def scatter(self, contribution, lead: tuple, dtype) -> np.ndarray:
+        """The transpose of ``taps``: add ``contribution(offset, view)`` back at each offset, then crop."""
         out = np.zeros(lead + self.ext, dtype=dtype)
-        (oh, ow), (sh, sw) = self.out, self.st
-        for a in range(self.ws[0]):          # one strided add per window tap
-            for b in range(self.ws[1]):
-                out[..., a:a + (oh - 1) * sh + 1:sh, b:b + (ow - 1) * sw + 1:sw] += contrib[..., a, b]
+        for offset, view in self.taps(out):
+            view += contribution(offset)
         (ph, pw) = self.pad
         return out[..., ph:ph + self.rows, pw:pw + self.cols]
 
 
 def _lowest(dtype) -> float:
     return -np.inf if np.dtype(dtype).kind == "f" else np.iinfo(dtype).min
-
-
-def _max_mask(geo: _Geometry, x: np.ndarray) -> np.ndarray:
-    win = geo.windows(geo.padded(x, _lowest(x.dtype)))
-    return win == win.max(axis=(-2, -1), keepdims=True)
 
 
 # ---- performs ------------------------------------------------------------------------------------------------
@@ -108,8 +108,8 @@ def _pool_perform(params, x):
     if 0 in geo.out:
         return np.zeros(x.shape[:-2] + geo.out, dtype=x.dtype)
     if mode == "max":
-        return geo.windows(geo.padded(x, _lowest(x.dtype))).max(axis=(-2, -1))
-    total = geo.windows(geo.padded(x, 0)).sum(axis=(-2, -1))
+        return geo.reduce(geo.padded(x, _lowest(x.dtype)), np.maximum)
+    total = geo.reduce(geo.padded(x, 0), np.add)
     return total if mode == "sum" else total / geo.counts(mode)
 
 
@@ -117,19 +117,26 @@ def _pool_grad_perform(params, x, gz):
     geo, mode = _Geometry(params, x.shape), params["mode"]
     if 0 in geo.out:
         return np.zeros(x.shape, dtype=gz.dtype)
-    if mode == "max":
-        contrib = _max_mask(geo, x) * gz[..., None, None]
-    else:
-        per = gz if mode == "sum" else gz / geo.counts(mode)
-        contrib = np.broadcast_to(per[..., None, None], per.shape + tuple(geo.ws))
-    return geo.scatter(contrib, gz.dtype)
+    if mode == "max":     # each window's gradient goes to the positions holding its maximum
+        xp = geo.padded(x, _lowest(x.dtype))
+        top = geo.reduce(xp, np.maximum)
+        views = dict(geo.taps(xp))
+        return geo.scatter(lambda o: (views[o] == top) * gz, x.shape[:-2], gz.dtype)
+    per = gz if mode == "sum" else gz / geo.counts(mode)
+    return geo.scatter(lambda o: per, x.shape[:-2], gz.dtype)
 
 
 def _pool_grad_grad_perform(params, x, h):
     geo = _Geometry(params, x.shape)
     if 0 in geo.out:
         return np.zeros(x.shape[:-2] + geo.out, dtype=h.dtype)
-    return (_max_mask(geo, x) * geo.windows(geo.padded(h, 0))).sum(axis=(-2, -1))
+    xp = geo.padded(x, _lowest(x.dtype))
+    top = geo.reduce(xp, np.maximum)
+    hviews = dict(geo.taps(geo.padded(h, 0)))
+    out = np.zeros(top.shape, dtype=h.dtype)
+    for offset, view in geo.taps(xp):
+        out += (view == top) * hviews[offset]
+    return out
 
 
 # ---- type rules ---------------------------------------------------------------------------------------------
