@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(PY) -m pip install -q -e '.[demo]'
 	$(VENV)/bin/egopt demo
 
 test: $(STAMP)

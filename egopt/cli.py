@@ -7,7 +7,7 @@ import sys
 
 def _demo(args) -> int:
     from .demo import run
-    return run(quick=args.quick)
+    return run(quick=args.quick, out_dir=args.out)
 
 
 def _schema(args) -> int:
@@ -48,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="egopt", description="egopt: an e-graph tensor compiler")
     p.add_argument("--version", action="version", version=f"egopt {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    d = sub.add_parser("demo", help="build, compile and run a small model end to end")
-    d.add_argument("--quick", action="store_true", help="fewer training steps")
+    d = sub.add_parser("demo", help="train a softmax regression and a convnet on handwritten digits")
+    d.add_argument("--quick", action="store_true", help="a few epochs only (for CI)")
+    d.add_argument("--out", default="egopt-demo", help="folder for the pictures (default: egopt-demo)")
     d.set_defaults(func=_demo)
     s = sub.add_parser("schema", help="print the e-graph schema that .egg rule files are written in")
     s.set_defaults(func=_schema)

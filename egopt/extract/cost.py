@@ -14,6 +14,7 @@ stores it is decided at decode (``egopt.extract.fusion``) with the same prices.
 """
 from __future__ import annotations
 
+import ast
 import math
 
 import numpy as np
@@ -36,6 +37,19 @@ def type_size(t: TensorType) -> float:
 
 def type_bytes(t: TensorType) -> float:
     return type_size(t) * np.dtype(t.dtype).itemsize
+
+
+def _dims(t: TensorType) -> tuple[int, ...]:
+    return tuple(UNKNOWN_DIM if s is None else s for s in t.shape)
+
+
+def op_flops(op, params, in_types, out_type) -> float | None:
+    """Flops from the op record's own ``extra["cost"](params, input shapes, output shape)`` (ops
+    whose work is not proportional to their sizes, e.g. convolutions), or None."""
+    est = op.extra.get("cost")
+    if est is None or out_type is None or any(t is None for t in in_types):
+        return None
+    return float(est(params, [_dims(t) for t in in_types], _dims(out_type)))
 
 
 class CostModel:
@@ -111,6 +125,11 @@ class CostModel:
             flops = 2.0 * math.sqrt(a * b * size)
             return flops + LOAD * sum(self.bytes(k) for k in args) + STORE * self.bytes(c)
         kids = sum(self.size.get(k, 1.0) for k in args)
+        if op.extra.get("cost") is not None:
+            own = op_flops(op, dict(ast.literal_eval(n.payload[-1])),
+                           [self.view.types.get(k) for k in args], self.view.types.get(c))
+            if own is not None:
+                return own + STORE * self.bytes(c) + LOAD * sum(self.bytes(k) for k in args)
         return (op.flops * max(size, kids) + STORE * self.bytes(c)
                 + LOAD * sum(self.bytes(k) for k in args))
 
@@ -134,6 +153,10 @@ def node_ir_cost(node) -> float:
     if op.kind == "blas" and len(node.inputs) >= 2:
         a, b = type_size(node.inputs[0].type), type_size(node.inputs[1].type)
         return 2.0 * math.sqrt(a * b * out) + STORE * out_b + LOAD * in_b
+    if op.extra.get("cost") is not None:
+        own = op_flops(op, node.params, [v.type for v in node.inputs], node.outputs[0].type)
+        if own is not None:
+            return own + STORE * out_b + LOAD * in_b
     ins = sum(type_size(v.type) for v in node.inputs)
     return op.flops * max(out, ins) + STORE * out_b + LOAD * in_b
 

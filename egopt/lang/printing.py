@@ -182,17 +182,57 @@ def _dot_quote(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(obj) -> str:
+def _function_roots(f, original: bool) -> list[tuple[Variable, str]]:
+    """A compiled function's outputs and updates, as optimized (or as the user built them)."""
+    source = getattr(f, "_source", None) if original else None
+    if source is None:
+        return _roots_of(f)
+    outs, updates = source
+    return [(o, "") for o in outs] + [(e, f" -> update of {short_name(k)}") for k, e in updates]
+
+
+def inner_graph(node: Apply) -> list[Variable] | None:
+    """The outputs of the graph a node holds in its params (a fused kernel, a scan body), or None.
+
+    Generic over how an op stores it: a param that is a Variable, a sequence of Variables, or an
+    object with an ``outputs`` sequence of Variables.
+    """
+    for value in node.params.values():
+        cands = getattr(value, "outputs", value)
+        if isinstance(cands, Variable):
+            return [cands]
+        if isinstance(cands, (list, tuple)) and cands and all(isinstance(c, Variable) for c in cands):
+            return list(cands)
+    return None
+
+
+def _inner_ops(outputs: list[Variable]) -> list[str]:
+    out = []
+    for n in toposort(outputs):
+        params = _shown_params(n)
+        inner = inner_graph(n)
+        text = n.op.name + (" {" + ", ".join(f"{k}={_param_value(v)}" for k, v in params.items()) + "}"
+                            if params and inner is None else "")
+        out.append(text)
+    return out
+
+
+def to_dot(obj, hide_unnamed: bool = True, original: bool = False) -> str:
     """Graphviz DOT text of a variable, a list of them or a compiled function's graph.
 
     Inputs are green boxes, shared variables cyan, constants grey, outputs blue; apply nodes
     are ellipses; each edge is labelled with the input position and the type it carries.
+    Named intermediate results are drawn as yellow ellipses between their producer and users;
+    unnamed ones too when ``hide_unnamed=False``. A node holding an inner graph (a fused
+    kernel) is one gold box listing its ops. For a compiled function, ``original=True`` draws
+    the graph as built, before the optimizer.
     """
-    roots = _roots_of(obj)
+    roots = _function_roots(obj, original) if hasattr(obj, "graph_outputs") else _roots_of(obj)
     nodes = toposort([r for r, _ in roots])
     name: dict[int, str] = {}
     leaves: list[Variable] = []
-    lines = ["digraph egopt {", "  rankdir=TB;", '  node [fontname="Helvetica"];']
+    lines = ["digraph egopt {", "  rankdir=TB;", '  node [fontname="Helvetica"];',
+             '  edge [fontname="Helvetica", fontsize=10];']
 
     def leaf(v: Variable) -> str:
         if id(v) not in name:
@@ -206,9 +246,21 @@ def to_dot(obj) -> str:
 
     for k, node in enumerate(nodes):
         params = ", ".join(f"{p}={val!r}" for p, val in node.params.items())
-        lines.append(f"  n{k} [label={_dot_quote(node.op.name + ('{' + params + '}' if params else ''))}];")
-        for out in node.outputs:
+        inner = inner_graph(node)
+        if inner is not None:
+            body = "".join(_dot_quote(t)[1:-1] + "\\l" for t in _inner_ops(inner))   # \l: left-aligned lines
+            lines.append(f'  n{k} [label="{_dot_quote(node.op.name)[1:-1]}\\n{body}", shape=box, '
+                         f'style="rounded,filled", fillcolor=gold];')
+        else:
+            lines.append(f"  n{k} [label={_dot_quote(node.op.name + ('{' + params + '}' if params else ''))}];")
+        for j, out in enumerate(node.outputs):
             name[id(out)] = f"n{k}"
+            if out.name or not hide_unnamed:
+                var = f"n{k}o{j}"
+                lines.append(f"  {var} [label={_dot_quote(short_name(out) + chr(10) + str(out.type))}, "
+                             f"style=filled, fillcolor=lightyellow];")
+                lines.append(f"  n{k} -> {var};")
+                name[id(out)] = var
         for j, v in enumerate(node.inputs):
             src = name[id(v)] if v.owner is not None else leaf(v)
             lines.append(f"  {src} -> n{k} [label={_dot_quote(f'{j} {v.type}')}];")
@@ -222,16 +274,24 @@ def to_dot(obj) -> str:
 
 
 def pydotprint(obj, outfile: str = "egopt_graph.png", format: str | None = None,
-               print_output_file: bool = True) -> str:
+               print_output_file: bool = True, hide_unnamed: bool = True, original: bool = False) -> str:
     """Draw a graph (variable, list, or compiled function) with Graphviz; returns the file written.
 
     The format comes from the file extension (``.png``, ``.svg``, ``.pdf``; ``.dot`` writes the
     DOT text only). Rendering needs Graphviz's ``dot`` program; without it the DOT text is
-    written beside ``outfile`` and a RuntimeError says how to install Graphviz.
+    written beside ``outfile`` and a RuntimeError says how to install Graphviz. For a compiled
+    function the optimized graph is drawn, or with ``original=True`` the graph as built.
+    ``hide_unnamed=False`` draws every intermediate result, not only the named ones.
     """
+    return render_dot(to_dot(obj, hide_unnamed=hide_unnamed, original=original), outfile, format,
+                      print_output_file, who="pydotprint")
+
+
+def render_dot(text: str, outfile: str, format: str | None = None, print_output_file: bool = False,
+               who: str = "egopt") -> str:
+    """Write DOT text rendered by Graphviz's ``dot`` (or as text for a ``.dot`` file)."""
     outfile = os.fspath(outfile)
     fmt = format or os.path.splitext(outfile)[1].lstrip(".") or "png"
-    text = to_dot(obj)
     if fmt == "dot":
         _write(outfile, text)
         return outfile
@@ -239,13 +299,13 @@ def pydotprint(obj, outfile: str = "egopt_graph.png", format: str | None = None,
     if dot is None:
         dot_file = os.path.splitext(outfile)[0] + ".dot"
         _write(dot_file, text)
-        raise RuntimeError(f"pydotprint needs Graphviz's 'dot' program to render {fmt.upper()}, and it "
+        raise RuntimeError(f"{who} needs Graphviz's 'dot' program to render {fmt.upper()}, and it "
                            f"is not on PATH. Install Graphviz (e.g. 'apt install graphviz' or "
                            f"'brew install graphviz'), or render the DOT text written to {dot_file} "
                            f"yourself: dot -T{fmt} {dot_file} -o {outfile}")
     done = subprocess.run([dot, f"-T{fmt}", "-o", outfile], input=text, text=True, capture_output=True)
     if done.returncode != 0:
-        raise RuntimeError(f"pydotprint: Graphviz 'dot -T{fmt}' failed: {done.stderr.strip()}")
+        raise RuntimeError(f"{who}: Graphviz 'dot -T{fmt}' failed: {done.stderr.strip()}")
     if print_output_file:
         print(f"The output file is available at {outfile}")
     return outfile

@@ -284,6 +284,18 @@ class Function:
         return SimpleNamespace(fgraph=FunctionGraph(self.input_vars + self.shared_vars, self.graph_outputs()),
                                mode=self.mode)
 
+    def egraph_picture(self, path: str, max_nodes: int = 400) -> str:
+        """Draw the e-graph the optimizer saturated (e-classes as clusters, the extracted node of
+        each class highlighted) with Graphviz; returns the file written (``.dot`` for the text)."""
+        from ..lang.printing import render_dot
+        from ..rules.egraph_picture import egraph_dot
+        rep = self.report
+        if rep.view is None:
+            raise RuntimeError(f"{self._label()}: no e-graph to draw (optimizer: {rep.outcome}); compile "
+                               "with a mode that runs the e-graph optimizer (FAST_RUN)")
+        return render_dot(egraph_dot(rep.view, rep.choice, rep.leaf_names, rep.root_classes, max_nodes),
+                          path, who="egraph_picture")
+
     def profile_table(self) -> str:
         """The per-op time table of the calls so far (compile with ``profile=True``)."""
         if self.profile is None:

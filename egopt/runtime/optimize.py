@@ -40,6 +40,12 @@ class OptimizationReport:
     def fell_back(self) -> bool:
         """True when a failure (not a choice) kept the input graph."""
         return self.outcome.startswith("failed") or "type changed" in self.outcome
+    # what the optimizer saw, for f.egraph_picture(): the e-graph, the extracted node per class,
+    # the names of the (Input i) leaves and the classes of the outputs
+    view: object = field(default=None, repr=False, compare=False)
+    choice: dict = field(default=None, repr=False, compare=False)
+    leaf_names: list = field(default_factory=list, repr=False, compare=False)
+    root_classes: list = field(default_factory=list, repr=False, compare=False)
 
     def __str__(self) -> str:
         lines = [f"egopt optimization: {self.outcome}",
@@ -101,6 +107,9 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
         model = CostModel(view)
         choice = extract(view, model)
         t3 = time.perf_counter()
+        rep.view, rep.choice = view, choice
+        rep.leaf_names = [v.name or repr(v) for v in enc.leaves]
+        rep.root_classes = [view.roots[r] for r in enc.roots]
         locs = _source_locations(view, enc)
         decoded: dict = {}
         built = rebuild(view, choice, enc, locs, decoded)

@@ -10,6 +10,8 @@ from ..lang.graph import Constant, Variable  # noqa: F401
 from ..lang.types import TensorType  # noqa: F401
 from ..lang.shared import SharedVariable  # noqa: F401
 from . import nnet  # noqa: F401
+from . import signal  # noqa: F401
+from . import random, shared_randomstreams  # noqa: F401
 from ..grad import grad, Lop, Rop, jacobian, hessian  # noqa: F401
 
 TensorVariable = Variable

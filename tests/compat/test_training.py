@@ -123,12 +123,3 @@ def test_mlp_loss_falls():
         last = float(train(X, Y))
     assert last < 0.5 * first, (first, last)
     assert np.mean(predict(X) == Y) > 0.9
-
-
-def test_demo(capsys):
-    from egopt.demo import run
-    assert run(quick=True) == 0
-    out = capsys.readouterr().out
-    assert "accuracy" in out and "ms per step" in out and "T.grad" in out
-    after = float(out.split("accuracy")[1].split("->")[1].split("%")[0])
-    assert after > 85

@@ -149,6 +149,7 @@ def test_to_dot_text():
         "digraph egopt {\n"
         "  rankdir=TB;\n"
         '  node [fontname="Helvetica"];\n'
+        '  edge [fontname="Helvetica", fontsize=10];\n'
         '  n0 [label="mul"];\n'
         '  v0 [label="x\\nvector[float64](?)", shape=box, style=filled, fillcolor=limegreen];\n'
         '  v0 -> n0 [label="0 vector[float64](?)"];\n'

@@ -1,0 +1,281 @@
+"""2-D convolution (``T.nnet.conv2d``) in Theano's layout: input NCHW, filters (out, in, h, w).
+
+Three ops close under differentiation, as Theano's AbstractConv2d family does:
+
+- ``conv2d(x, w)``: the forward correlation (with flipped filters when ``filter_flip``);
+- ``conv2d_grad_inputs(w, g, like_x)``: its transpose in ``x`` (a "full" convolution);
+- ``conv2d_grad_filters(x, g, like_w)``: its transpose in ``w``.
+
+Each is linear in its first two inputs, so each VJP is one of the three (the gradient of a
+gradient is a convolution again). The third input of the gradient ops only gives the result's
+shape and never carries a gradient. The NumPy performs are im2col + BLAS: the windows come from
+``sliding_window_view`` and one ``tensordot`` multiplies them; the transposes scatter back with
+one vectorised add per filter tap, never a Python loop over pixels.
+
+Params (Python literals, so the e-graph holds them as text): ``border_mode`` ('valid',
+'full', 'half' or a pair of paddings), ``subsample`` (a pair of strides), ``filter_flip``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from . import dtypes
+from . import frontend as F
+from .errors import ShapeError
+from .ops import Op, register
+from .types import TensorType
+
+_DEFINED = "egopt/lang/conv.py"
+
+
+# ---- geometry ---------------------------------------------------------------------------------------------
+
+def pads(border_mode, kh: int, kw: int) -> tuple[int, int]:
+    """Zero padding (rows, columns) that a border mode adds around the input."""
+    if border_mode == "valid":
+        return 0, 0
+    if border_mode == "full":
+        return kh - 1, kw - 1
+    if border_mode == "half":
+        return kh // 2, kw // 2
+    return int(border_mode[0]), int(border_mode[1])
+
+
+def out_size(n: int | None, k: int | None, pad: int | None, stride: int) -> int | None:
+    """Output length of a strided correlation over a padded axis (None when unknown)."""
+    if n is None or k is None or pad is None:
+        return None
+    return (n + 2 * pad - k) // stride + 1
+
+
+def _static_pads(border_mode, kh, kw):
+    if border_mode in ("valid",) or isinstance(border_mode, tuple):
+        return pads(border_mode, 0, 0)
+    if kh is None or kw is None:
+        return None, None
+    return pads(border_mode, kh, kw)
+
+
+def _windows(xp: np.ndarray, kh: int, kw: int, stride, oh: int, ow: int) -> np.ndarray:
+    """(N, C, oh, ow, kh, kw) view of the padded input: the im2col matrix before its copy."""
+    if xp.shape[2] < kh or xp.shape[3] < kw:
+        raise ValueError(f"the padded input is {xp.shape[2]}x{xp.shape[3]}, smaller than the "
+                         f"filter {kh}x{kw}")
+    v = sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    sh, sw = stride
+    return v[:, :, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw]
+
+
+def _pad(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+
+
+def _flip(w: np.ndarray, flip: bool) -> np.ndarray:
+    return w[:, :, ::-1, ::-1] if flip else w
+
+
+# ---- performs (the NumPy reference and fast path) -------------------------------------------------------
+
+def _conv_perform(params, x, w):
+    kh, kw = w.shape[2:]
+    ph, pw = pads(params["border_mode"], kh, kw)
+    sh, sw = params["subsample"]
+    oh, ow = out_size(x.shape[2], kh, ph, sh), out_size(x.shape[3], kw, pw, sw)
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"the input has {x.shape[1]} channels, the filters expect {w.shape[1]}")
+    win = _windows(_pad(x, ph, pw), kh, kw, (sh, sw), oh, ow)
+    out = np.tensordot(win, _flip(w, params["filter_flip"]), axes=([1, 4, 5], [1, 2, 3]))  # N,oh,ow,O
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+
+def _grad_filters_perform(params, x, g, like):
+    kh, kw = like.shape[2:]
+    ph, pw = pads(params["border_mode"], kh, kw)
+    win = _windows(_pad(x, ph, pw), kh, kw, params["subsample"], g.shape[2], g.shape[3])
+    gw = np.tensordot(g, win, axes=([0, 2, 3], [0, 2, 3]))                                 # O,C,kh,kw
+    return np.ascontiguousarray(_flip(gw, params["filter_flip"]))
+
+
+def _grad_inputs_perform(params, w, g, like):
+    kh, kw = w.shape[2:]
+    ph, pw = pads(params["border_mode"], kh, kw)
+    sh, sw = params["subsample"]
+    n, c, h, wd = like.shape
+    oh, ow = g.shape[2:]
+    col = np.tensordot(g, _flip(w, params["filter_flip"]), axes=([1], [0]))               # N,oh,ow,C,kh,kw
+    col = col.transpose(0, 3, 1, 2, 4, 5)
+    gxp = np.zeros((n, c, max(h + 2 * ph, (oh - 1) * sh + kh), max(wd + 2 * pw, (ow - 1) * sw + kw)),
+                   dtype=col.dtype)
+    for a in range(kh):              # col2im: one strided add per filter tap
+        for b in range(kw):
+            gxp[:, :, a:a + (oh - 1) * sh + 1:sh, b:b + (ow - 1) * sw + 1:sw] += col[..., a, b]
+    return gxp[:, :, ph:ph + h, pw:pw + wd]
+
+
+# ---- type rules ------------------------------------------------------------------------------------------------
+
+def _check4(name: str, t: TensorType) -> None:
+    if t.ndim != 4:
+        raise ValueError(f"{name} must be a 4-D tensor, got {t}")
+
+
+def _float(*ts: TensorType) -> str:
+    dt = dtypes.upcast(*(t.dtype for t in ts))
+    if dt not in dtypes.FLOATS:
+        raise TypeError(f"convolution needs float inputs, got {', '.join(t.dtype for t in ts)}")
+    return dt
+
+
+def _check_channels(cx, cw):
+    if cx is not None and cw is not None and cx != cw:
+        raise ShapeError(f"the input has {cx} channels but the filters expect {cw}")
+
+
+def _conv_shape(params, x: tuple, w: tuple) -> tuple:
+    kh, kw = w[2:]
+    ph, pw = _static_pads(params["border_mode"], kh, kw)
+    sh, sw = params["subsample"]
+    oh, ow = out_size(x[2], kh, ph, sh), out_size(x[3], kw, pw, sw)
+    if (oh is not None and oh < 1) or (ow is not None and ow < 1):
+        raise ShapeError(f"the (padded) input {x[2]}x{x[3]} is smaller than the filter {kh}x{kw}")
+    return (x[0], w[0], oh, ow)
+
+
+def _conv_infer(params, x: TensorType, w: TensorType):
+    _check4("the input", x)
+    _check4("the filters", w)
+    _check_channels(x.shape[1], w.shape[1])
+    return TensorType(_float(x, w), _conv_shape(params, x.shape, w.shape))
+
+
+def _check_out(params, x: tuple, w: tuple, g: TensorType):
+    want = _conv_shape(params, x, w)
+    for i, (a, b) in enumerate(zip(want, g.shape)):
+        if a is not None and b is not None and a != b:
+            raise ShapeError(f"the output gradient has shape {g.shape}, the convolution's output "
+                             f"is {want} (axis {i})")
+
+
+def _grad_filters_infer(params, x: TensorType, g: TensorType, like: TensorType):
+    for name, t in (("the input", x), ("the output gradient", g), ("the filter-shape donor", like)):
+        _check4(name, t)
+    _check_channels(x.shape[1], like.shape[1])
+    _check_out(params, x.shape, like.shape, g)
+    return TensorType(_float(x, g), (g.shape[1] if like.shape[0] is None else like.shape[0],) + like.shape[1:])
+
+
+def _grad_inputs_infer(params, w: TensorType, g: TensorType, like: TensorType):
+    for name, t in (("the filters", w), ("the output gradient", g), ("the input-shape donor", like)):
+        _check4(name, t)
+    _check_channels(like.shape[1], w.shape[1])
+    _check_out(params, like.shape, w.shape, g)
+    n = g.shape[0] if like.shape[0] is None else like.shape[0]
+    c = w.shape[1] if like.shape[1] is None else like.shape[1]
+    return TensorType(_float(w, g), (n, c) + like.shape[2:])
+
+
+# ---- VJPs: each op's transposes are the other two ------------------------------------------------------------
+
+def _params(node) -> dict:
+    return dict(node.params)
+
+
+def _conv_vjp(node, g):
+    x, w = node.inputs
+    p = _params(node)
+    return [grad_inputs_op(w, g, x, **p), grad_filters_op(x, g, w, **p)]
+
+
+def _grad_inputs_vjp(node, h):
+    w, g, like = node.inputs        # out = A_w^T g, so <h, out> = <conv(h, w), g>
+    p = _params(node)
+    return [grad_filters_op(h, g, w, **p), conv2d_op(h, w, **p), None]
+
+
+def _grad_filters_vjp(node, k):
+    x, g, like = node.inputs        # out = B_x^T g, so <k, out> = <conv(x, k), g>
+    p = _params(node)
+    return [grad_inputs_op(k, g, x, **p), conv2d_op(x, k, **p), None]
+
+
+# ---- costs: 2 flops per multiply-add of the im2col product -----------------------------------------------------
+
+def _macs_cost(out_like: int, w_like: int):
+    def cost(params, in_shapes, out_shape):
+        big = in_shapes[out_like] if out_like >= 0 else out_shape
+        w = in_shapes[w_like] if w_like >= 0 else out_shape
+        return 2.0 * math.prod(big) * math.prod(w[1:])
+    return cost
+
+
+def _op(name, infer, perform, vjp, nin, cost, grad_inputs=None):
+    return register(Op(name, infer, perform, vjp, kind="conv", nin=nin, grad_inputs=grad_inputs,
+                       sympy=perform, defined_in=_DEFINED, extra={"cost": cost}))
+
+
+# conv: output (N,O,oh,ow) times C*kh*kw; grad_inputs: g times C*kh*kw; grad_filters: g times C*kh*kw
+conv2d_op = _op("conv2d", _conv_infer, _conv_perform, _conv_vjp, 2, _macs_cost(-1, 1))
+grad_inputs_op = _op("conv2d_grad_inputs", _grad_inputs_infer, _grad_inputs_perform, _grad_inputs_vjp, 3,
+                     _macs_cost(1, 0), grad_inputs=(0, 1))
+grad_filters_op = _op("conv2d_grad_filters", _grad_filters_infer, _grad_filters_perform, _grad_filters_vjp,
+                      3, _macs_cost(1, 2), grad_inputs=(0, 1))
+
+
+# ---- frontend ------------------------------------------------------------------------------------------------
+
+def _pair(v, what: str) -> tuple[int, int]:
+    if isinstance(v, (int, np.integer)):
+        return int(v), int(v)
+    try:
+        a, b = v
+        return int(a), int(b)
+    except (TypeError, ValueError):
+        raise ValueError(f"conv2d: {what} must be an int or a pair of ints, got {v!r}") from None
+
+
+def _check_hint(name: str, hint, t: TensorType) -> None:
+    if hint is None:
+        return
+    hint = tuple(hint)
+    if len(hint) != 4:
+        raise ValueError(f"conv2d: {name} must have 4 entries, got {hint}")
+    for i, (h, s) in enumerate(zip(hint, t.shape)):
+        if h is not None and s is not None and h != s:
+            raise ShapeError(f"conv2d: {name}={hint} contradicts the variable's type {t} (axis {i})")
+
+
+def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid", subsample=(1, 1),
+           filter_flip: bool = True, image_shape=None, filter_dilation=(1, 1)):
+    """Theano's ``T.nnet.conv2d``: input (batch, channels, rows, cols), filters (out, in, rows, cols).
+
+    ``border_mode``: 'valid' (no padding), 'full' (filter size - 1), 'half' (filter size // 2),
+    an int or a pair of ints (explicit zero padding). ``subsample``: strides. ``filter_flip``
+    True is a true convolution (Theano's default); False a correlation. ``input_shape`` and
+    ``filter_shape`` are checked against the static types; their None entries are unknown.
+
+    >>> import egopt.tensor as T
+    >>> T.nnet.conv2d(T.tensor4("x", shape=(8, 1, 28, 28)), T.tensor4("w", shape=(20, 1, 5, 5))).type
+    tensor4[float64](8, 20, 24, 24)
+    """
+    x, w = F.as_tensor_variable(input), F.as_tensor_variable(filters)
+    if tuple(filter_dilation) != (1, 1):
+        raise NotImplementedError("conv2d: filter_dilation other than (1, 1) is not supported")
+    _check_hint("input_shape", input_shape if input_shape is not None else image_shape, x.type)
+    _check_hint("filter_shape", filter_shape, w.type)
+    if isinstance(border_mode, str):
+        if border_mode not in ("valid", "full", "half"):
+            raise ValueError(f"conv2d: border_mode must be 'valid', 'full', 'half' or paddings, "
+                             f"got {border_mode!r}")
+        bm = border_mode
+    else:
+        bm = _pair(border_mode, "border_mode")
+        if min(bm) < 0:
+            raise ValueError(f"conv2d: negative padding {bm}")
+        bm = "valid" if bm == (0, 0) else bm
+    stride = _pair(subsample, "subsample")
+    if min(stride) < 1:
+        raise ValueError(f"conv2d: subsample must be positive, got {stride}")
+    return conv2d_op(x, w, border_mode=bm, subsample=stride, filter_flip=bool(filter_flip))

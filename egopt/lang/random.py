@@ -1,0 +1,253 @@
+"""Random streams (``egopt.tensor.random.RandomStream``): draws whose state lives in shared variables.
+
+Every draw is a pure function of a *key*: the ops run NumPy's counter-based Philox generator
+keyed by a ``uint64[2]`` array, so the same key always gives the same numbers. Each call of a
+stream method makes a fresh shared variable holding a new key (derived from the stream's seed
+in call order), and gives it a ``default_update`` that replaces the key by its successor
+(``random_next_key``). Hence:
+
+- two draws never merge in the optimizer, however alike they look: each reads its own key,
+  which the e-graph sees as a distinct leaf;
+- a draw cannot move across an update: a function computes every output and update from the
+  keys as they were at the call, and stores the new keys afterwards;
+- a function (or, later, a scan body) that returns the update pairs advances the stream, and
+  the stream is reproducible from its seed (``RandomStream(seed)`` or ``.seed(s)``).
+
+``normal`` and ``uniform`` are affine maps of standard draws, so gradients flow to their
+location and scale (the reparameterisation); the draws themselves have no gradient.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import config
+from . import dtypes
+from . import frontend as F
+from .graph import Constant, Variable
+from .ops import Op, register
+from .shared import SharedVariable
+from .types import TensorType
+
+_DEFINED = "egopt/lang/random.py"
+KEY_TYPE = TensorType("uint64", (2,))
+
+
+def generator(key: np.ndarray) -> np.random.Generator:
+    """The NumPy generator a key stands for (Philox, counter 0)."""
+    return np.random.Generator(np.random.Philox(key=np.asarray(key, dtype=np.uint64)))
+
+
+def next_key(key: np.ndarray) -> np.ndarray:
+    """The successor of a key: a hash of it (independent of the numbers the key draws)."""
+    return np.random.SeedSequence([int(k) for k in np.asarray(key, dtype=np.uint64)],
+                                  spawn_key=(1,)).generate_state(2, np.uint64)
+
+
+def _check_key(t: TensorType) -> None:
+    if t.dtype != "uint64" or t.ndim != 1 or t.shape[0] not in (None, 2):
+        raise TypeError(f"a random key is a uint64 vector of length 2, got {t}")
+
+
+def _check_size(t: TensorType) -> None:
+    if t.ndim != 1 or not dtypes.is_int(t.dtype):
+        raise TypeError(f"a draw's size is an integer vector, got {t}")
+
+
+def _size(v) -> tuple[int, ...]:
+    return tuple(int(s) for s in np.asarray(v).ravel())
+
+
+# ---- the ops: (key, size, params...) -> draw ---------------------------------------------------------------
+
+def _draw_infer(dtype_of):
+    def infer(params, key: TensorType, size: TensorType, *args: TensorType):
+        _check_key(key)
+        _check_size(size)
+        n = size.shape[0]
+        shape = params["shape"]
+        if n is not None and len(shape) != n:
+            raise ValueError(f"size has {n} entries but the static shape {shape} has {len(shape)}")
+        return TensorType(dtype_of(params, *args), shape)
+    return infer
+
+
+def _param_dtype(params, *args):
+    return params["dtype"]
+
+
+def _draw_op(name: str, perform, infer=None, nin: int | None = 2) -> Op:
+    return register(Op(name, infer or _draw_infer(_param_dtype), perform,
+                       lambda node, g: [None] * len(node.inputs), kind="random", nin=nin, flops=20,
+                       grad_inputs=(), defined_in=_DEFINED))
+
+
+standard_normal_op = _draw_op("random_standard_normal",
+                              lambda p, key, size: generator(key).standard_normal(_size(size)))
+uniform01_op = _draw_op("random_uniform01", lambda p, key, size: generator(key).random(_size(size)))
+binomial_op = _draw_op("random_binomial",
+                       lambda p, key, size, n, prob: generator(key).binomial(n, prob, _size(size)), nin=4)
+
+
+def _choice_perform(params, key, size, a, *p):
+    pool = int(a) if np.ndim(a) == 0 else a
+    return generator(key).choice(pool, _size(size), replace=params["replace"], p=p[0] if p else None)
+
+
+def _choice_dtype(params, a: TensorType, *p: TensorType):
+    if a.ndim > 1:
+        raise ValueError(f"choice draws from an integer (a range) or a vector, got {a}")
+    if p and p[0].ndim != 1:
+        raise ValueError(f"choice's p must be a vector of probabilities, got {p[0]}")
+    return "int64" if a.ndim == 0 else a.dtype
+
+
+choice_op = _draw_op("random_choice", _choice_perform, _draw_infer(_choice_dtype), nin=None)
+
+
+def _permutation_infer(params, key: TensorType, n: TensorType):
+    _check_key(key)
+    if n.ndim != 0 or not dtypes.is_int(n.dtype):
+        raise TypeError(f"permutation's n is an integer scalar, got {n}")
+    return TensorType("int64", (params["length"],))
+
+
+permutation_op = register(Op("random_permutation", _permutation_infer,
+                             lambda p, key, n: generator(key).permutation(int(n)),
+                             lambda node, g: [None, None], kind="random", nin=2, flops=20, grad_inputs=(),
+                             defined_in=_DEFINED))
+def _next_key_infer(params, key: TensorType) -> TensorType:
+    _check_key(key)
+    return KEY_TYPE
+
+
+next_key_op = register(Op("random_next_key", _next_key_infer,
+                          lambda p, key: next_key(key), lambda node, g: [None], kind="random", nin=1,
+                          flops=100, grad_inputs=(), defined_in=_DEFINED))
+
+
+# ---- the stream --------------------------------------------------------------------------------------------
+
+def _size_args(size, *params: Variable) -> tuple[Variable, tuple[int | None, ...]]:
+    """The size as an int64 vector variable, and its static shape (None where symbolic)."""
+    if size is None:
+        shapes = [p.type.shape for p in params]
+        from .types import broadcast_shapes
+        static = broadcast_shapes(*shapes, op="random draw") if shapes else ()
+        if all(s is not None for s in static):
+            size = static
+        else:
+            size = F.shape(sum(params[1:], params[0]) if params else F.constant(0.0))
+    if isinstance(size, (int, np.integer)):
+        size = (int(size),)
+    if isinstance(size, Variable):
+        if size.ndim != 1 or size.type.shape[0] is None:
+            raise TypeError(f"size must be a tuple, or an int vector of static length, got {size!r} ({size.type})")
+        return F.cast(size, "int64"), (None,) * size.type.shape[0]
+    items = list(size)
+    if all(isinstance(s, (int, np.integer)) for s in items):
+        return F.constant(np.array(items, dtype="int64")), tuple(int(s) for s in items)
+    vec = F.stack([F.cast(F.as_tensor_variable(s), "int64") for s in items]) if items else \
+        F.constant(np.zeros(0, dtype="int64"))
+    return vec, tuple(int(s) if isinstance(s, (int, np.integer)) else None for s in items)
+
+
+class RandomStream:
+    """Random draws for graphs; each method returns a symbolic draw that changes at every call.
+
+    >>> import egopt, egopt.tensor as T
+    >>> srng = T.random.RandomStream(seed=42)
+    >>> u = srng.uniform((2,))
+    >>> f = egopt.function([], u)
+    >>> bool((f() != f()).all())
+    True
+    """
+
+    def __init__(self, seed: int | None = None):
+        self.state_updates: list[tuple[SharedVariable, Variable]] = []
+        self._seed(seed)
+
+    def _seed(self, seed) -> None:
+        self._seeds = np.random.SeedSequence(seed if seed is not None else config_seed())
+        self._count = 0
+
+    def seed(self, seed: int) -> None:
+        """Restart the stream: every key made so far is re-derived from ``seed``, in order."""
+        self._seed(seed)
+        for state, _ in self.state_updates:
+            state.set_value(self._fresh_key())
+
+    def _fresh_key(self) -> np.ndarray:
+        key = np.random.SeedSequence(self._seeds.entropy, spawn_key=(self._count,)).generate_state(2, np.uint64)
+        self._count += 1
+        return key
+
+    def _key(self) -> SharedVariable:
+        state = SharedVariable(self._fresh_key(), KEY_TYPE, name=f"rng_key{self._count - 1}")
+        state.default_update = next_key_op(state)
+        self.state_updates.append((state, state.default_update))
+        return state
+
+    def updates(self) -> list[tuple[SharedVariable, Variable]]:
+        """The (key, next key) pairs of every draw made so far (Theano's ``srng.updates()``)."""
+        return list(self.state_updates)
+
+    def _float(self, dtype) -> str:
+        return dtypes.canonical(dtype or config.floatX)
+
+    def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, *, loc=None, scale=None) -> Variable:
+        """Normal draws of mean ``avg`` (``loc``) and standard deviation ``std`` (``scale``)."""
+        avg = loc if loc is not None else avg
+        std = scale if scale is not None else std
+        dt = self._float(dtype)
+        avg, std = (F.cast(F.as_tensor_variable(v), dt) for v in (avg, std))
+        vec, static = _size_args(size, avg, std)
+        z = standard_normal_op(self._key(), vec, shape=static, dtype=dt)
+        return avg + std * z
+
+    def uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None) -> Variable:
+        """Uniform draws on [low, high)."""
+        dt = self._float(dtype)
+        low, high = (F.cast(F.as_tensor_variable(v), dt) for v in (low, high))
+        vec, static = _size_args(size, low, high)
+        u = uniform01_op(self._key(), vec, shape=static, dtype=dt)
+        return low + (high - low) * u
+
+    def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64") -> Variable:
+        """Binomial draws: successes among ``n`` trials of probability ``p``."""
+        n, p = F.as_tensor_variable(n), F.cast(F.as_tensor_variable(p), "float64")
+        vec, static = _size_args(size, n, p)
+        return binomial_op(self._key(), vec, F.cast(n, "int64"), p, shape=static,
+                           dtype=dtypes.canonical(dtype))
+
+    def choice(self, size=None, a=2, replace: bool = True, p=None, ndim=None, dtype=None) -> Variable:
+        """Draws from ``a`` (a vector, or range(a) for an int), with probabilities ``p``."""
+        a = F.as_tensor_variable(a)
+        vec, static = _size_args(() if size is None else size)
+        extra = [F.cast(F.as_tensor_variable(p), "float64")] if p is not None else []
+        out = choice_op(self._key(), vec, a, *extra, shape=static, replace=bool(replace))
+        return F.cast(out, dtype) if dtype else out
+
+    def permutation(self, size=None, n=1, ndim=None, dtype="int64") -> Variable:
+        """A random permutation of ``range(n)``."""
+        if size not in (None, ()):
+            raise NotImplementedError("permutation: only size=() (one permutation) is supported")
+        length = int(n) if isinstance(n, (int, np.integer)) else None
+        n = F.as_tensor_variable(n)
+        return F.cast(permutation_op(self._key(), F.cast(n, "int64"), length=length), dtype)
+
+    def shuffle_row_elements(self, x) -> Variable:
+        """The rows of ``x`` in a random order (along the first axis)."""
+        x = F.as_tensor_variable(x)
+        return x[self.permutation(n=F.shape(x)[0])]
+
+
+def config_seed() -> int:
+    return 12345
+
+
+RandomStreams = RandomStream
+MRG_RandomStreams = RandomStream
+
+__all__: Sequence[Any] = ["RandomStream", "RandomStreams", "MRG_RandomStreams", "generator", "next_key"]
