@@ -2,6 +2,7 @@
 from ..lang import tensor_ops as _tensor_ops
 from .function import Function, In, Out, function, eval_variable
 from .mode import Mode, get_mode
+from . import scan_exec as _scan_exec  # noqa: F401  (installs the loop runner of the scan op)
 
 _tensor_ops.EVALUATOR = eval_variable
 

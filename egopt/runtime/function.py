@@ -202,10 +202,11 @@ class Function:
         warnings.warn(msg, stacklevel=4)
 
     def _link(self, leaves: Sequence[Variable], outputs: Sequence[Variable]) -> Program:
-        from .optimize import OptimizationReport, optimize, ruleset_for
+        from .optimize import OptimizationReport, ruleset_for
+        from .scan_opt import optimize_graph
         self.report = OptimizationReport(outcome="optimizer off (mode without 'egraph')")
         if self.mode.optimizer == "egraph":
-            outputs, self.report = optimize(outputs, leaves, ruleset_for(self.mode))
+            outputs, self.report = optimize_graph(outputs, leaves, ruleset_for(self.mode))
             n = len(self.outputs)
             self.outputs = list(outputs[:n])
             self.updates = [(k, e) for (k, _), e in zip(self.updates, outputs[n:])]
