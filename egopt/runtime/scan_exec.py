@@ -64,24 +64,33 @@ class PyStepBody:
         for v in ex.const_vars:
             names[id(v)] = f"c{id(v)}"
             env[f"c{id(v)}"] = v.data
-        body = ["    for t in range(t0, n):"]
+        # rows of sequences of ndim >= 2 come from iterating them (views made in C); rows of
+        # ring buffers are views made once
+        iters = [i for i, p in enumerate(ex.seq_ph) if ex.used[id(p)] and p.ndim >= 1]
+        for j, R in enumerate(ex.ring):
+            if R is not None:
+                pre.append(f"    r{j} = [h{j}[i, ...] for i in range({R})]")
+        head = "t" + "".join(f", x{i}" for i in iters)
+        src = "range(t0, n)" + "".join(f", s{i}[t0:n]" for i in iters)
+        body = [f"    for {head} in zip({src}):" if iters else "    for t in range(t0, n):"]
         for i, p in enumerate(ex.seq_ph):
             names[id(p)] = f"x{i}"
-            if ex.used[id(p)]:
+            if ex.used[id(p)] and i not in iters:
                 body.append(f"        x{i} = s{i}[t, ...]")
+
+        def row(j, off):
+            R = ex.ring[j]
+            return f"h{j}[t + {off}, ...]" if R is None else f"r{j}[(t + {off}) % {R}]"
+
         for j, ps in enumerate(ex.tap_ph):
-            L, R = ex.L[j], ex.ring[j]
             for k, p in zip(spec.taps[j], ps):
                 names[id(p)] = f"p{j}_{-k}"
                 if ex.used[id(p)]:
-                    idx = f"t + {L + k}" if R is None else f"(t + {L + k}) % {R}"
-                    body.append(f"        p{j}_{-k} = h{j}[{idx}, ...]")
+                    body.append(f"        p{j}_{-k} = {row(j, ex.L[j] + k)}")
         # where each output's row goes this step
         dest = {}
         for j, o in enumerate(ex.outs):
-            L, R = ex.L[j], ex.ring[j]
-            idx = f"t + {L}" if R is None else f"(t + {L}) % {R}"
-            dest.setdefault(id(o), []).append(f"h{j}[{idx}, ...]")
+            dest.setdefault(id(o), []).append(row(j, ex.L[j]))
         for k, node in enumerate(ex.nodes):
             outs = [f"v{k}_{i}" for i in range(len(node.outputs))]
             for v, nm in zip(node.outputs, outs):
@@ -96,8 +105,8 @@ class PyStepBody:
                 env[f"g{k}"] = _generic(node)
                 body.append(f"        {', '.join(outs)} = g{k}({args})")
         for j, o in enumerate(ex.outs):
-            for row in dest.get(id(o), []):
-                body.append(f"        {row} = {name_of(o)}")
+            for target in dest.get(id(o), []):
+                body.append(f"        {target}[...] = {name_of(o)}")
             dest[id(o)] = []
         if spec.until:
             body.append(f"        if {name_of(spec.condition)}:")
