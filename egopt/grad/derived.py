@@ -15,7 +15,6 @@ import numpy as np
 from .. import config
 from ..lang import dtypes
 from ..lang import frontend as F
-from ..lang.errors import ShapeError
 from ..lang.graph import Variable, ancestors
 from ..lang.scan import scan
 from .reverse import _disconnected, _Pairs, grad

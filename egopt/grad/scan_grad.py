@@ -54,27 +54,33 @@ def scan_vjp(node, *g_outs):
         full = F.concatenate([init_of[j][-L[j]:], outs[j]], axis=0)
         for kk in taps:
             tap_in.append(window(full[L[j] + kk: kk]))
+    # the forward values of the body's outputs are the histories: read, not recomputed
+    val_idx = [j for j, o in enumerate(inner_outs) if o.owner is not None and _flows(o)]
+    val_in = [window(outs[j]) for j in val_idx]
     g_in, g_idx = [], []
     for j, g in enumerate(g_outs):
         if g is not None and _flows(outs[j]):
             g_in.append(window(g))
             g_idx.append(j)
     states = [j for j, t in enumerate(spec.taps) if t and _flows(outs[j])]
-    carry0 = [F.zeros_like(init_of[j][-L[j]:]) for j in states]
+    # the window of pending gradients; one row (a single tap of -1) is carried as the row itself
+    carry0 = [F.zeros_like(init_of[j][-1]) if L[j] == 1 else F.zeros_like(init_of[j][-L[j]:]) for j in states]
     ns_diff = [i for i, v in enumerate(nonseqs) if _flows(v)]
     acc0 = [F.zeros_like(nonseqs[i]) for i in ns_diff]
     seq_diff = [i for i, v in enumerate(seqs) if _flows(v)]
     flat_taps = [p for ps in tap_ph for p in ps]
-    n_s, n_t, n_g = len(seq_in), len(tap_in), len(g_in)
+    n_s, n_t, n_g, n_v = len(seq_in), len(tap_in), len(g_in), len(val_in)
 
     def step(*args):
         xs, tv, gs = args[:n_s], args[n_s:n_s + n_t], args[n_s + n_t:n_s + n_t + n_g]
-        rest = args[n_s + n_t + n_g:]
+        vs = args[n_s + n_t + n_g:n_s + n_t + n_g + n_v]
+        rest = args[n_s + n_t + n_g + n_v:]
         carries, accs, ws = rest[:len(states)], rest[len(states):len(states) + len(ns_diff)], \
             rest[len(states) + len(ns_diff):]
         cot = {j: g for j, g in zip(g_idx, gs)}
         for j, c in zip(states, carries):
-            cot[j] = cot[j] + c[0] if j in cot else c[0]
+            c0 = c if L[j] == 1 else c[0]
+            cot[j] = cot[j] + c0 if j in cot else c0
         seeds = _Pairs((inner_outs[j], F.cast(g, inner_outs[j].dtype)) for j, g in cot.items()
                        if _flows(inner_outs[j]))
         wrt = [seq_ph[i] for i in seq_diff] + [flat_taps[i] for i in range(len(flat_taps))] + \
@@ -84,6 +90,7 @@ def scan_vjp(node, *g_outs):
         rep = dict(zip(seq_ph, xs))
         rep.update(zip(flat_taps, tv))
         rep.update(zip(ns_ph, ws))
+        rep.update((inner_outs[j], v) for j, v in zip(val_idx, vs))
         present = [g for g in grads if g is not None]
         moved = iter(clone_replace(present, rep))
         grads = [None if g is None else next(moved) for g in grads]
@@ -97,6 +104,10 @@ def scan_vjp(node, *g_outs):
                 pos += 1
         new_carries = []
         for j, c in zip(states, carries):
+            if L[j] == 1:
+                g = by_tap.get((j, -1))
+                new_carries.append(F.zeros_like(c) if g is None else F.cast(g, c.dtype))
+                continue
             rows = []
             for r in range(L[j]):
                 parts = [c[r + 1]] if r + 1 < L[j] else []
@@ -114,7 +125,7 @@ def scan_vjp(node, *g_outs):
         return new_carries + new_accs + gx
 
     outputs_info = carry0 + acc0 + [None] * len(seq_diff)
-    res, _ = scan(step, sequences=seq_in + tap_in + g_in, outputs_info=outputs_info,
+    res, _ = scan(step, sequences=seq_in + tap_in + g_in + val_in, outputs_info=outputs_info,
                   non_sequences=nonseqs, go_backwards=True, return_list=True,
                   name=f"grad_of_{spec.name or 'scan'}")
     res_c = res[:len(states)]
@@ -131,7 +142,7 @@ def scan_vjp(node, *g_outs):
         result[1 + i] = F.concatenate([g, F.zeros_like(s[steps:])], axis=0)
     init_pos = {j: 1 + spec.n_seqs + n for n, j in enumerate(sorted(init_of))}
     for j, h in zip(states, res_c):
-        g = h[-1][::-1]
+        g = F.expand_dims(h[-1], 0) if L[j] == 1 else h[-1][::-1]
         init = init_of[j]
         if k > 0:
             g = g * F.cast(F.le(steps, k), g.dtype)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -304,7 +304,10 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
                     keep=("all",) * len(all_taps), go_backwards=bool(go_backwards),
                     truncate_gradient=int(truncate_gradient), n_updates=len(upd_pairs), name=name)
     steps = F.constant(-1, dtype="int64") if n_steps is None else F.cast(F.as_tensor_variable(n_steps), "int64")
-    node = SCAN.make_node([steps] + outer_seqs + all_inits + nonseq_all, loc=loc, spec=spec)
+    from .scan_hoist import hoist, prune
+    spec, outer = hoist(spec, [steps] + outer_seqs + all_inits + nonseq_all)
+    spec, outer = prune(spec, outer)
+    node = SCAN.make_node(outer, loc=loc, spec=spec)
     results = node.outputs[:n_user]
     new_updates = OrderedDict((k, node.outputs[n_user + j][-1]) for j, (k, _) in enumerate(upd_pairs))
     if len(results) == 1 and not return_list:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..lang.errors import OpRuntimeError
 from ..lang.graph import Constant, toposort
-from ..lang.ops import describe_call, run_node
+from ..lang.ops import run_node
 from ..lang.scan import ScanSpec, set_runner
 
 
@@ -44,7 +44,6 @@ class PyStepBody:
     def __init__(self, ex: "ScanExecutor", direct: tuple[bool, ...]):
         spec = ex.spec
         names = {}
-        lines = []
         env: dict = {}
 
         def name_of(v):

@@ -7,7 +7,7 @@ import pytest
 import egopt
 import egopt.tensor as T
 from egopt.grad import GradientError, Rop, hessian, jacobian, verify_grad
-from egopt.lang.errors import DisconnectedInputError, ShapeError
+from egopt.lang.errors import DisconnectedInputError
 
 MODE = "FAST_COMPILE"
 
