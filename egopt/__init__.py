@@ -19,6 +19,8 @@ from . import tensor  # noqa: E402,F401
 from . import printing  # noqa: E402,F401
 from . import gradient  # noqa: E402,F401
 from .lang.shared import SharedVariable, shared  # noqa: E402,F401
+from .lang.scan import scan  # noqa: E402,F401
+from . import scan_module  # noqa: E402,F401
 from .runtime import Function, In, Mode, Out, function, get_mode  # noqa: E402,F401
 from .runtime import BadOptimization, NanGuardError, NanGuardMode  # noqa: E402,F401
 from .printing import pp  # noqa: E402,F401  (theano.pp)

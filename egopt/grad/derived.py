@@ -1,10 +1,9 @@
 """``jacobian`` and ``hessian``, built from ``Lop`` rows or ``Rop`` columns.
 
-The Jacobian is unrolled with Python loops: one Lop per element of the expression when its
-size is known statically (reverse mode), else one Rop per element of ``wrt`` when that size is
-(forward mode). When neither is known the size of the graph to build is unknown, so both
-raise a clear error (a loop-based version needs ``scan``). The graph grows with that size:
-these are meant for small Jacobians (tens to hundreds of elements).
+Small Jacobians (an expression of at most ``UNROLL_MAX`` elements, known statically) are
+unrolled: one Lop per element. Larger ones, and those whose size is known only at run time,
+are a ``scan`` over the rows, each step the gradient of one element (Theano's construction):
+the graph is the size of one gradient whatever the number of rows.
 """
 from __future__ import annotations
 
@@ -16,9 +15,8 @@ import numpy as np
 from .. import config
 from ..lang import dtypes
 from ..lang import frontend as F
-from ..lang.errors import ShapeError
 from ..lang.graph import Variable, ancestors
-from .forward import Rop
+from ..lang.scan import scan
 from .reverse import _disconnected, _Pairs, grad
 
 
@@ -48,10 +46,10 @@ def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
         if id(w) not in above:
             _disconnected(w, disconnected_inputs)
     n = _static_size(expr)
-    if n is not None:
+    if n is not None and n <= UNROLL_MAX:
         out = _by_rows(expr, ws, n, const)
     else:
-        out = [_by_columns(expr, w, const) for w in ws]
+        out = _by_scan(expr, ws, const)
     return out[0] if single else type(wrt)(out)
 
 
@@ -74,6 +72,21 @@ def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
     out = [jacobian(g, w, consider_constant=consider_constant, disconnected_inputs="ignore")
            for g, w in zip(gs, ws)]
     return out[0] if single else type(wrt)(out)
+
+
+UNROLL_MAX = 16     # larger (or unknown) sizes loop with scan: the graph stays one row's size
+
+
+def _by_scan(expr: Variable, ws: list[Variable], const: list[Variable]) -> list[Variable]:
+    """Row i of every Jacobian is the gradient of expr.flatten()[i], one scan step per row (Theano's way)."""
+    flat = F.flatten(expr)
+
+    def row(i, flat_, *ws_):
+        return grad(flat_[i], list(ws_), consider_constant=const, disconnected_inputs="ignore")
+
+    rows, _ = scan(row, sequences=F.arange(F.shape(flat)[0]), non_sequences=[flat] + ws, return_list=True,
+                   name="jacobian")
+    return [F.reshape(J, _sizes(expr) + _sizes(w)) if expr.ndim != 1 else J for J, w in zip(rows, ws)]
 
 
 def _static_size(v: Variable) -> int | None:
@@ -101,29 +114,6 @@ def _by_rows(expr: Variable, ws: list[Variable], n: int, const: list[Variable]) 
             J = F.reshape(J, list(expr.type.shape) + _sizes(w))
         out.append(J)
     return out
-
-
-def _by_columns(expr: Variable, w: Variable, const: list[Variable]) -> Variable:
-    """Forward mode: column k of the Jacobian is Rop(expr, w, e_k)."""
-    m = _static_size(w)
-    if m is None:
-        raise ShapeError(
-            f"jacobian: the sizes of {expr!r} ({expr.type}) and of {w!r} ({w.type}) are not known "
-            f"statically, and the Jacobian is unrolled over one of them (one Lop per output "
-            f"element, or one Rop per input element). Give one a static shape, e.g. "
-            f"T.tensor('float64', shape=(3,)) or T.specify_shape(expr, (3,)).")
-    dt = _grad_dtype(w)
-    if w.ndim == 0:
-        return Rop(expr, w, F.constant(1, dtype=dt), disconnected_outputs="ignore",
-                   consider_constant=const)
-    cols = [Rop(expr, w, _one_hot(w.type.shape, k, dt), disconnected_outputs="ignore",
-                consider_constant=const) for k in range(m)]
-    if m == 0:
-        return F.alloc(F.constant(0, dtype=_grad_dtype(expr)), *_sizes(expr), *w.type.shape)
-    J = F.stack(cols, axis=expr.ndim)                   # (*expr.shape, m)
-    if w.ndim != 1:
-        J = F.reshape(J, _sizes(expr) + list(w.type.shape))
-    return J
 
 
 def _grad_dtype(v: Variable) -> str:

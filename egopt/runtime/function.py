@@ -204,12 +204,13 @@ class Function:
 
     def _link(self, leaves: Sequence[Variable], outputs: Sequence[Variable]) -> Program:
         from .backends import require_backend
-        from .optimize import OptimizationReport, optimize, ruleset_for
+        from .optimize import OptimizationReport, ruleset_for
+        from .scan_opt import optimize_graph
         require_backend(self.mode)    # a device without a backend fails here, before any work
         self.report = OptimizationReport(outcome="optimizer off (mode without 'egraph')")
         self.input_graph = list(outputs)    # before optimization: DebugMode's reference
         if self.mode.optimizer == "egraph":
-            outputs, self.report = optimize(outputs, leaves, ruleset_for(self.mode))
+            outputs, self.report = optimize_graph(outputs, leaves, ruleset_for(self.mode))
             n = len(self.outputs)
             self.outputs = list(outputs[:n])
             self.updates = [(k, e) for (k, _), e in zip(self.updates, outputs[n:])]

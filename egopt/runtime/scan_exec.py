@@ -1,0 +1,263 @@
+"""Running scan loops: a step schedule of direct NumPy calls into preallocated buffers.
+
+The generic linker pays a Python call, a dict of slots and a dtype check per node; a loop of
+10,000 steps cannot. So the first step runs through each op's ``perform`` (which also finds
+the shapes and dtypes), and the remaining steps run a Python function generated once per scan
+body: one line per inner node, ufuncs and ``dot`` writing into buffers allocated for this
+call (``out=``), state outputs written straight into their history rows. Ops without an
+``out=`` form are called through their ``perform``.
+
+The body is a ``StepBody``: ``run(t0, n, arrays) -> steps done``. A compiled body (C kernels,
+issue 9) can replace ``PyStepBody`` with the same signature.
+
+Outputs marked ``keep="last"`` live in a ring of ``L + 1`` rows (L: the output's deepest tap)
+and return only their last row.
+"""
+from __future__ import annotations
+
+import inspect
+import weakref
+from typing import Sequence
+
+import numpy as np
+
+from ..lang.errors import OpRuntimeError
+from ..lang.graph import Constant, toposort
+from ..lang.ops import run_node
+from ..lang.scan import ScanSpec, set_runner
+
+
+def _out_form(op):
+    """The NumPy callable of an op that accepts ``out=``, or None."""
+    if op.name == "dot":
+        return np.dot
+    if op.kind == "elemwise" and not op.extra.get("params"):
+        fn = inspect.getclosurevars(op.perform).nonlocals.get("numpy")
+        if isinstance(fn, np.ufunc):
+            return fn
+    return None
+
+
+class PyStepBody:
+    """Generated Python for steps t0..n-1 of one scan body (see the module docstring)."""
+
+    def __init__(self, ex: "ScanExecutor", direct: tuple[bool, ...]):
+        spec = ex.spec
+        names = {}
+        env: dict = {}
+
+        def name_of(v):
+            return names[id(v)]
+
+        pre = ["def loop(t0, n, S, H, B, NS):"]
+        for i in range(spec.n_seqs):
+            pre.append(f"    s{i} = S[{i}]")
+        for j in range(spec.n_outputs):
+            pre.append(f"    h{j} = H[{j}]")
+        for i, p in enumerate(ex.nonseq_ph):
+            names[id(p)] = f"ns{i}"
+            pre.append(f"    ns{i} = NS[{i}]")
+        for k, node in enumerate(ex.nodes):
+            if direct[k]:
+                pre.append(f"    b{k} = B[{k}]")
+        for v in ex.const_vars:
+            names[id(v)] = f"c{id(v)}"
+            env[f"c{id(v)}"] = v.data
+        # rows of sequences of ndim >= 2 come from iterating them (views made in C); rows of
+        # ring buffers are views made once
+        iters = [i for i, p in enumerate(ex.seq_ph) if ex.used[id(p)] and p.ndim >= 1]
+        for j, R in enumerate(ex.ring):
+            if R is not None:
+                pre.append(f"    r{j} = [h{j}[i, ...] for i in range({R})]")
+        head = "t" + "".join(f", x{i}" for i in iters)
+        src = "range(t0, n)" + "".join(f", s{i}[t0:n]" for i in iters)
+        body = [f"    for {head} in zip({src}):" if iters else "    for t in range(t0, n):"]
+        for i, p in enumerate(ex.seq_ph):
+            names[id(p)] = f"x{i}"
+            if ex.used[id(p)] and i not in iters:
+                body.append(f"        x{i} = s{i}[t, ...]")
+
+        def row(j, off):
+            R = ex.ring[j]
+            return f"h{j}[t + {off}, ...]" if R is None else f"r{j}[(t + {off}) % {R}]"
+
+        for j, ps in enumerate(ex.tap_ph):
+            for k, p in zip(spec.taps[j], ps):
+                names[id(p)] = f"p{j}_{-k}"
+                if ex.used[id(p)]:
+                    body.append(f"        p{j}_{-k} = {row(j, ex.L[j] + k)}")
+        # where each output's row goes this step
+        dest = {}
+        for j, o in enumerate(ex.outs):
+            dest.setdefault(id(o), []).append(row(j, ex.L[j]))
+        for k, node in enumerate(ex.nodes):
+            outs = [f"v{k}_{i}" for i in range(len(node.outputs))]
+            for v, nm in zip(node.outputs, outs):
+                names[id(v)] = nm
+            args = ", ".join(name_of(v) for v in node.inputs)
+            if direct[k]:
+                env[f"f{k}"] = _out_form(node.op)
+                rows = dest.get(id(node.outputs[0]))
+                target = rows.pop(0) if rows else f"b{k}"
+                body.append(f"        {outs[0]} = f{k}({args}, out={target})")
+            else:
+                env[f"g{k}"] = _generic(node)
+                body.append(f"        {', '.join(outs)} = g{k}({args})")
+        for j, o in enumerate(ex.outs):
+            for target in dest.get(id(o), []):
+                body.append(f"        {target}[...] = {name_of(o)}")
+            dest[id(o)] = []
+        if spec.until:
+            body.append(f"        if {name_of(spec.condition)}:")
+            body.append("            return t + 1")
+        body.append("    return n")
+        self.source = "\n".join(pre + body) + "\n"
+        exec(compile(self.source, f"<scan body {spec.name or id(spec)}>", "exec"), env)
+        self.loop = env["loop"]
+
+    def run(self, t0: int, n: int, seqs, hists, bufs, nonseqs) -> int:
+        return self.loop(t0, n, seqs, hists, bufs, nonseqs)
+
+
+def _generic(node):
+    def call(*args):
+        outs = run_node(node, args)
+        return outs if len(outs) > 1 else outs[0]
+    return call
+
+
+class ScanExecutor:
+    """Runs one scan spec; built once per spec (the inner graph is fixed)."""
+
+    def __init__(self, spec: ScanSpec):
+        self.spec = spec
+        self.seq_ph, self.tap_ph, self.nonseq_ph = spec.split_inner()
+        self.outs = list(spec.inner_outputs[:spec.n_outputs])
+        self.nodes = toposort(list(spec.inner_outputs), stop=list(spec.inner_inputs))
+        self.L = spec.tap_lengths()
+        self.ring = [(L + 1) if k == "last" else None for L, k in zip(self.L, spec.keep)]
+        seen, self.const_vars = set(), []
+        for v in [i for n in self.nodes for i in n.inputs] + list(spec.inner_outputs):
+            if isinstance(v, Constant) and id(v) not in seen:
+                seen.add(id(v))
+                self.const_vars.append(v)
+        read = {id(i) for n in self.nodes for i in n.inputs} | {id(o) for o in spec.inner_outputs}
+        self.used = {id(p): id(p) in read for p in spec.inner_inputs}
+        self._bodies: dict = {}
+
+    def body(self, direct: tuple[bool, ...]) -> PyStepBody:
+        b = self._bodies.get(direct)
+        if b is None:
+            b = self._bodies[direct] = PyStepBody(self, direct)
+        return b
+
+    def n_steps(self, n_arg: int, seqs: Sequence[np.ndarray]) -> int:
+        lengths = [s.shape[0] for s in seqs]
+        if n_arg == -1:
+            return min(lengths)
+        if n_arg < 0:
+            raise OpRuntimeError(f"scan {self.spec.name or ''}: n_steps must be >= 0, got {n_arg}")
+        short = [i for i, m in enumerate(lengths) if m < n_arg]
+        if short:
+            raise OpRuntimeError(f"scan {self.spec.name or ''}: n_steps is {n_arg} but sequence "
+                                 f"{short[0]} has only {lengths[short[0]]} rows (after taps)")
+        return n_arg
+
+    def run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        spec = self.spec
+        n_arg, seqs, inits, nonseqs = spec.split_outer(list(arrays))
+        n = self.n_steps(int(n_arg), seqs)
+        init_of = {}
+        it = iter(inits)
+        for j, taps in enumerate(spec.taps):
+            if taps:
+                init_of[j] = next(it)
+                if init_of[j].shape[0] < self.L[j]:
+                    raise OpRuntimeError(
+                        f"scan {spec.name or ''}: output {j} has taps {list(taps)} and needs {self.L[j]} "
+                        f"initial rows, got an initial value of shape {init_of[j].shape}")
+        if n == 0:
+            return [self._empty(j, init_of.get(j)) for j in range(spec.n_outputs)]
+        # step 0 through perform: finds shapes and dtypes, and which nodes can write into buffers
+        env = {}
+        for p, s in zip(self.seq_ph, seqs):
+            env[id(p)] = s[0, ...]
+        for j, ps in enumerate(self.tap_ph):
+            L = self.L[j]
+            init = init_of.get(j)
+            if init is not None and init.shape[0] > L:
+                init = init[init.shape[0] - L:]       # Theano reads the last L rows
+                init_of[j] = init
+            for k, p in zip(spec.taps[j], ps):
+                env[id(p)] = init[L + k, ...]
+        for p, v in zip(self.nonseq_ph, nonseqs):
+            env[id(p)] = v
+        for v in self.const_vars:
+            env[id(v)] = v.data
+        direct, bufs = [], []
+        for node in self.nodes:
+            args = [env[id(v)] for v in node.inputs]
+            outs = run_node(node, args)
+            for v, o in zip(node.outputs, outs):
+                env[id(v)] = o
+            fn = _out_form(node.op) if len(node.outputs) == 1 else None
+            ok = False
+            if fn is not None:
+                raw = node.op.perform(node.params, *args)
+                ok = isinstance(raw, np.ndarray) and raw.dtype == outs[0].dtype and raw.shape == outs[0].shape
+            direct.append(ok)
+            bufs.append(np.empty_like(outs[0]) if ok else None)
+        hists = []
+        for j, o in enumerate(self.outs):
+            val = np.asarray(env[id(o)])
+            L, R = self.L[j], self.ring[j]
+            if j in init_of and init_of[j].shape[1:] != val.shape:
+                raise OpRuntimeError(
+                    f"scan {spec.name or ''}: output {j} has shape {val.shape} at step 0 but its initial "
+                    f"value (the previous output) has rows of shape {init_of[j].shape[1:]}; they must agree")
+            rows = R if R is not None else L + n
+            h = np.empty((rows,) + val.shape, dtype=o.dtype)
+            if L:
+                h[:L] = init_of[j]      # rows 0..L-1 hold times -L..-1; time t sits at t + L (mod R)
+            h[L] = val
+            hists.append(h)
+        done = 1
+        stopped = spec.until and bool(env[id(spec.condition)])
+        if n > 1 and not stopped:
+            body = self.body(tuple(direct))
+            try:
+                done = body.run(1, n, seqs, hists, bufs, nonseqs)
+            except OpRuntimeError:
+                raise
+            except (ValueError, TypeError) as e:
+                raise OpRuntimeError(f"scan {spec.name or ''}: a step failed: {e}") from e
+        return [self._result(j, h, done) for j, h in enumerate(hists)]
+
+    def _result(self, j: int, h: np.ndarray, done: int) -> np.ndarray:
+        L, R = self.L[j], self.ring[j]
+        if R is None:
+            return h[L:L + done]
+        i = (done - 1 + L) % R
+        return h[i:i + 1]
+
+    def _empty(self, j: int, init) -> np.ndarray:
+        o = self.outs[j]
+        row = init.shape[1:] if init is not None else tuple(s or 0 for s in o.type.shape)
+        return np.empty((0,) + tuple(row), dtype=o.dtype)
+
+
+_EXECUTORS: "weakref.WeakKeyDictionary[ScanSpec, ScanExecutor]" = weakref.WeakKeyDictionary()
+
+
+def executor(spec: ScanSpec) -> ScanExecutor:
+    ex = _EXECUTORS.get(spec)
+    if ex is None:
+        ex = _EXECUTORS[spec] = ScanExecutor(spec)
+    return ex
+
+
+def run_scan(spec: ScanSpec, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return executor(spec).run(arrays)
+
+
+set_runner(run_scan)

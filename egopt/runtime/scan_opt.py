@@ -1,0 +1,99 @@
+"""The optimizer around scan nodes: the outer graph and each loop body go through the e-graph.
+
+A scan node holds a graph, so it is not an e-graph constructor. The outer graph is cut at
+each scan: the scan outputs become leaves of the e-graph and the scan inputs become extra
+roots, so everything above, below and beside the loops is optimized in one e-graph. Each
+scan node is then rebuilt from its optimized inputs with its body rewritten:
+
+1. hoisting (egopt/lang/scan_hoist.py) again, on the body as the optimizer left it;
+2. the body goes through the same optimizer (recursively, for scans inside scans);
+3. an output whose only readers take its last row (``out[-1]``) keeps only that row.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..lang.graph import Variable, clone_replace, toposort
+from ..lang.scan import SCAN, ScanSpec, respec
+from ..lang.scan_hoist import hoist, prune
+from .optimize import OptimizationReport, optimize
+
+
+def optimize_graph(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, phases=None
+                   ) -> tuple[list[Variable], OptimizationReport]:
+    """``optimize`` for graphs that may contain scan nodes (see the module docstring)."""
+    scans = [n for n in toposort(outputs, stop=leaves) if n.op is SCAN]
+    if not scans:
+        return optimize(outputs, leaves, ruleset, phases)
+    scan_outs = [o for n in scans for o in n.outputs]
+    scan_ins: list[Variable] = []
+    seen: set[int] = set()
+    for n in scans:
+        for v in n.inputs:
+            if id(v) not in seen:
+                seen.add(id(v))
+                scan_ins.append(v)
+    roots = list(outputs) + scan_ins
+    new_roots, rep = optimize(roots, list(leaves) + scan_outs, ruleset, phases)
+    opt_outs, opt_ins = new_roots[:len(outputs)], new_roots[len(outputs):]
+    in_map = {id(old): new for old, new in zip(scan_ins, opt_ins)}
+    only_last, unread = _readers(new_roots, list(leaves) + scan_outs, {id(o) for o in scan_outs})
+    memo: dict[Variable, Variable] = {}
+    rep.scan_bodies = []
+    for node in scans:
+        ins = clone_replace([in_map[id(v)] for v in node.inputs], memo) if memo else \
+            [in_map[id(v)] for v in node.inputs]
+        spec = node.params["spec"]
+        # outputs nobody reads and that are not fed back are not computed at all
+        drop = {j for j, o in enumerate(node.outputs) if id(o) in unread and not spec.taps[j]}
+        if len(drop) == len(node.outputs):
+            drop.discard(0)
+        kept = [o for j, o in enumerate(node.outputs) if j not in drop]
+        if drop:
+            spec = drop_outputs(spec, drop)
+        keep = tuple("last" if id(o) in only_last else "all" for o in kept)
+        spec, ins, body_rep = rewrite_scan(spec, ins, ruleset, keep, phases)
+        rep.scan_bodies.append(body_rep)
+        new = SCAN.make_node(ins, loc=node.loc, spec=spec)
+        for o, nv in zip(kept, new.outputs):
+            nv.name = o.name
+            memo[o] = nv
+    final = clone_replace(opt_outs, memo)
+    failed = [r.outcome for r in rep.scan_bodies if r.outcome.startswith("failed")]
+    if failed:
+        rep.outcome = f"{rep.outcome}; a scan body: {failed[0]}"
+    return final, rep
+
+
+def _readers(roots: Sequence[Variable], leaves, candidates: set[int]) -> tuple[set[int], set[int]]:
+    """(scan outputs whose every reader is ``x[-1]``, scan outputs nobody reads); a root is read."""
+    ok = {i: True for i in candidates}
+    read: set[int] = set()
+    for r in roots:
+        if id(r) in ok:
+            ok[id(r)] = False
+            read.add(id(r))
+    for node in toposort(roots, stop=leaves):
+        for j, v in enumerate(node.inputs):
+            if id(v) in ok:
+                read.add(id(v))
+                last = node.op.name == "subtensor" and j == 0 and node.params.get("idx") == (-1,)
+                ok[id(v)] = ok[id(v)] and last
+    return {i for i, good in ok.items() if good}, set(candidates) - read
+
+
+def rewrite_scan(spec: ScanSpec, outer: list[Variable], ruleset, keep: tuple, phases=None):
+    """(new spec, new outer inputs, report of the body's optimization)."""
+    inner, rep = optimize_graph(list(spec.inner_outputs), list(spec.inner_inputs), ruleset, phases)
+    spec = respec(spec, inner_outputs=tuple(inner), keep=keep)
+    spec, outer = hoist(spec, outer)
+    spec, outer = prune(spec, outer)
+    return spec, outer, rep
+
+
+def drop_outputs(spec: ScanSpec, drop: set[int]) -> ScanSpec:
+    """The spec without the outputs in ``drop`` (outputs that are not fed back)."""
+    keep_j = [j for j in range(spec.n_outputs) if j not in drop]
+    outs = [spec.inner_outputs[j] for j in keep_j] + ([spec.condition] if spec.until else [])
+    return respec(spec, inner_outputs=tuple(outs), taps=tuple(spec.taps[j] for j in keep_j),
+                  keep=tuple(spec.keep[j] for j in keep_j))

@@ -1,0 +1,124 @@
+"""Compiling scan: hoisting out of the loop, last-row-only outputs, the generated step loop."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import egopt
+import egopt.tensor as T
+from egopt.scan_module import until
+from tests.lang.test_scan import assert_optimized
+
+
+def _scan_nodes(f):
+    return [n for n in f.maker.fgraph.toposort() if n.op.name == "scan"]
+
+
+def _rnn():
+    X, Wx, Wh, h0 = T.dtensor3("X"), T.dmatrix("Wx"), T.dmatrix("Wh"), T.dmatrix("h0")
+    hs, _ = egopt.scan(lambda x_t, h, Wx, Wh: T.tanh(T.dot(x_t, Wx) + T.dot(h, Wh)), sequences=X,
+                       outputs_info=h0, non_sequences=[Wx, Wh])
+    return [X, Wx, Wh, h0], hs
+
+
+def _rnn_ref(x, wx, wh, h):
+    out = []
+    for t in range(x.shape[0]):
+        h = np.tanh(x[t] @ wx + h @ wh)
+        out.append(h)
+    return np.array(out)
+
+
+def _values(T_=6, B=3, I=4, H=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(T_, B, I)), rng.normal(size=(I, H)), rng.normal(size=(H, H)) * .4,
+            rng.normal(size=(B, H))]
+
+
+def test_input_projection_is_one_product_before_the_loop():
+    ins, hs = _rnn()
+    f = egopt.function(ins, hs[-1])
+    (node,) = _scan_nodes(f)
+    spec = node.params["spec"]
+    body_dots = [n for n in egopt.lang.toposort(list(spec.inner_outputs), stop=list(spec.inner_inputs))
+                 if n.op.name in ("dot", "tensordot")]
+    assert len(body_dots) == 1                                   # only h . Wh stays in the loop
+    outer = egopt.lang.toposort(node.inputs)
+    assert any(n.op.name == "tensordot" for n in outer)          # X . Wx, all steps at once
+    vals = _values()
+    np.testing.assert_allclose(f(*vals), _rnn_ref(*vals)[-1], rtol=1e-12)
+    assert_optimized(f.optimization_report())
+
+
+def test_loop_invariant_values_are_computed_once():
+    x, W = T.dvector("x"), T.dmatrix("W")
+    y, _ = egopt.scan(lambda a, h, W: T.dot(T.exp(W), h) + a, sequences=x,
+                      outputs_info=T.ones((2,)), non_sequences=W)
+    f = egopt.function([x, W], y)
+    (node,) = _scan_nodes(f)
+    spec = node.params["spec"]
+    inner = egopt.lang.toposort(list(spec.inner_outputs), stop=list(spec.inner_inputs))
+    assert not any(n.op.name == "exp" for n in inner)
+    xv, Wv = np.array([1.0, -1.0, 0.5]), np.array([[0.1, 0.2], [-0.3, 0.0]])
+    h, want = np.ones(2), []
+    for a in xv:
+        h = np.exp(Wv) @ h + a
+        want.append(h)
+    np.testing.assert_allclose(f(xv, Wv), want, rtol=1e-12)
+
+
+def test_output_read_only_at_its_last_row_keeps_one_row():
+    ins, hs = _rnn()
+    vals = _values(T_=9)
+    f_last = egopt.function(ins, hs[-1])
+    f_all = egopt.function(ins, [hs, hs[-1]])
+    assert _scan_nodes(f_last)[0].params["spec"].keep == ("last",)
+    assert _scan_nodes(f_all)[0].params["spec"].keep == ("all",)
+    hist, last = f_all(*vals)
+    np.testing.assert_allclose(f_last(*vals), last)
+    np.testing.assert_allclose(hist, _rnn_ref(*vals), rtol=1e-12)
+
+
+def test_output_taps_with_a_rolling_buffer_and_until():
+    a0 = T.dvector("a0")
+    fib, _ = egopt.scan(lambda a, b: (a + b, until(a + b > 50)), outputs_info=dict(initial=a0, taps=[-2, -1]),
+                        n_steps=100)
+    f = egopt.function([a0], fib[-1])
+    assert _scan_nodes(f)[0].params["spec"].keep == ("last",)
+    assert f([0.0, 1.0]) == 55.0
+
+
+def test_zero_steps_give_empty_histories():
+    x = T.dmatrix("x")
+    y, _ = egopt.scan(lambda r, acc: acc + r, sequences=x, outputs_info=T.zeros((3,)))
+    out = egopt.function([x], y)(np.zeros((0, 3)))
+    assert out.shape == (0, 3)
+
+
+def test_body_with_ops_that_have_no_out_form():
+    x = T.dmatrix("x")
+    y, _ = egopt.scan(lambda r, acc: acc + r[::-1][:2].sum() * r[T.argmax(r)] + r.max(), sequences=x,
+                      outputs_info=T.constant(0.0))
+    xv = np.random.default_rng(4).normal(size=(5, 4))
+    acc, want = 0.0, []
+    for r in xv:
+        acc = acc + r[::-1][:2].sum() * r[np.argmax(r)] + r.max()
+        want.append(acc)
+    np.testing.assert_allclose(egopt.function([x], y)(xv), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["FAST_COMPILE", "FAST_RUN"])
+def test_long_trivial_loop(mode):
+    x, h0 = T.dmatrix("x"), T.dvector("h0")
+    y, _ = egopt.scan(lambda a, h: h + a, sequences=x, outputs_info=h0)
+    f = egopt.function([x, h0], [y[-1]], mode=mode)
+    xv = np.random.default_rng(5).random((10_000, 10))
+    np.testing.assert_allclose(f(xv, np.zeros(10))[0], xv.sum(0), rtol=1e-10)
+
+
+def test_step_failure_names_the_scan():
+    x, W = T.dmatrix("x"), T.dmatrix("W")
+    y, _ = egopt.scan(lambda r, W: T.dot(W, r), sequences=x, non_sequences=W, name="proj")
+    f = egopt.function([x, W], y, mode="FAST_COMPILE")
+    with pytest.raises(egopt.lang.OpRuntimeError, match="dot"):
+        f(np.ones((3, 2)), np.ones((4, 5)))
