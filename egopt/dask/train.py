@@ -10,6 +10,7 @@ are gathered, so no update is ever applied twice.
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -120,21 +121,25 @@ def _train(client, kernel, params, data, steps, n_batches, update, n_shards, cal
 def _step(client, kernel, params, shards, batch, n_batches, tag, max_retries, result):
     from distributed import wait
     for attempt in range(max_retries + 1):
-        param_futures = client.scatter(params, broadcast=True, hash=False)
-        futures = [client.submit(_shard_grad, kernel, param_futures, shard, batch, n_batches,
-                                 key=f"egopt-grad-{tag}-{attempt}-{i}", pure=False)
-                   for i, shard in enumerate(shards)]
+        futures: list = []
         try:
+            param_futures = client.scatter(params, broadcast=True, hash=False)
+            futures = param_futures + [
+                client.submit(_shard_grad, kernel, param_futures, shard, batch, n_batches,
+                              key=f"egopt-grad-{tag}-{attempt}-{i}", pure=False)
+                for i, shard in enumerate(shards)]
             wait(futures)
-            parts = client.gather(futures)
+            parts = client.gather(futures[len(params):])
         except Exception:
-            # a worker was lost beyond Dask's own retries: resubmit the whole step (nothing applied yet)
+            # a worker was lost beyond what Dask retries by itself (e.g. while parameters were being
+            # broadcast): run the whole step again; its update has not been applied
             if attempt == max_retries:
                 raise
             result.retries += 1
+            time.sleep(0.5 * (attempt + 1))
             continue
         finally:
-            client.cancel(futures + param_futures)
+            client.cancel(futures)
         total = sum(n for n, _, _ in parts)
         if total == 0:
             raise ValueError(f"egopt.dask.train: batch {batch} is empty on every shard")
