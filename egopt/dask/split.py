@@ -275,11 +275,16 @@ class Splitter:
             key = (id(v), letters)
             if key in memo:
                 continue
-            if isinstance(v, Constant):
+            if isinstance(v, Constant) and v.data.size > 1 and id(v) not in self.values:
+                # an array constant is a leaf like an input, so that Dask hands each block its part
+                self._set(v, self.da.from_array(np.array(v.data), chunks=-1))
+            if isinstance(v, Constant) and id(v) not in self.values:
                 memo[key] = v
                 continue
             if id(v) in self.values:
-                nv = Variable(v.type, name=v.name)
+                # a block is part of the array: only the static 1s (broadcasting) stay static
+                nv = Variable(TensorType(v.dtype, tuple(1 if d == 1 else None for d in v.type.shape)),
+                              name=v.name)
                 inputs.append((self.values[id(v)], letters, nv))
                 memo[key] = nv
                 continue

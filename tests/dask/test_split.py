@@ -152,3 +152,21 @@ def test_wrap_and_compute_with_progress(capsys):
     (out,) = ed.compute(run(da.from_array(X, chunks=4), X, X[0]))
     np.testing.assert_array_equal(out, f(X, X, X[0]))
     assert "100%" in capsys.readouterr().err
+
+
+def test_shared_variables_are_read_when_mapping():
+    s = egopt.shared(np.arange(4.0), name="s")
+    v = T.dmatrix("v")
+    f = egopt.function([v], (v * s).sum(axis=0))
+    V = RNG.normal(size=(9, 4))
+    out = ed.map(f, da.from_array(V, chunks=(2, 3)))
+    np.testing.assert_allclose(out.compute(), (V * np.arange(4.0)).sum(0), rtol=1e-13)
+
+
+def test_array_constants_are_split_with_the_blocks_they_meet():
+    x = T.dmatrix("x")
+    f = egopt.function([x], [x * np.arange(7.0) + np.ones((1, 7)), (x.T * np.arange(5.0)).sum(axis=1)])
+    X = RNG.normal(size=(5, 7))
+    outs = ed.map(f, da.from_array(X, chunks=(2, 3)))
+    for o, ref in zip(dask.compute(*outs), f(X)):
+        np.testing.assert_allclose(o, ref, rtol=1e-13)
