@@ -34,6 +34,8 @@ CONFINED = {
     "egglog": ("egopt/rules/",),
     "sympy": ("egopt/rules/",),
     "hypothesis": ("egopt/testing/",),
+    "dask": ("egopt/dask/",),
+    "distributed": ("egopt/dask/",),
 }
 
 
@@ -170,7 +172,7 @@ def test_checker_catches_violations(tmp_path, monkeypatch):
 def test_import_egopt_stays_light():
     code = ("import sys, time; t = time.perf_counter(); import egopt, egopt.tensor; "
             "print(time.perf_counter() - t); "
-            "print(' '.join(m for m in ('egglog', 'sympy', 'hypothesis', 'cupy', 'scipy') if m in sys.modules))")
+            "print(' '.join(m for m in ('egglog', 'sympy', 'hypothesis', 'cupy', 'scipy', 'dask') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     seconds, loaded = (out.stdout.splitlines() + [""])[:2]
     assert loaded.strip() == "", f"import egopt loaded {loaded.strip()}"

@@ -1,0 +1,408 @@
+"""Split a compiled function's optimized graph over the chunks of Dask arrays.
+
+The function is optimized once, whole, on the driver; this module walks the graph it runs
+(``f.graph_outputs()``) and turns it into Dask layers:
+
+* **stages**: maximal elementwise/broadcasting regions (with dimshuffles, reductions and dots
+  over unchunked axes, softmax over an unchunked axis) run as one compiled kernel per block
+  through ``da.blockwise``. Index letters are given per stage, from its output back to its
+  leaves, so transposes and broadcasting map each block to the blocks it reads; Dask aligns
+  the inputs' chunkings (``unify_chunks``) on each call.
+* **tree reductions**: a sum/prod/max/min/all/any/mean over a chunked axis becomes a compiled
+  per-block partial (fused with the elementwise work above it) and a compiled combine step in
+  Dask's tree reduction. A mean is combined as a sum and divided by the count once; the
+  optimizer has already put a logsumexp in its max-subtracted form, so its exponentials are
+  summed after the global maximum is subtracted.
+* **whole-array ops**: an op that cannot be split (a dot whose contracted axis is chunked, an
+  argmax or softmax over a chunked axis, reshape, indexing, ...) runs on whole axes, with a
+  ``RechunkWarning`` naming the op and where it was built. Its output shape must be known
+  statically from the input shapes; otherwise a clear error, never a guessed result.
+"""
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import replace
+from typing import Sequence
+
+import numpy as np
+
+from ..lang.errors import EgoptError
+from ..lang.graph import Constant, Variable, toposort
+from ..lang.ops import get_op
+from ..lang.types import TensorType
+from ..runtime import Function, function
+from .kernel import Kernel
+
+TREE = {"sum": "sum", "prod": "prod", "max": "max", "min": "min", "all": "all", "any": "any", "mean": "sum"}
+AXIS_LOCAL = {"softmax", "log_softmax"}      # independent along all axes but ``params["axis"]``
+
+
+SIZES = {   # ops that read only their input's shape
+    "shape": lambda p, sizes: np.array(sizes, dtype="int64"),
+    "reduced_size": lambda p, sizes: np.array(np.prod([sizes[a] for a in p["axis"]], dtype="int64")),
+}
+
+
+class RechunkWarning(UserWarning):
+    """An op of the graph needs whole axes that are chunked: its input blocks are concatenated."""
+
+
+class DaskSplitError(EgoptError, ValueError):
+    """The graph cannot be run on these Dask arrays (the message names the op and the fix)."""
+
+
+def _where(node) -> str:
+    return f" (built at {node.loc})" if node.loc else ""
+
+
+def refine(chunkings: Sequence[tuple[int, ...]], what: str) -> tuple[int, ...]:
+    """The common refinement of chunkings of one axis (Dask's unify_chunks does the same)."""
+    totals = {sum(c) for c in chunkings}
+    if len(totals) > 1:
+        raise DaskSplitError(f"{what}: the inputs have different sizes {sorted(totals)} on an axis "
+                             f"that they share")
+    cuts = sorted({b for c in chunkings for b in itertools.accumulate(c)} | {0})
+    return tuple(int(b - a) for a, b in zip(cuts, cuts[1:])) or (0,)
+
+
+class Splitter:
+    """Builds the lazy Dask outputs of one call of ``fn`` on Dask arrays."""
+
+    def __init__(self, fn: Function, arrays: Sequence):
+        import dask.array as da
+        self.da = da
+        if fn.updates:
+            raise DaskSplitError(f"egopt.dask.map: {fn!r} has updates; a function mapped over Dask "
+                                 "arrays must be pure (use egopt.dask.train for training)")
+        if len(arrays) != len(fn.ins):
+            raise TypeError(f"egopt.dask.map: {fn!r} takes {len(fn.ins)} input(s), got {len(arrays)}")
+        self.fn = fn
+        self.mode = replace(fn.mode, optimizer=None)     # optimized once, on the whole graph
+        self.fresh = itertools.count()
+        self.values: dict[int, object] = {}              # id(var) -> Dask array (materialized)
+        self.chunk_memo: dict[int, tuple] = {}
+        self.how: dict[int, str] = {}
+        self.keep: list = []                              # variables whose ids key the tables
+        for j, (var, arr) in enumerate(zip(fn.input_vars, arrays)):
+            self._set(var, self._entry(j, var, arr))
+        for var in fn.shared_vars:
+            self._set(var, da.from_array(var.get_value(borrow=True), chunks=-1))
+
+    # ---- inputs ---------------------------------------------------------------------------------
+    def _entry(self, j: int, var: Variable, arr):
+        da = self.da
+        label = f"egopt.dask.map: input {j} ({var!r})"
+        if not isinstance(arr, da.Array):
+            arr = da.from_array(var.type.filter(arr, name=label), chunks=-1)
+        if arr.ndim != var.ndim:
+            raise TypeError(f"{label}: expected {var.type} (ndim={var.ndim}), got a Dask array of shape "
+                            f"{arr.shape}")
+        if any(np.isnan(s) for s in arr.shape):
+            raise DaskSplitError(f"{label}: the Dask array has unknown chunk sizes {arr.chunks}; "
+                                 "call .compute_chunk_sizes() first")
+        for a, (s, n) in enumerate(zip(var.type.shape, arr.shape)):
+            if s is not None and s != n:
+                raise TypeError(f"{label}: expected {var.type}, got a Dask array of shape {arr.shape} "
+                                f"(axis {a})")
+        if arr.dtype.name != var.dtype:
+            if not (fn_downcast(self.fn) or np.can_cast(arr.dtype, var.dtype, casting="safe")):
+                raise TypeError(f"{label}: expected {var.type}, got a Dask array of dtype "
+                                f"{arr.dtype.name}; casting would lose information: use "
+                                f".astype({var.dtype!r})")
+            arr = arr.astype(var.dtype)
+        return arr
+
+    def _set(self, var: Variable, arr) -> None:
+        self.keep.append(var)
+        self.values[id(var)] = arr
+        self.chunk_memo[id(var)] = tuple(tuple(int(c) for c in ax) for ax in arr.chunks)
+
+    # ---- the walk --------------------------------------------------------------------------------
+    def run(self) -> list:
+        leaves = self.fn.input_vars + self.fn.shared_vars
+        for node in toposort(self.fn.outputs, stop=leaves):
+            how = self.classify(node)
+            if node.op.name in SIZES:        # known before computing: a constant, no pass over data
+                sizes = [sum(c) for c in self.chunks(node.inputs[0])]
+                self._set(node.outputs[0], self.da.from_array(SIZES[node.op.name](node.params, sizes)))
+            elif how == "tree":
+                self._set(node.outputs[0], self.tree_reduce(node))
+            elif how == "whole":
+                for out in node.outputs:
+                    self._set(out, self.stage(out))
+        return [self.materialize(v) for v in self.fn.outputs]
+
+    def classify(self, node) -> str:
+        """"local" (runs per block inside a stage), "tree" or "whole" (decided once per node)."""
+        if id(node) not in self.how:
+            self.keep.append(node)
+            self.how[id(node)] = self._classify(node)
+        return self.how[id(node)]
+
+    def _classify(self, node) -> str:
+        op, p = node.op, node.params
+        if op.name in SIZES:
+            return "whole"
+        if op.kind == "elemwise" or op.name == "dimshuffle":
+            return "local"
+        if op.kind == "reduce":
+            ch = self.chunks(node.inputs[0])
+            chunked = [a for a in p["axis"] if len(ch[a]) > 1]
+            if not chunked:
+                return "local"
+            if op.name in TREE:
+                return "tree"
+            self._warn(node, f"reduces over axes {tuple(chunked)}, which are chunked "
+                             f"{tuple(ch[a] for a in chunked)}")
+            return "whole"
+        if op.name == "dot" and all(1 <= v.ndim <= 2 for v in node.inputs):
+            k = self.chunks(node.inputs[0])[-1]
+            if len(k) > 1:
+                self._warn(node, f"contracts an axis chunked {k}")
+            return "local"
+        if op.name in AXIS_LOCAL:
+            ch = self.chunks(node.inputs[0])
+            axes = _axes(p["axis"], node.inputs[0].ndim)
+            if all(len(ch[a]) == 1 for a in axes):
+                return "local"
+            self._warn(node, f"needs whole axes {axes}, which are chunked {tuple(ch[a] for a in axes)}")
+            return "whole"
+        for j, v in enumerate(node.inputs):
+            ch = self.chunks(v)
+            if any(len(c) > 1 for c in ch):
+                self._warn(node, f"cannot be split over chunks, and its input {j} is chunked {ch}")
+        return "whole"
+
+    def _warn(self, node, why: str) -> None:
+        warnings.warn(f"egopt.dask: op {node.op.name}{_where(node)} {why}; each of its tasks "
+                      "concatenates the blocks of those axes (rechunk them to one chunk to silence "
+                      "this)", RechunkWarning, stacklevel=6)
+
+    # ---- chunk structure of every variable ---------------------------------------------------------
+    def chunks(self, v: Variable) -> tuple:
+        """Per-axis block sizes ``v`` has (or will have once its stage aligns its inputs)."""
+        if id(v) in self.chunk_memo:
+            return self.chunk_memo[id(v)]
+        if isinstance(v, Constant):
+            ch = tuple((s,) for s in v.data.shape)
+        else:
+            ch = self._chunks_of_node(v.owner, v.index)
+        self.keep.append(v)
+        self.chunk_memo[id(v)] = ch
+        return ch
+
+    def _chunks_of_node(self, node, index: int) -> tuple:
+        op, p, out = node.op, node.params, node.outputs[index]
+        what = f"{op.name}{_where(node)}"
+        if self.classify(node) == "whole":
+            return tuple((s,) for s in self.static_shape(node)[index])
+        if op.kind == "elemwise":
+            per_axis: list[list] = [[] for _ in range(out.ndim)]
+            for v, letters in zip(node.inputs, _elemwise_map(node, list(range(out.ndim)), lambda: None)):
+                for c, pos in zip(self.chunks(v), letters):
+                    if pos is not None:
+                        per_axis[pos].append(c)
+            return tuple(refine(cs, what) if cs else (1,) for cs in per_axis)
+        if op.name == "dimshuffle":
+            ch = self.chunks(node.inputs[0])
+            return tuple((1,) if q == "x" else ch[q] for q in p["pattern"])
+        if op.kind == "reduce":
+            ch = self.chunks(node.inputs[0])
+            if p["keepdims"]:
+                return tuple((1,) if a in p["axis"] else c for a, c in enumerate(ch))
+            return tuple(c for a, c in enumerate(ch) if a not in p["axis"])
+        if op.name == "dot":
+            a, b = (self.chunks(v) for v in node.inputs)
+            return tuple(a[:-1]) + tuple(b[1:])
+        if op.name in AXIS_LOCAL:
+            return self.chunks(node.inputs[0])
+        raise AssertionError(op.name)
+
+    def static_shape(self, node) -> list[tuple[int, ...]]:
+        """The outputs' shapes for the actual input shapes (the op's type rule on static shapes)."""
+        ins = [v if isinstance(v, Constant) else
+               Variable(TensorType(v.dtype, tuple(sum(c) for c in self.chunks(v)))) for v in node.inputs]
+        try:
+            types = node.op.infer(node.params, *[v.type for v in ins])
+        except Exception as e:
+            raise DaskSplitError(f"egopt.dask: op {node.op.name}{_where(node)} rejects the input shapes "
+                                 f"{[v.type.shape for v in ins]}: {e}") from None
+        types = [types] if isinstance(types, TensorType) else list(types)
+        shapes = [t.shape for t in types]
+        if any(s is None for shape in shapes for s in shape):
+            raise DaskSplitError(
+                f"egopt.dask: op {node.op.name}{_where(node)} cannot run on Dask arrays here: its "
+                f"output shape {shapes} is not known from the input shapes before computing. "
+                "Compute that part with NumPy, or give the graph static shapes")
+        return shapes
+
+    # ---- stages --------------------------------------------------------------------------------------
+    def letter(self) -> int:
+        return next(self.fresh)
+
+    def input_letters(self, node, out_letters: list) -> list[list]:
+        op, p = node.op, node.params
+        if self.classify(node) == "whole":
+            return [[self.letter() for _ in range(v.ndim)] for v in node.inputs]
+        if op.kind == "elemwise":
+            return _elemwise_map(node, out_letters, self.letter)
+        if op.name == "dimshuffle":
+            pat = list(p["pattern"])
+            return [[out_letters[pat.index(a)] if a in pat else self.letter()
+                     for a in range(node.inputs[0].ndim)]]
+        if op.kind == "reduce":
+            x, axis = node.inputs[0], p["axis"]
+            kept = iter(out_letters if not p["keepdims"] else
+                        [ltr for a, ltr in enumerate(out_letters) if a not in axis])
+            return [[self.letter() if a in axis else next(kept) for a in range(x.ndim)]]
+        if op.name == "dot":
+            a, b = node.inputs
+            k, rest = self.letter(), iter(out_letters)
+            la = [next(rest), k] if a.ndim == 2 else [k]
+            lb = [k, next(rest)] if b.ndim == 2 else [k]
+            return [la, lb]
+        if op.name in AXIS_LOCAL:
+            return [list(out_letters)]
+        raise AssertionError(op.name)
+
+    def build(self, root: Variable, root_letters: list, inputs: list) -> Variable:
+        """``root`` rebuilt over fresh input variables, one per (materialized leaf, index letters)."""
+        memo: dict = {}
+        stack = [(root, tuple(root_letters), False)]
+        while stack:
+            v, letters, expanded = stack.pop()
+            key = (id(v), letters)
+            if key in memo:
+                continue
+            if isinstance(v, Constant) and v.data.size > 1 and id(v) not in self.values:
+                # an array constant is a leaf like an input, so that Dask hands each block its part
+                self._set(v, self.da.from_array(np.array(v.data), chunks=-1))
+            if isinstance(v, Constant) and id(v) not in self.values:
+                memo[key] = v
+                continue
+            if id(v) in self.values:
+                # a block is part of the array: only the static 1s (broadcasting) stay static
+                nv = Variable(TensorType(v.dtype, tuple(1 if d == 1 else None for d in v.type.shape)),
+                              name=v.name)
+                inputs.append((self.values[id(v)], letters, nv))
+                memo[key] = nv
+                continue
+            node = v.owner
+            if not expanded:
+                in_letters = [tuple(x) for x in self.input_letters(node, list(letters))]
+                stack.append((v, letters, True))
+                stack.extend((i, li, False) for i, li in zip(node.inputs, in_letters)
+                             if (id(i), li) not in memo)
+                # the letters drawn for contracted axes must be the same when we come back
+                self._pending[key] = in_letters
+                continue
+            in_letters = self._pending.pop(key)
+            new_inputs = [memo[(id(i), li)] for i, li in zip(node.inputs, in_letters)]
+            memo[key] = node.op.make_node(new_inputs, loc=node.loc, **node.params).outputs[v.index]
+        return memo[(id(root), tuple(root_letters))]
+
+    def stage(self, var: Variable, partial=None, meta_dtype: str | None = None):
+        """``var`` as a Dask array computed block by block by one compiled kernel.
+
+        ``partial(new_var) -> Variable`` wraps the kernel's output (a reduction's per-block partial:
+        its reduced axes then have one element per block).
+        """
+        self._pending: dict = {}
+        out_letters = [self.letter() for _ in range(var.ndim)]
+        inputs: list = []
+        new_root = self.build(var, out_letters, inputs)
+        adjust = {}
+        if partial is not None:
+            new_root, axes = partial(new_root)
+            adjust = {out_letters[a]: 1 for a in axes}
+        fn = function([nv for _, _, nv in inputs], new_root, mode=self.mode, on_unused_input="ignore",
+                      name=f"dask stage of {self.fn.name or 'function'}")
+        kernel = Kernel(fn)
+        args, seen = [], set()
+        for arr, letters, _ in inputs:
+            args += [arr, letters]
+            seen.update(letters)
+        sizes = self.chunks(var)
+        new_axes = {ltr: sum(sizes[a]) for a, ltr in enumerate(out_letters) if ltr not in seen}
+        for a, ltr in enumerate(out_letters):
+            if ltr in new_axes and len(sizes[a]) > 1:
+                raise AssertionError("an axis without a leaf is chunked")
+        dtype = np.dtype(meta_dtype or new_root.dtype)
+        return self.da.blockwise(kernel, tuple(out_letters), *args, dtype=dtype, concatenate=True,
+                                 new_axes=new_axes or None, adjust_chunks=adjust or None,
+                                 meta=np.empty((0,) * var.ndim, dtype=dtype),
+                                 name=f"egopt-{kernel.key[:10]}-" + self.da.core.tokenize(*args))
+
+    def materialize(self, var: Variable):
+        if id(var) in self.values:
+            return self.values[id(var)]
+        if isinstance(var, Constant):
+            return self.da.from_array(np.array(var.data), chunks=-1)
+        arr = self.stage(var)
+        self._set(var, arr)
+        return arr
+
+    # ---- tree reductions --------------------------------------------------------------------------
+    def tree_reduce(self, node):
+        op, axis, keep = node.op, node.params["axis"], node.params["keepdims"]
+        x, out = node.inputs[0], node.outputs[0]
+        part_op = get_op(TREE[op.name])
+        count = int(np.prod([sum(self.chunks(x)[a]) for a in axis], dtype=np.int64))
+
+        def partial(nx):
+            if op.name == "mean" and nx.dtype != out.dtype:
+                nx = get_op("cast")(nx, dtype=out.dtype)
+            return part_op(nx, axis=axis, keepdims=True), axis
+
+        partials = self.stage(x, partial)
+        pvar = Variable(TensorType(partials.dtype.name, (None,) * x.ndim), name="partial")
+        combine = Kernel(function([pvar], part_op(pvar, axis=axis, keepdims=True), mode=self.mode))
+        agg = part_op(pvar, axis=axis, keepdims=keep)
+        if op.name == "mean":
+            agg = agg / float(count)
+        aggregate = Kernel(function([pvar], agg, mode=self.mode))
+        meta = np.empty((0,) * out.ndim, dtype=out.dtype)
+        return self.da.reduction(partials, _Step(combine), _Step(aggregate), axis=axis, keepdims=keep,
+                                 dtype=np.dtype(out.dtype), combine=_Step(combine), concatenate=True,
+                                 meta=meta, name=f"egopt-{op.name}-{aggregate.key[:10]}")
+
+
+class _Step:
+    """A compiled reduction step called the way ``da.reduction`` calls its chunk/combine/aggregate."""
+
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+
+    def __call__(self, x, axis=None, keepdims=None, computing_meta=False, **_):
+        if computing_meta:
+            return x
+        return self.kernel(x)
+
+    def __dask_tokenize__(self):
+        return ("egopt-step", self.kernel.key)
+
+
+def _axes(axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    return tuple(int(a) % ndim for a in axis)
+
+
+def _elemwise_map(node, out_letters: list, fresh) -> list[list]:
+    """Per input, the letter of each axis: the output's at its right-aligned position, or a fresh one
+    where the input broadcasts (a static size 1 against a longer output axis)."""
+    out = node.outputs[0]
+    n = out.ndim
+    res = []
+    for v in node.inputs:
+        k = v.ndim
+        res.append([fresh() if s == 1 and out.type.shape[n - k + a] != 1 else out_letters[n - k + a]
+                    for a, s in enumerate(v.type.shape)])
+    return res
+
+
+def fn_downcast(fn: Function) -> bool:
+    return bool(getattr(fn, "allow_input_downcast", False))

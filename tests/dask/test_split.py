@@ -1,0 +1,172 @@
+"""egopt.dask.map on the local threaded scheduler: results equal the single-process run."""
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+import egopt
+import egopt.tensor as T
+
+da = pytest.importorskip("dask.array", reason="egopt[dask] is not installed (pip install egopt[dask])")
+import dask  # noqa: E402
+import egopt.dask as ed  # noqa: E402
+
+RNG = np.random.default_rng(15)
+
+
+@pytest.fixture(autouse=True)
+def _sync_scheduler():
+    with dask.config.set(scheduler="sync"):
+        yield
+
+
+def _w1():
+    x, y, z = T.dmatrix("x"), T.dmatrix("y"), T.dvector("z")
+    return egopt.function([x, y, z], T.exp(-x ** 2 / 2) * T.sin(y) + T.log1p(abs(x * y)) / (1 + z ** 2))
+
+
+def test_elementwise_broadcasting_with_uneven_mismatched_chunks_is_lazy_and_exact():
+    f = _w1()
+    X, Y, Z = RNG.normal(size=(37, 23)), RNG.normal(size=(37, 23)), RNG.normal(size=23)
+    dx = da.from_array(X, chunks=(10, 7))
+    dy = da.from_array(Y, chunks=((5, 32), (20, 3)))
+    dz = da.from_array(Z, chunks=4)
+    out = ed.map(f, dx, dy, dz)
+    assert isinstance(out, da.Array) and out.shape == (37, 23)
+    assert len(out.chunks[0]) > 1 and len(out.chunks[1]) > 1           # still split, aligned
+    np.testing.assert_array_equal(out.compute(), f(X, Y, Z))
+    ref = np.exp(-X ** 2 / 2) * np.sin(Y) + np.log1p(np.abs(X * Y)) / (1 + Z ** 2)
+    np.testing.assert_allclose(out.compute(), ref, rtol=1e-13)
+
+
+def test_static_broadcast_rows_columns_and_transpose():
+    x, r, c = T.dmatrix("x"), T.drow("r"), T.dcol("c")
+    f = egopt.function([x, r, c], [x * r - c, x + x.T, (x * 2).dimshuffle(1, 0)])
+    X, R, C = RNG.normal(size=(29, 29)), RNG.normal(size=(1, 29)), RNG.normal(size=(29, 1))
+    outs = ed.map(f, da.from_array(X, chunks=(8, 11)), da.from_array(R, chunks=(1, 5)),
+                  da.from_array(C, chunks=(13, 1)))
+    for o, ref in zip(dask.compute(*outs), f(X, R, C)):
+        np.testing.assert_array_equal(o, ref)
+
+
+def test_reductions_over_chunked_axes_use_tree_reduction_and_match():
+    x, i = T.dmatrix("x"), T.imatrix("i")
+    outs = [T.log(T.sum(T.exp(x), axis=1)), T.mean(x, axis=0), T.max(x), T.min(x, axis=0, keepdims=True),
+            x - x.mean(axis=1, keepdims=True), T.mean(i), T.sum(i, axis=1), T.prod(i, axis=0),
+            (i > 0).all(axis=0), (i > 3).any()]
+    f = egopt.function([x, i], outs)
+    X = RNG.normal(size=(30, 41)) * 300          # exp overflows unless the max is subtracted
+    I = RNG.integers(-3, 4, size=(30, 41)).astype("int32")
+    res = ed.map(f, da.from_array(X, chunks=(7, 11)), da.from_array(I, chunks=(13, 4)))
+    graph = dict(res[0].__dask_graph__())
+    assert any("egopt-sum" in str(k) for k in graph)           # a Dask tree reduction, not a rechunk
+    for o, ref in zip(dask.compute(*res), f(X, I)):
+        assert o.dtype == ref.dtype and o.shape == ref.shape
+        np.testing.assert_allclose(o, ref, rtol=1e-12, atol=1e-9)
+    lse = dask.compute(res[0])[0]
+    assert np.isfinite(lse).all()
+    np.testing.assert_allclose(lse, X.max(1) + np.log(np.exp(X - X.max(1, keepdims=True)).sum(1)), rtol=1e-13)
+
+
+def test_mean_combines_sums_and_counts_over_uneven_chunks():
+    v = T.fvector("v")
+    f = egopt.function([v], T.mean(v))
+    V = RNG.normal(size=1001).astype("float32") + 1000
+    out = ed.map(f, da.from_array(V, chunks=(1, 500, 300, 200)))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.compute(), V.astype(np.float64).mean(), rtol=1e-6)
+
+
+def test_unsplittable_ops_warn_naming_the_op_and_stay_right():
+    x, y = T.dmatrix("x"), T.dmatrix("y")
+    f = egopt.function([x, y], [T.dot(x, y), T.argmax(x, axis=1), T.nnet.softmax(x)])
+    X, Y = RNG.normal(size=(20, 30)), RNG.normal(size=(30, 9))
+    with pytest.warns(ed.RechunkWarning) as rec:
+        outs = ed.map(f, da.from_array(X, chunks=(6, 7)), da.from_array(Y, chunks=(11, 4)))
+    text = " ".join(str(w.message) for w in rec)
+    assert "op dot" in text and "op argmax" in text and "op softmax" in text and "test_split.py" in text
+    for o, ref in zip(dask.compute(*outs), f(X, Y)):
+        np.testing.assert_allclose(o, ref, rtol=1e-12)
+
+
+def test_splittable_dot_and_softmax_do_not_warn():
+    x, w = T.dmatrix("x"), T.dmatrix("w")
+    f = egopt.function([x, w], T.nnet.softmax(T.dot(x, w)))
+    X, W = RNG.normal(size=(50, 8)), RNG.normal(size=(8, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ed.RechunkWarning)
+        out = ed.map(f, da.from_array(X, chunks=(9, 8)), W)
+    assert len(out.chunks[0]) == 6
+    np.testing.assert_allclose(out.compute(), f(X, W), rtol=1e-12)
+
+
+def test_shape_dependent_op_without_static_shape_is_a_clear_error():
+    x = T.dmatrix("x")
+    f = egopt.function([x], x.reshape((x.shape[0] * x.shape[1],)))
+    with pytest.warns(ed.RechunkWarning), pytest.raises(ed.DaskSplitError, match="op reshape.*not known"):
+        ed.map(f, da.from_array(RNG.normal(size=(4, 6)), chunks=2))
+
+
+def test_input_checks_name_the_input():
+    f = _w1()
+    with pytest.raises(TypeError, match="input 0.*ndim"):
+        ed.map(f, da.ones(3), da.ones((3, 3)), da.ones(3))
+    with pytest.raises(TypeError, match="input 1.*dtype complex128"):
+        ed.map(f, da.ones((3, 3)), da.ones((3, 3), dtype=complex), da.ones(3))
+    with pytest.raises(TypeError, match="takes 3 input"):
+        ed.map(f, da.ones((3, 3)))
+
+
+def test_functions_with_updates_are_refused():
+    s = egopt.shared(np.zeros(3), name="s")
+    v = T.dvector("v")
+    f = egopt.function([v], v.sum(), updates={s: s + v})
+    with pytest.raises(ed.DaskSplitError, match="updates"):
+        ed.map(f, da.ones(3))
+
+
+def test_kernels_pickle_by_content_and_rebuild_once_per_process():
+    import cloudpickle
+    f = _w1()
+    k = ed.Kernel.of(f)
+    again = cloudpickle.loads(cloudpickle.dumps(k))
+    assert again.key == k.key and again.fn is k.fn                 # served from the process table
+    g = cloudpickle.loads(cloudpickle.dumps(f))                     # a Function itself travels too
+    X = RNG.normal(size=(3, 4))
+    np.testing.assert_array_equal(g(X, X, X[0]), f(X, X, X[0]))
+    from egopt.dask import kernel as kmod
+    before = ed.rebuild_count()
+    kmod._LOADED.pop(k.key)
+    loaded = [pickle.loads(pickle.dumps(k)) for _ in range(3)]
+    assert ed.rebuild_count() == before + 1 and loaded[0].fn is loaded[2].fn
+    np.testing.assert_array_equal(loaded[0](X, X, X[0]), f(X, X, X[0]))
+
+
+def test_wrap_and_compute_with_progress(capsys):
+    f = _w1()
+    run = ed.wrap(f)
+    X = RNG.normal(size=(12, 5))
+    (out,) = ed.compute(run(da.from_array(X, chunks=4), X, X[0]))
+    np.testing.assert_array_equal(out, f(X, X, X[0]))
+    assert "100%" in capsys.readouterr().err
+
+
+def test_shared_variables_are_read_when_mapping():
+    s = egopt.shared(np.arange(4.0), name="s")
+    v = T.dmatrix("v")
+    f = egopt.function([v], (v * s).sum(axis=0))
+    V = RNG.normal(size=(9, 4))
+    out = ed.map(f, da.from_array(V, chunks=(2, 3)))
+    np.testing.assert_allclose(out.compute(), (V * np.arange(4.0)).sum(0), rtol=1e-13)
+
+
+def test_array_constants_are_split_with_the_blocks_they_meet():
+    x = T.dmatrix("x")
+    f = egopt.function([x], [x * np.arange(7.0) + np.ones((1, 7)), (x.T * np.arange(5.0)).sum(axis=1)])
+    X = RNG.normal(size=(5, 7))
+    outs = ed.map(f, da.from_array(X, chunks=(2, 3)))
+    for o, ref in zip(dask.compute(*outs), f(X)):
+        np.testing.assert_allclose(o, ref, rtol=1e-13)
