@@ -191,7 +191,9 @@ class Function:
         return shared
 
     def _check_unused(self, exprs, policy: str) -> None:
-        used = {id(v) for v in ancestors(exprs, stop=self.input_vars)}
+        above = ancestors(exprs, stop=self.input_vars)
+        used = {id(v) for v in above}
+        used |= {id(w) for v in above for w in getattr(v.tag, "depends_on", ())}   # e.g. Rop's wrt
         unused = [v for v in self.input_vars if id(v) not in used]
         if not unused or policy == "ignore":
             return
