@@ -15,6 +15,7 @@ replacement is not an option).
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 from typing import Iterable
 
@@ -81,7 +82,7 @@ class _Typer:
             return (t.dtype, ()) if t is not None and t.ndim == 0 else None
         ctor = self.ctors[op]
         o = get_op(ctor.op)
-        params = dict(ast.literal_eval(node.payload[-1])) if ctor.has_params else {}
+        params = _params(node.payload[-1]) if ctor.has_params else {}
         if o.kind == "elemwise":
             return self._elemwise(o, params, kids)
         if o.nin is None:
@@ -105,6 +106,15 @@ class _Typer:
                  else _tensor_type(k) for k in kids]
         out = o.infer(params, *types)
         return (out.dtype, out.shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _params_tuple(text: str) -> tuple:
+    return tuple(ast.literal_eval(text))
+
+
+def _params(text: str) -> dict:
+    return dict(_params_tuple(text))
 
 
 def _weak(full) -> bool:
