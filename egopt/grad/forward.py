@@ -66,6 +66,9 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable], ev
     if stale:
         fixed = iter(clone_replace(found, stale))
         out = [None if r is None else next(fixed) for r in out]
+    for r in out:     # J v is a function of wrt even where this J happens not to read it (Theano's
+        if r is not None:   # tutorial compiles Rop(dot(x, W), W, V) with W as an input)
+            r.tag.depends_on = tuple(getattr(r.tag, "depends_on", ())) + tuple(ws)
     return out[0] if single else type(f)(out)
 
 

@@ -6,6 +6,7 @@ normal: the best graph found so far is used. Each phase says why it stopped.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -14,6 +15,8 @@ from .encode import Encoding
 
 
 MATCH_LIMIT = 2000
+# the memory guard: a phase stops when the process has grown this much since saturation began
+MEMORY_LIMIT_BYTES = 2 << 30
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,21 @@ def egraph_size(eg) -> int:
     return sum(n for name, n in out.sizes if not name.startswith("$"))
 
 
-def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES) -> Saturation:
-    """Build the e-graph for an encoding, then run each phase's rules within its limits."""
+def _rss_bytes() -> int:
+    """The process's resident memory now (Linux), else its peak so far."""
+    try:
+        with open("/proc/self/statm") as f:
+            import os
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
+             cancel: threading.Event | None = None) -> Saturation:
+    """Build the e-graph for an encoding, then run each phase's rules within its limits
+    (iterations, e-nodes, seconds, memory; ``cancel`` stops it between iterations)."""
     from egglog import bindings as b
     from .schema import schema_text
     eg = b.EGraph()
@@ -73,6 +89,7 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES) -> Saturation
         f":ban-length 3)) (run-with bo {p}))") for p in PHASES}
     core = eg.parse_program("(run-schedule (saturate (run core)))")
     eg.run_program(*core)
+    rss0 = _rss_bytes()
     for ph in phases:
         rep = PhaseReport(ph.name)
         sat.phases.append(rep)
@@ -81,6 +98,9 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES) -> Saturation
             continue
         t0 = time.perf_counter()
         while True:
+            if cancel is not None and cancel.is_set():
+                rep.stop = "interrupted"
+                break
             if rep.iterations >= ph.iters:
                 rep.stop = "iteration limit"
                 break
@@ -99,6 +119,40 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES) -> Saturation
             if time.perf_counter() - t0 >= ph.seconds:
                 rep.stop = f"time limit ({ph.seconds} s)"
                 break
+            if _rss_bytes() - rss0 > MEMORY_LIMIT_BYTES:
+                rep.stop = f"memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)"
+                break
         eg.run_program(*core)
         rep.seconds = time.perf_counter() - t0
     return sat
+
+
+def saturate_to_view(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES, poll: float = 0.05):
+    """``saturate`` then ``view_of``, on a worker thread (an egglog e-graph stays on the thread
+    that made it), while this thread waits in short steps: Ctrl-C during a compile raises
+    ``KeyboardInterrupt`` here at once, and the worker stops after its current iteration.
+    Returns (Saturation without its e-graph, EGraphView)."""
+    from .decode import view_of
+    cancel = threading.Event()
+    box: dict = {}
+
+    def work():
+        try:
+            sat = saturate(enc, rules, phases, cancel)
+            box["view"] = view_of(sat.egraph, enc)
+            sat.egraph = None
+            box["sat"] = sat
+        except BaseException as e:     # a Rust panic is a BaseException: hand it to the caller
+            box["error"] = e
+
+    worker = threading.Thread(target=work, name="egopt-saturate", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(poll)
+    except BaseException:
+        cancel.set()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["sat"], box["view"]

@@ -75,6 +75,11 @@ def builtin() -> RuleSet:
     return load(library_path())
 
 
+def as_text(rs: RuleSet) -> RuleSet:
+    """``rs`` as egglog text only (no pattern graphs, no file paths): what a pickle carries."""
+    return RuleSet([Rule(r.name, r.phase, text=r.egg(), loc=r.loc) for r in rs], name=rs.name)
+
+
 def namespaced(rs: RuleSet, taken: set[str]) -> RuleSet:
     """``rs`` with each rule whose name is in ``taken`` (e.g. the built-in library's) renamed
     ``<set name>.<rule name>``, so a user file may reuse a built-in rule's name."""

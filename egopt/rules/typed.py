@@ -15,6 +15,7 @@ replacement is not an option).
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 from typing import Iterable
 
@@ -47,11 +48,12 @@ class _Typer:
         self.ctors = by_name()
         self.cache: dict = {}
 
-    def __call__(self, c: int, node: ENode, kid_keys: tuple):
-        key = (node.op, node.payload, kid_keys, c if node.op == "Ew" else None)
+    def __call__(self, c: int, node: ENode, kids: tuple):
+        """``kids``: the children's full types (dtype or kind, static shape); returns the node's."""
+        key = (node.op, node.payload, kids, c if node.op == "Ew" else None)
         if key not in self.cache:
             try:
-                self.cache[key] = self._infer(c, node, kid_keys)
+                self.cache[key] = self._infer(c, node, kids)
             except (EgoptError, TypeError, ValueError, OverflowError, KeyError, IndexError):
                 self.cache[key] = None
         return self.cache[key]
@@ -60,28 +62,27 @@ class _Typer:
         op = node.op
         if op == "Input":
             t = self.enc.leaves[node.payload[0]].type
-            return (t.dtype, t.ndim)
+            return (t.dtype, t.shape)
         if op == "Lit":
-            return ("weak:float", 0)
+            return ("weak:float", ())
         if op == "Int":
-            return ("weak:int", 0)
+            return ("weak:int", ())
         if op == "Bool":
-            return ("weak:bool", 0)
+            return ("weak:bool", ())
         if op == "Ld":
-            return None if kids[0][0].startswith("weak") else kids[0]
+            return None if _weak(kids[0]) else kids[0]
         if op == "TNil":
-            return ("list", ())
+            return (("list",), ())
         if op == "TCons":
-            return ("list", (kids[0],) + kids[1][1])
+            return (("list",), (kids[0],) + kids[1][1])
         if op == "Ew":
-            d, n = kids[0]
-            if not d.startswith("weak"):
+            if not _weak(kids[0]):
                 return kids[0]
             t = self.view.types.get(c)       # a weak body becomes a 0-d constant of the class's type
-            return (t.dtype, 0) if t is not None and t.ndim == 0 else None
+            return (t.dtype, ()) if t is not None and t.ndim == 0 else None
         ctor = self.ctors[op]
         o = get_op(ctor.op)
-        params = dict(ast.literal_eval(node.payload[-1])) if ctor.has_params else {}
+        params = _params(node.payload[-1]) if ctor.has_params else {}
         if o.kind == "elemwise":
             return self._elemwise(o, params, kids)
         if o.nin is None:
@@ -91,35 +92,63 @@ class _Typer:
         out = o.infer(params, *types)
         if not isinstance(out, TensorType):
             return None
-        return (out.dtype, out.ndim) if out.ndim <= MAX_NDIM else None
+        return (out.dtype, out.shape) if out.ndim <= MAX_NDIM else None
 
     def _elemwise(self, o, params, kids):
         import numpy as np
         from ..lang import dtypes
-        if all(d.startswith("weak") for d, _ in kids):   # folded in Python by the decoder
+        if all(_weak(k) for k in kids):   # folded in Python by the decoder
             with np.errstate(all="ignore"):
                 val = np.asarray(o.perform(params, *[np.asarray(_WEAK_VALUE[d]) for d, _ in kids])).item()
-            return (_weak_kind(val), 0)
-        ctx = dtypes.upcast(*[d for d, _ in kids if not d.startswith("weak")])
-        types = [TensorType(dtypes.weak_scalar_dtype(_WEAK_VALUE[d], ctx), ()) if d.startswith("weak")
-                 else _tensor_type((d, n)) for d, n in kids]
+            return (_weak_kind(val), ())
+        ctx = dtypes.upcast(*[d for d, _ in kids if not _weak((d, ()))])
+        types = [TensorType(dtypes.weak_scalar_dtype(_WEAK_VALUE[k[0]], ctx), ()) if _weak(k)
+                 else _tensor_type(k) for k in kids]
         out = o.infer(params, *types)
-        return (out.dtype, out.ndim)
+        return (out.dtype, out.shape)
 
 
-def _tensor_type(key) -> TensorType:
-    d, n = key
-    if d.startswith("weak") or d == "list":
+@functools.lru_cache(maxsize=4096)
+def _params_tuple(text: str) -> tuple:
+    return tuple(ast.literal_eval(text))
+
+
+def _params(text: str) -> dict:
+    return dict(_params_tuple(text))
+
+
+def _weak(full) -> bool:
+    return isinstance(full[0], str) and full[0].startswith("weak")
+
+
+def _tensor_type(full) -> TensorType:
+    d, shape = full
+    if not isinstance(d, str) or d.startswith("weak"):
         raise TypeError("not a tensor")
-    return TensorType(d, (None,) * n)
+    return TensorType(d, shape)
+
+
+def _key(full) -> tuple:
+    """What a (class, type) pair is split on: dtype (or kind) and ndim; a list by its elements."""
+    d, shape = full
+    if d == ("list",):
+        return ("list", shape)        # a list's "shape" is its elements' full types
+    return (d, len(shape))
+
+
+def _merge_shape(old, new):
+    """Static sizes both terms of a class have (they are equal values): known sizes win."""
+    return tuple(a if a is not None else b for a, b in zip(old, new))
 
 
 def _achievable(view: EGraphView, typer: _Typer, nodes_of, parents) -> tuple[dict, dict]:
-    """Fixpoint from the leaves up: (class -> set of types, (class, node index) -> {type: [kid types]}).
+    """Fixpoint from the leaves up: (class -> {type key: static shape}, (class, node index) ->
+    {type key: [kid type keys]}).
 
     A type enters a class only once its node's children already have theirs, so every
-    (class, type) found has an acyclic term."""
-    types: dict[int, set] = {}
+    (class, type) found has an acyclic term. Static sizes are merged over a class's terms (a
+    size 1 known for one term holds for all: they are the same value)."""
+    types: dict[int, dict] = {}
     derive: dict[tuple[int, int], dict] = {}
     todo = [c for c in nodes_of]
     queued = set(todo)
@@ -131,18 +160,30 @@ def _achievable(view: EGraphView, typer: _Typer, nodes_of, parents) -> tuple[dic
             kid_sets = [types.get(k) for k in node.children]
             if any(not s for s in kid_sets):
                 continue
-            combos = itertools.islice(itertools.product(*[sorted(s) for s in kid_sets]), MAX_COMBOS)
+            combos = itertools.islice(itertools.product(*[sorted(s, key=repr) for s in kid_sets]), MAX_COMBOS)
             for combo in combos:
-                t = typer(c, node, combo)
-                if t is None:
+                full = typer(c, node, tuple(_full(k, kt, types) for k, kt in zip(node.children, combo)))
+                if full is None:
                     continue
+                t = _key(full)
                 d = derive.setdefault((c, i), {})
                 if combo not in d.setdefault(t, []):
                     d[t].append(combo)
-                cs = types.setdefault(c, set())
-                if t not in cs and len(cs) < MAX_TYPES_PER_CLASS:
-                    cs.add(t)
+                cs = types.setdefault(c, {})
+                if t not in cs:
+                    if len(cs) >= MAX_TYPES_PER_CLASS:
+                        continue
+                    irt = view.types.get(c)
+                    shape = full[1]
+                    if irt is not None and (irt.dtype, irt.ndim) == t:
+                        shape = _merge_shape(irt.shape, shape)
+                    cs[t] = shape
                     grew = True
+                elif t[0] != "list":
+                    merged = _merge_shape(cs[t], full[1])
+                    if merged != cs[t]:
+                        cs[t] = merged
+                        grew = True
         if grew:
             for p in parents.get(c, ()):
                 if p not in queued:
@@ -151,15 +192,22 @@ def _achievable(view: EGraphView, typer: _Typer, nodes_of, parents) -> tuple[dic
     return types, derive
 
 
+def _full(k: int, key: tuple, types: dict) -> tuple:
+    if key[0] == "list":
+        return (("list",), key[1])
+    return (key[0], types[k][key])
+
+
 def typed_view(view: EGraphView, enc: Encoding, subsumed: dict[int, list[ENode]] | None = None
                ) -> "TypedView":
     """``view`` split into (class, type) classes; roots keep their IR types (see the module doc)."""
     subsumed = view.subsumed if subsumed is None else subsumed
     typer = _Typer(view, enc)
     plain = {c: list(enumerate(nodes)) for c, nodes in view.classes.items()}
+    order = list(view.classes) + [c for c in subsumed if c not in view.classes]
     everything = {c: plain.get(c, []) + [(len(view.classes.get(c, ())) + j, n)
                                          for j, n in enumerate(subsumed.get(c, ()))]
-                  for c in set(view.classes) | set(subsumed)}
+                  for c in order}
     parents: dict[int, set[int]] = {}
     for c, nodes in everything.items():
         for _, n in nodes:
@@ -177,6 +225,9 @@ def typed_view(view: EGraphView, enc: Encoding, subsumed: dict[int, list[ENode]]
             out.base[ids[(c, t)]] = (c, t)
         return ids[(c, t)]
 
+    for c in order:           # ids in the view's order: the extractor breaks ties the same way
+        for t in sorted(types2.get(c, {}), key=repr):
+            tid(c, t)
     for c, nodes in everything.items():
         for i, node in nodes:
             for t, combos in derive2.get((c, i), {}).items():

@@ -7,6 +7,7 @@ returned array.
 """
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 import weakref
@@ -160,6 +161,7 @@ class Function:
         self.shared_vars = self._implicit_inputs(exprs)
         self._check_unused(exprs, on_unused_input or "raise")
         self.update_vars = [k for k, _ in self.updates]
+        self._lock = threading.Lock()
         self._updated = {id(k) for k in self.update_vars}
         self.program = self._link(self.input_vars + self.shared_vars, exprs)
         self._checked = self.mode.checked_program(self)   # DebugMode / NanGuardMode; else None
@@ -191,7 +193,9 @@ class Function:
         return shared
 
     def _check_unused(self, exprs, policy: str) -> None:
-        used = {id(v) for v in ancestors(exprs, stop=self.input_vars)}
+        above = ancestors(exprs, stop=self.input_vars)
+        used = {id(v) for v in above}
+        used |= {id(w) for v in above for w in getattr(v.tag, "depends_on", ())}   # e.g. Rop's wrt
         unused = [v for v in self.input_vars if id(v) not in used]
         if not unused or policy == "ignore":
             return
@@ -224,6 +228,12 @@ class Function:
     # ---- calling ---------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         arrays = self._arguments(args, kwargs)
+        if not self.update_vars:
+            return self._call(arrays)
+        with self._lock:        # read shared values, compute, write updates: one transaction per call
+            return self._call(arrays)
+
+    def _call(self, arrays):
         shared_vals = [s.container[0] for s in self.shared_vars]
         t0 = time.perf_counter()
         results = (self._checked or self.program).run(arrays + shared_vals, self.profile)
@@ -308,6 +318,8 @@ class Function:
         outputs, updates = self._source
         graph = flatten(outputs + [e for _, e in updates] + [k for k, _ in updates], self.input_vars)
         spec = {k: v for k, v in self._spec.items() if k not in ("inputs", "outputs", "updates", "givens")}
+        if isinstance(spec["mode"], Mode):
+            spec["mode"] = spec["mode"].portable()   # user rule files travel as their text
         ins = [(i.name, i.value, i.borrow, i.mutable) for i in self.ins]
         return (_rebuild, (spec, graph, ins, len(outputs), self.single))
 

@@ -38,6 +38,14 @@ class Mode:
     def including(self, *rules) -> "Mode":
         return replace(self, rules=self.rules + rules)
 
+    def portable(self) -> "Mode":
+        """This mode with its rule files read in, as egglog text: it pickles without file paths."""
+        if not self.rules:
+            return self
+        from ..rules import load
+        from ..rules.loader import as_text
+        return replace(self, rules=tuple(as_text(r if hasattr(r, "by_phase") else load(r)) for r in self.rules))
+
     def checked_program(self, fn):
         """What runs a compiled function when this mode checks values (DebugMode, NanGuardMode)."""
         check = self.options.get("check")

@@ -83,7 +83,7 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
              ) -> tuple[list[Variable], OptimizationReport]:
     """Optimized copies of ``outputs`` (same types), or the outputs themselves, and a report."""
     from ..rules import engine
-    from ..rules.decode import rebuild, view_of
+    from ..rules.decode import rebuild
     from ..rules.typed import typed_view
     from ..rules.encode import Unsupported, encode
 
@@ -98,11 +98,11 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
     try:
         enc = encode(outputs, leaves)
         t1 = time.perf_counter()
-        sat = engine.saturate(enc, ruleset, phases or engine.DEFAULT_PHASES)
+        sat, plain = engine.saturate_to_view(enc, ruleset, phases or engine.DEFAULT_PHASES)
         t2 = time.perf_counter()
         rep.phases, rep.fired = sat.phases, sat.fired
         stable_names = {r.name for r in ruleset.by_phase("stabilize")}
-        view = typed_view(view_of(sat.egraph, enc), enc)   # extraction keeps every class's IR type
+        view = typed_view(plain, enc)   # extraction keeps every class's IR type
         rep.egraph_nodes = view.n_nodes
         model = CostModel(view)
         choice = extract(view, model)

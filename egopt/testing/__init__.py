@@ -55,14 +55,17 @@ def _sub_shape(draw, universe, min_nd=0):
 
 @st.composite
 def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] = ("float64",),
-           max_side: int = 4) -> Graph:
-    """A random well-typed graph (elementwise, broadcasting, reductions, dot, transposes, indexing)."""
+           max_side: int = 4, mixed: bool = False) -> Graph:
+    """A random well-typed graph (elementwise, broadcasting, reductions, dot, transposes, indexing).
+
+    ``mixed``: each input draws its own dtype from ``dtypes`` (NumPy promotion inside the graph)."""
     universe = tuple(draw(st.integers(1, max_side)) for _ in range(draw(st.integers(0, 2))))
     dtype = draw(st.sampled_from(list(dtypes)))
     inputs = []
     for i in range(draw(st.integers(1, max_inputs))):
         shape = _sub_shape(draw, universe)
-        inputs.append(T.tensor(dtype=dtype, shape=tuple(1 if s == 1 else None for s in shape), name=f"x{i}"))
+        dt = draw(st.sampled_from(list(dtypes))) if mixed else dtype
+        inputs.append(T.tensor(dtype=dt, shape=tuple(1 if s == 1 else None for s in shape), name=f"x{i}"))
     for v in inputs:    # test values make ops whose sizes do not fit fail while building
         v.tag.test_value = np.zeros(_universe_shape_of(universe, v), dtype=v.dtype)
     pool: list[Variable] = list(inputs)
@@ -76,7 +79,7 @@ def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] 
                 v = _step(draw, kind, a, b)
         except (ValueError, TypeError):
             continue   # an op that does not apply to these operands (e.g. dot of mismatched shapes)
-        if v is None or v.dtype != dtype:
+        if v is None or (v.dtype not in dtypes if mixed else v.dtype != dtype):
             continue
         steps.append(kind)
         pool.append(v)

@@ -86,3 +86,22 @@ def test_profiled_function_pickles():
     f = roundtrip(egopt.function([x], x * 2, profile=True, mode="FAST_COMPILE"))
     f([1.0])
     assert f.profile.calls == 1
+
+
+def test_function_with_a_user_rule_file_unpickles_elsewhere(tmp_path, monkeypatch):
+    """The pickle carries the rules' text, not a (relative) path to the file."""
+    here, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    (here / "mine.egg").write_text('(rewrite (Mul (Exp a) (Exp b)) (Exp (Add a b)) '
+                                   ':ruleset canonicalize :name "my-exp-mul")\n')
+    monkeypatch.chdir(here)
+    x, y = T.dvectors("x", "y")
+    f = egopt.function([x, y], T.exp(x) * T.exp(y), mode=egopt.Mode(rules=["mine.egg"]))
+    data = pickle.dumps(f)
+    assert b"mine.egg" not in data.replace(b"mine.egg:", b"")     # only as a rule's origin label
+    (here / "mine.egg").unlink()
+    monkeypatch.chdir(elsewhere)
+    g = pickle.loads(data)
+    assert g.optimization_report().fired.get("mine.my-exp-mul") or g.optimization_report().fired.get("my-exp-mul")
+    np.testing.assert_allclose(g([1.0, 2.0], [0.5, -1.0]), np.exp([1.5, 1.0]))
