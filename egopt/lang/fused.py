@@ -16,9 +16,9 @@ from typing import Sequence
 import numpy as np
 
 from . import dtypes
-from .errors import EgoptTypeError, OpRuntimeError, ShapeError
+from .errors import EgoptError, EgoptTypeError, OpRuntimeError, ShapeError
 from .graph import Apply, Constant, Variable, toposort
-from .ops import Op, get_op, register
+from .ops import Op, describe_call, get_op, register
 from .reduce import reduced_shape
 from .types import TensorType, broadcast_shapes
 
@@ -167,10 +167,16 @@ def _body_from_flat(flat: tuple) -> FusedBody:
 
 
 class _Schedule:
-    """A body as a flat list of steps over numbered slots, computed once per body."""
+    """A body as a flat list of steps over numbered slots, computed once per body.
+
+    A step whose op is a NumPy ufunc that yields the IR dtype by itself writes into a buffer
+    freed by an earlier step (``out=``), so a long body reuses a few temporaries instead of
+    allocating one per op; other steps run the op's perform and cast to the IR dtype.
+    """
 
     def __init__(self, body: FusedBody):
         slot: dict[int, int] = {id(v): i for i, v in enumerate(body.inputs)}
+        dtype_of: dict[int, np.dtype] = {i: np.dtype(v.dtype) for i, v in enumerate(body.inputs)}
         self.consts: list[tuple[int, np.ndarray]] = []
         n = len(body.inputs)
         steps = []
@@ -179,52 +185,93 @@ class _Schedule:
             for v in node.inputs:
                 if id(v) not in slot:          # a 0-d constant
                     slot[id(v)] = n
+                    dtype_of[n] = np.dtype(v.dtype)
                     self.consts.append((n, v.data))
                     n += 1
                 args.append(slot[id(v)])
+            dt = np.dtype(node.outputs[0].dtype)
+            uf = node.op.extra.get("ufunc")
+            if uf is not None and not _ufunc_yields(uf, [dtype_of[a] for a in args], dt):
+                uf = None
             slot[id(node.outputs[0])] = n
-            steps.append((node.op.perform, node.params, tuple(args), np.dtype(node.outputs[0].dtype), n))
+            dtype_of[n] = dt
+            steps.append((node.op.perform, node.params, tuple(args), dt, n, uf, node, _bcast_checks(node)))
             n += 1
         self.nslots = n
-        self.steps = steps
         self.out_slots = [slot[id(o)] for o in body.outputs]
+        # after each step, the temporaries it read for the last time (free for reuse)
+        last: dict[int, int] = {}
+        for k, st in enumerate(steps):
+            for a in st[2]:
+                last[a] = k
+        keep = set(range(len(body.inputs))) | {i for i, _ in self.consts} | set(self.out_slots)
+        self.steps = [st + (tuple(sorted({a for a in st[2] if last[a] == k and a not in keep})),)
+                      for k, st in enumerate(steps)]
 
     def run(self, xs) -> list[np.ndarray]:
         vals: list = [None] * self.nslots
         vals[:len(xs)] = xs
         for i, c in self.consts:
             vals[i] = c
-        for perform, params, args, dt, out in self.steps:
-            r = perform(params, *[vals[a] for a in args])
-            if getattr(r, "dtype", None) != dt:
-                r = np.asarray(r).astype(dt)
+        pool: dict = {}
+        fresh: set[int] = set()        # slots holding an array a ufunc step allocated here
+        for perform, params, args, dt, out, uf, node, checks, free in self.steps:
+            a = [vals[i] for i in args]
+            try:
+                if uf is not None:
+                    buf = pool.pop((np.broadcast_shapes(*[x.shape for x in a]), dt), None) if pool else None
+                    r = uf(*a) if buf is None else uf(*a, out=buf)
+                    fresh.add(out)
+                else:
+                    r = perform(params, *a)
+                    if getattr(r, "dtype", None) != dt:
+                        r = np.asarray(r).astype(dt)
+                    else:               # the result may be (a view of) an input: never reuse those
+                        fresh.difference_update(args)
+                for i, ax in checks:
+                    x = a[i]
+                    if x.shape[ax] != r.shape[r.ndim - x.ndim + ax]:
+                        raise ValueError(f"input {i} has size {x.shape[ax]} on axis {ax} at run time, "
+                                         f"but its type does not mark that axis broadcastable")
+            except EgoptError:
+                raise
+            except Exception as e:      # name the op inside the body, and its line
+                raise OpRuntimeError(_failure(node, a, e)) from e
             vals[out] = r
+            for i in free:
+                t = vals[i]
+                if i in fresh and isinstance(t, np.ndarray) and t.ndim:
+                    pool[(t.shape, t.dtype)] = t
+                vals[i] = None
         return [vals[i] for i in self.out_slots]
 
 
-# ---- static broadcasting at run time --------------------------------------------------------------
-
-def _check_broadcast(body: FusedBody, xs, out_shape) -> None:
-    """An input axis of unknown static size may not be 1 at run time while the output is longer
-    (NumPy would broadcast it; the type, and so the gradient, says it does not)."""
-    nd = len(out_shape)
-    for i, (h, x) in enumerate(zip(body.inputs, xs)):
-        lead = nd - x.ndim
-        for a, s in enumerate(h.type.shape):
-            if s is None and x.shape[a] != out_shape[lead + a]:
-                raise ShapeError(f"input {i} has size {x.shape[a]} on axis {a} at run time, but its "
-                                 f"type does not mark that axis broadcastable (input shapes "
-                                 f"{', '.join(str(np.shape(v)) for v in xs)})")
+def _bcast_checks(node: Apply) -> tuple[tuple[int, int], ...]:
+    """(input, axis) pairs whose run-time size must equal the output's: static broadcasting."""
+    if len(node.inputs) < 2:
+        return ()
+    out = node.outputs[0].type
+    return tuple((i, a) for i, v in enumerate(node.inputs) for a, s in enumerate(v.type.shape)
+                 if s is None and out.shape[out.ndim - v.ndim + a] != 1)
 
 
-def _full_shape(xs) -> tuple[int, ...]:
-    return np.broadcast_shapes(*(np.shape(x) for x in xs)) if xs else ()
+def _failure(node: Apply, values, e: Exception) -> str:
+    shapes = ", ".join(f"{np.shape(v)} {np.asarray(v).dtype}" for v in values)
+    return (f"{describe_call(node.op, node.params, [v.type for v in node.inputs])} on inputs of "
+            f"shapes/dtypes [{shapes}]: {e} (inside a fused node)"
+            + (f"\n  built at {node.loc}" if node.loc else ""))
+
+
+def _ufunc_yields(uf: np.ufunc, in_dtypes, out: np.dtype) -> bool:
+    """Whether the ufunc's own loop for these input dtypes produces ``out``."""
+    try:
+        return uf.resolve_dtypes(tuple(in_dtypes) + (None,) * uf.nout)[-1] == out
+    except (TypeError, ValueError, AttributeError):
+        return False
 
 
 def _run_body(body: FusedBody, xs) -> list[np.ndarray]:
-    xs = [np.asarray(x) for x in xs]
-    _check_broadcast(body, xs, _full_shape(xs))
-    return body.run(*xs)
+    return body.run(*[np.asarray(x) for x in xs])
 
 
 # ---- fused_elemwise ---------------------------------------------------------------------------------
@@ -245,9 +292,22 @@ def _ew_perform(params, *xs):
     return tuple(outs) if len(outs) > 1 else outs[0]
 
 
+def _ew_pp(node, args) -> str:
+    from .printing import pp_body
+    return "fused_elemwise{" + ", ".join(pp_body(node.params["body"], args)) + "}"
+
+
+def _red_pp(node, args) -> str:
+    from .printing import pp_body
+    p = node.params
+    axis = "" if p["axis"] is None else f", axis={p['axis'][0] if len(p['axis']) == 1 else p['axis']}"
+    keep = ", keepdims=True" if p["keepdims"] else ""
+    return f"fused_reduce{{{p['reduce']}({pp_body(p['body'], args)[0]}{axis}{keep})}}"
+
+
 fused_elemwise = register(Op(
     "fused_elemwise", _ew_infer, _ew_perform, None, kind="fused", nin=None,
-    fmt=None, defined_in="egopt/lang/fused.py"))
+    defined_in="egopt/lang/fused.py", extra={"pp": _ew_pp}))
 
 
 def fuse_elemwise(inputs: Sequence[Variable], outputs: Sequence[Variable], loc=None) -> list[Variable]:
@@ -292,7 +352,7 @@ def _red_perform(params, *xs):
 
 fused_reduce = register(Op(
     "fused_reduce", _red_infer, _red_perform, None, kind="fused", nin=None,
-    defined_in="egopt/lang/fused.py"))
+    defined_in="egopt/lang/fused.py", extra={"pp": _red_pp}))
 
 
 def fuse_reduce(inputs: Sequence[Variable], output: Variable, reduce: str, axis, keepdims: bool,
@@ -346,7 +406,7 @@ def _gemm_perform(params, a, b, c=None):
     a = a.T if params["trans_a"] else a
     b = b.T if params["trans_b"] else b
     out = np.dot(a, b)
-    alpha, beta = params["alpha"], params["beta"]
+    alpha, beta = float(params["alpha"]), float(params["beta"])
     if alpha != 1.0:
         out = np.multiply(out, alpha, out=out) if isinstance(out, np.ndarray) else out * alpha
     if c is not None and beta != 0.0:
@@ -369,8 +429,31 @@ gemm = register(Op(
 
 def _check_gemm_params(params) -> None:
     for k in ("alpha", "beta"):
-        if not isinstance(params.get(k), float) or isinstance(params.get(k), bool):
+        if not isinstance(params.get(k), float):
             raise TypeError(f"gemm: {k} must be a float")
     for k in ("trans_a", "trans_b"):
         if not isinstance(params.get(k), bool):
             raise TypeError(f"gemm: {k} must be a bool")
+
+
+def gemm_or_unfused(a: Variable, b: Variable, c: Variable, alpha: float, beta: float,
+                    trans_a: bool, trans_b: bool, loc=None) -> Variable:
+    """``alpha * op(A) @ op(B) + beta * C`` as one gemm node where BLAS takes it (float
+    matrices; a vector times a matrix is the transposed matrix times the vector), else as
+    the ordinary ops (a rewrite cannot see ranks or dtypes; decoding can)."""
+    from . import frontend as F
+    from .blas import dot
+    alpha, beta = float(alpha), float(beta)
+    if a.ndim == 1 and b.ndim == 2:          # v @ op(M) = op(M).T @ v
+        a, b, trans_a, trans_b = b, a, not trans_b, False
+    params = dict(alpha=alpha, beta=beta, trans_a=bool(trans_a), trans_b=bool(trans_b))
+    try:
+        return gemm.make_node([a, b, c], loc=loc, **params).outputs[0]
+    except (ShapeError, EgoptTypeError, TypeError, ValueError):
+        pass
+    pa = F.transpose(a) if trans_a else a
+    pb = F.transpose(b) if trans_b else b
+    prod = dot(pa, pb)
+    scaled = prod if alpha == 1.0 else (-prod if alpha == -1.0 else prod * alpha)
+    cs = c if beta == 1.0 else c * beta
+    return cs + scaled

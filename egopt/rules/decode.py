@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from ..lang import frontend as F
+from ..lang.fused import gemm_or_unfused
 from ..lang.graph import SourceLoc, Variable
 from ..lang.ops import get_op
 from ..lang.types import TensorType
@@ -150,6 +151,8 @@ def rebuild(view: EGraphView, choice: dict[int, ENode], enc: Encoding,
         for a in inputs:
             if not isinstance(a, Variable):
                 raise DecodeError(f"{op.name}: a weak scalar where a tensor was expected")
+        if op.name == "gemm" and len(inputs) == 3:   # BLAS where ranks and dtypes allow
+            return gemm_or_unfused(*inputs, loc=loc, **params)
         return op.make_node(inputs, loc=loc, **params).outputs[0]
 
     out = {}
