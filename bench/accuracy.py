@@ -288,10 +288,19 @@ def reference(f: Formula, args: list[np.ndarray]) -> np.ndarray:
 
 
 def _ordinal(a: np.ndarray) -> np.ndarray:
+    """Integers in the order of the floats (-0.0 and 0.0 both 0)."""
     bits = {np.dtype("float64"): np.int64, np.dtype("float32"): np.int32}[a.dtype]
-    i = a.view(bits).astype(np.float64)
-    lim = float(np.iinfo(bits).min)
+    i = a.view(bits).astype(np.int64)
+    lim = np.int64(np.iinfo(bits).min)
     return np.where(i < 0, lim - i, i)
+
+
+def _distance(oa: np.ndarray, ob: np.ndarray) -> np.ndarray:
+    """|oa - ob| as floats, exact where it matters (same sign: no int64 overflow)."""
+    same = (oa >= 0) == (ob >= 0)
+    with np.errstate(over="ignore"):
+        exact = np.abs(np.where(same, oa - ob, 0)).astype(np.float64)
+    return np.where(same, exact, np.abs(oa.astype(np.float64) - ob.astype(np.float64)))
 
 
 def bits_of_error(got: np.ndarray, exact: np.ndarray, dtype: str) -> np.ndarray:
@@ -300,7 +309,7 @@ def bits_of_error(got: np.ndarray, exact: np.ndarray, dtype: str) -> np.ndarray:
     with np.errstate(all="ignore"):
         ex = exact.astype(dtype)
         got = np.broadcast_to(np.asarray(got, dtype=np.float64), ex.shape).astype(dtype)
-    err = np.log2(1.0 + np.abs(_ordinal(got) - _ordinal(ex)))
+    err = np.log2(1.0 + _distance(_ordinal(got), _ordinal(ex)))
     err = np.where(np.isnan(got), width, np.minimum(err, width))
     return err
 
@@ -372,6 +381,9 @@ def measure(f: Formula, dtype: str, n: int = 96, libs=("egopt", "numpy", "pytens
         try:
             if lib == "egopt":
                 got, fn = run_egopt(f, args)
+                outcome = fn.optimization_report().outcome
+                if outcome != "optimized":
+                    print(f"  {f.name} {dtype}: egopt optimizer: {outcome}", file=sys.stderr)
                 rules = ",".join(sorted(k for k in fn.optimization_report().fired
                                         if k in _stable_rule_names()))
             elif lib == "numpy":

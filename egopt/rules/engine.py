@@ -61,7 +61,9 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES) -> Saturation
     from .schema import schema_text
     eg = b.EGraph()
     eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))
-    text = "\n".join(r.egg() for r in rules)
+    from .relevance import relevant
+    active = relevant(rules, enc.constructors())
+    text = "\n".join(r.egg() for r in active)
     if text:
         eg.run_program(*eg.parse_program(text, filename="<rules>"))
     eg.run_program(*enc.commands)

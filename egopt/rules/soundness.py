@@ -358,15 +358,28 @@ def _cases(d):
 
 
 def _under(expr, cond):
-    if isinstance(cond, sympy.Eq):
-        diff = cond.lhs - cond.rhs
-        for s in sorted(diff.free_symbols, key=lambda v: v.name):
-            try:
-                sol = sympy.solve(diff, s)
-            except NotImplementedError:
-                continue
-            if len(sol) == 1:
-                return expr.subs(s, sol[0])
+    """expr where cond holds, as far as a substitution can say it: under Eq(u, v) a symbol is
+    replaced by its solution; under x > 0 (x >= 0, x < 0, x <= 0) x becomes a positive
+    (non-negative, ...) symbol, so that |x| and sqrt(x^2) simplify."""
+    conds = cond.args if isinstance(cond, sympy.And) else (cond,)
+    for c in conds:
+        if isinstance(c, sympy.Eq):
+            diff = c.lhs - c.rhs
+            for s in sorted(diff.free_symbols, key=lambda v: v.name):
+                try:
+                    sol = sympy.solve(diff, s)
+                except NotImplementedError:
+                    continue
+                if len(sol) == 1:
+                    expr = expr.subs(s, sol[0])
+                    break
+        elif isinstance(c, (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan,
+                            sympy.LessThan)) and c.rhs == 0 and c.lhs.is_Symbol:
+            strict = isinstance(c, (sympy.StrictGreaterThan, sympy.StrictLessThan))
+            p = sympy.Symbol(c.lhs.name + "_pos", positive=True) if strict else \
+                sympy.Symbol(c.lhs.name + "_nn", nonnegative=True)
+            up = isinstance(c, (sympy.StrictGreaterThan, sympy.GreaterThan))
+            expr = expr.subs(c.lhs, p if up else -p)
     return expr
 
 
