@@ -51,19 +51,26 @@ def _root_variants(lhs):
     return [(lhs, False)]
 
 
-def _stab(lhs, rhs, name, **kw):
+def _stab(lhs, rhs, name, variants=True, **kw):
+    forms = _root_variants(lhs) if variants else [(lhs, False)]
     return [rules.rewrite(v, -rhs if neg else rhs, name=name if i == 0 else f"{name}~{i}", phase="stabilize", **kw)
-            for i, (v, neg) in enumerate(_root_variants(lhs))]
+            for i, (v, neg) in enumerate(forms)]
+
+
+def _exact(lhs, rhs, name):
+    """A simplification: the right side is cheaper, so the extractor takes it over every
+    variant of the left side; no variants and no subsumption needed."""
+    return _stab(lhs, rhs, name, variants=False, subsume=False)
 
 
 RULES = [r for group in [
     # ---- cleanup: differences that share a term (exact) --------------------------------------
-    _stab((a + b) - a, b, "cancel-add-sub"),
-    _stab((b + a) - a, b, "cancel-add-sub-2"),
-    _stab(a - (a + b), -b, "cancel-sub-add"),
-    _stab(a - (b + a), -b, "cancel-sub-add-2"),
-    _stab((a - b) - a, -b, "cancel-sub-sub"),
-    _stab(a - (a - b), b, "cancel-sub-sub-2"),
+    _exact((a + b) - a, b, "cancel-add-sub"),
+    _exact((b + a) - a, b, "cancel-add-sub-2"),
+    _exact(a - (a + b), -b, "cancel-sub-add"),
+    _exact(a - (b + a), -b, "cancel-sub-add-2"),
+    _exact((a - b) - a, -b, "cancel-sub-sub"),
+    _exact(a - (a - b), b, "cancel-sub-sub-2"),
 
     # ---- conjugates ---------------------------------------------------------------------------
     # sqrt(a) - sqrt(b) cancels for a close to b; (a - b) is exact there, and often simplifies
@@ -131,7 +138,7 @@ RULES = [r for group in [
     _stab(T.exp(x) - T.exp(-x), 2 * T.sinh(x), "exp-difference-sinh"),
     _stab((T.exp(x) - T.exp(-x)) / (T.exp(x) + T.exp(-x)), T.tanh(x), "exp-ratio-tanh"),
     _stab((T.exp(x) - T.exp(-x)) / 2, T.sinh(x), "exp-half-difference-sinh"),
-    _stab(T.exp(x) + T.exp(-x), 2 * T.cosh(x), "exp-sum-cosh", subsume=False),
+    _stab(T.exp(x) + T.exp(-x), 2 * T.cosh(x), "exp-sum-cosh", variants=False, subsume=False),
     # exp(x) - 2 + exp(-x) = 2 (cosh(x) - 1) = 4 sinh(x/2)^2
     _stab((T.exp(x) - 2) + T.exp(-x), 4 * T.sqr(T.sinh(x / 2)), "exp-sum-minus-two"),
 ] for r in group]

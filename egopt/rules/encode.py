@@ -37,10 +37,6 @@ class Encoding:
     commands: list = field(default_factory=list)
     n_nodes: int = 0
 
-    def constructors(self) -> set[str]:
-        """The e-graph constructors of the encoded nodes (rule relevance reads them)."""
-        return {op_ctor(v.owner.op).name for v in self.origin.values() if v.owner is not None}
-
 
 def weak_literal(inputs: Sequence[Variable], i: int):
     """The literal for input i if it is a 0-d constant that behaves as a weak scalar there."""

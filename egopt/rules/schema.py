@@ -76,7 +76,8 @@ def schema_text() -> str:
                          for c in ctors)
         lines.append(f"  ({sort}\n{body}\n  )")
     lines.append(")")
-    return "\n".join(lines) + "\n" + CORE_RULES
+    from .analysis import RELATIONS
+    return "\n".join(lines) + "\n" + CORE_RULES + RELATIONS
 
 
 # The fusion equalities (sound by definition of Ew/Ld) run in every phase.
