@@ -40,6 +40,7 @@ class Formula:
     sample: Callable                # sample(rng, n) -> list of arrays, one per variable
     vec: int = 0                    # > 0: variables are (n, vec) matrices (reductions on the last axis)
     group: str = "hamming"
+    sample32: Callable | None = None   # the float32 regime, where it differs (range limits)
 
 
 def _logu(rng, n, lo, hi, sign=1):
@@ -119,7 +120,9 @@ FORMULAS = [
     Formula("log-erfc", lambda m, x: m.log(1 - m.erf(x)), one(lambda r, n: _u(r, n, -3, 26)), group="parity"),
     Formula("sqrt-sqr", lambda m, x: m.sqrt(x ** 2),
             one(lambda r, n: np.concatenate([_logu(r, n // 2, 1e155, 1e300, 0),
-                                             _logu(r, n - n // 2, 1e-300, 1e-155, 0)])), group="parity"),
+                                             _logu(r, n - n // 2, 1e-300, 1e-155, 0)])), group="parity",
+            sample32=one(lambda r, n: np.concatenate([_logu(r, n // 2, 1e20, 1e38, 0),
+                                                      _logu(r, n - n // 2, 1e-37, 1e-23, 0)]))),
     Formula("logit-sigmoid", lambda m, x: m.log(m.sigmoid(x) / (1 - m.sigmoid(x))),
             one(lambda r, n: _u(r, n, -700, 700)), group="parity"),
     Formula("qlog", lambda m, x: m.log(1 - x) / m.log(1 + x), one(lambda r, n: _logu(r, n, 1e-20, 0.5, 0)),
@@ -187,7 +190,8 @@ FORMULAS = [
     Formula("exp-ratio", lambda m, x, y: m.exp(x) / (m.exp(x) + m.exp(y)),
             lambda r, n: [_u(r, n, -900, 900), _u(r, n, -900, 900)], group="more"),
     Formula("log-prod", lambda m, x, y: m.log(x * y),
-            lambda r, n: [_logu(r, n, 1e150, 1e300), _logu(r, n, 1e150, 1e300)], group="more"),
+            lambda r, n: [_logu(r, n, 1e150, 1e300), _logu(r, n, 1e150, 1e300)], group="more",
+            sample32=lambda r, n: [_logu(r, n, 1e20, 1e38), _logu(r, n, 1e20, 1e38)]),
 ]
 
 
@@ -273,8 +277,9 @@ def _jax_ns():
 
 def points(f: Formula, dtype: str, n: int, seed: int = 0) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
+    sample = f.sample32 if dtype == "float32" and f.sample32 is not None else f.sample
     with np.errstate(all="ignore"):
-        return [np.asarray(a, dtype=np.float64).astype(dtype) for a in f.sample(rng, n)]
+        return [np.asarray(a, dtype=np.float64).astype(dtype) for a in sample(rng, n)]
 
 
 def reference(f: Formula, args: list[np.ndarray]) -> np.ndarray:
