@@ -40,6 +40,7 @@ class Formula:
     sample: Callable                # sample(rng, n) -> list of arrays, one per variable
     vec: int = 0                    # > 0: variables are (n, vec) matrices (reductions on the last axis)
     group: str = "hamming"
+    sample32: Callable | None = None   # the float32 regime, where it differs (range limits)
 
 
 def _logu(rng, n, lo, hi, sign=1):
@@ -119,7 +120,9 @@ FORMULAS = [
     Formula("log-erfc", lambda m, x: m.log(1 - m.erf(x)), one(lambda r, n: _u(r, n, -3, 26)), group="parity"),
     Formula("sqrt-sqr", lambda m, x: m.sqrt(x ** 2),
             one(lambda r, n: np.concatenate([_logu(r, n // 2, 1e155, 1e300, 0),
-                                             _logu(r, n - n // 2, 1e-300, 1e-155, 0)])), group="parity"),
+                                             _logu(r, n - n // 2, 1e-300, 1e-155, 0)])), group="parity",
+            sample32=one(lambda r, n: np.concatenate([_logu(r, n // 2, 1e20, 1e38, 0),
+                                                      _logu(r, n - n // 2, 1e-37, 1e-23, 0)]))),
     Formula("logit-sigmoid", lambda m, x: m.log(m.sigmoid(x) / (1 - m.sigmoid(x))),
             one(lambda r, n: _u(r, n, -700, 700)), group="parity"),
     Formula("qlog", lambda m, x: m.log(1 - x) / m.log(1 + x), one(lambda r, n: _logu(r, n, 1e-20, 0.5, 0)),
@@ -187,7 +190,8 @@ FORMULAS = [
     Formula("exp-ratio", lambda m, x, y: m.exp(x) / (m.exp(x) + m.exp(y)),
             lambda r, n: [_u(r, n, -900, 900), _u(r, n, -900, 900)], group="more"),
     Formula("log-prod", lambda m, x, y: m.log(x * y),
-            lambda r, n: [_logu(r, n, 1e150, 1e300), _logu(r, n, 1e150, 1e300)], group="more"),
+            lambda r, n: [_logu(r, n, 1e150, 1e300), _logu(r, n, 1e150, 1e300)], group="more",
+            sample32=lambda r, n: [_logu(r, n, 1e20, 1e38), _logu(r, n, 1e20, 1e38)]),
 ]
 
 
@@ -273,8 +277,9 @@ def _jax_ns():
 
 def points(f: Formula, dtype: str, n: int, seed: int = 0) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
+    sample = f.sample32 if dtype == "float32" and f.sample32 is not None else f.sample
     with np.errstate(all="ignore"):
-        return [np.asarray(a, dtype=np.float64).astype(dtype) for a in f.sample(rng, n)]
+        return [np.asarray(a, dtype=np.float64).astype(dtype) for a in sample(rng, n)]
 
 
 def reference(f: Formula, args: list[np.ndarray]) -> np.ndarray:
@@ -288,10 +293,19 @@ def reference(f: Formula, args: list[np.ndarray]) -> np.ndarray:
 
 
 def _ordinal(a: np.ndarray) -> np.ndarray:
+    """Integers in the order of the floats (-0.0 and 0.0 both 0)."""
     bits = {np.dtype("float64"): np.int64, np.dtype("float32"): np.int32}[a.dtype]
-    i = a.view(bits).astype(np.float64)
-    lim = float(np.iinfo(bits).min)
+    i = a.view(bits).astype(np.int64)
+    lim = np.int64(np.iinfo(bits).min)
     return np.where(i < 0, lim - i, i)
+
+
+def _distance(oa: np.ndarray, ob: np.ndarray) -> np.ndarray:
+    """|oa - ob| as floats, exact where it matters (same sign: no int64 overflow)."""
+    same = (oa >= 0) == (ob >= 0)
+    with np.errstate(over="ignore"):
+        exact = np.abs(np.where(same, oa - ob, 0)).astype(np.float64)
+    return np.where(same, exact, np.abs(oa.astype(np.float64) - ob.astype(np.float64)))
 
 
 def bits_of_error(got: np.ndarray, exact: np.ndarray, dtype: str) -> np.ndarray:
@@ -300,7 +314,7 @@ def bits_of_error(got: np.ndarray, exact: np.ndarray, dtype: str) -> np.ndarray:
     with np.errstate(all="ignore"):
         ex = exact.astype(dtype)
         got = np.broadcast_to(np.asarray(got, dtype=np.float64), ex.shape).astype(dtype)
-    err = np.log2(1.0 + np.abs(_ordinal(got) - _ordinal(ex)))
+    err = np.log2(1.0 + _distance(_ordinal(got), _ordinal(ex)))
     err = np.where(np.isnan(got), width, np.minimum(err, width))
     return err
 
@@ -372,6 +386,9 @@ def measure(f: Formula, dtype: str, n: int = 96, libs=("egopt", "numpy", "pytens
         try:
             if lib == "egopt":
                 got, fn = run_egopt(f, args)
+                outcome = fn.optimization_report().outcome
+                if outcome != "optimized":
+                    print(f"  {f.name} {dtype}: egopt optimizer: {outcome}", file=sys.stderr)
                 rules = ",".join(sorted(k for k in fn.optimization_report().fired
                                         if k in _stable_rule_names()))
             elif lib == "numpy":

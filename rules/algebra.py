@@ -29,7 +29,6 @@ RULES = [
     rules.rewrite(x ** 0, T.second(x, 1.0), name="pow-zero"),       # x**0 -> 1 (NumPy: 0**0 = 1)
     rules.rewrite(T.log(T.exp(x)), x, name="log-exp"),              # log(exp(x)) -> x
     rules.rewrite(T.exp(x) * T.exp(y), T.exp(x + y), name="exp-mul"),   # exp(x)exp(y) -> exp(x+y)
-    # exp(-log x) -> 1/x holds only for x > 0 (NaN vs -1/x below): it waits for a sign analysis
     rules.rewrite(T.sqrt(x * x), abs(x), name="sqrt-square"),       # sqrt(x^2) = |x| for real x
     rules.rewrite(T.sqrt(T.sqr(x)), abs(x), name="sqrt-sqr"),
     rules.rewrite(abs(-x), abs(x), name="abs-neg"),
@@ -84,3 +83,15 @@ RULES += [
 
 # products with transposes: A^T B^T = (B A)^T, one transpose instead of two
 RULES.append(rules.rewrite(T.dot(A.T, B.T), T.dot(B, A).T, name="dot-transposes"))
+
+# identities that hold only on part of the real line, under the sign analysis
+# (egopt/rules/analysis.py): each is proved by check-rules under its condition
+RULES += [
+    rules.rewrite(T.exp(-T.log(x)), 1 / x, name="exp-neg-log", when=[rules.positive(x)]),
+    rules.rewrite(T.exp(T.log(x)), x, name="exp-log", when=[rules.positive(x)]),
+    rules.rewrite(T.sqrt(x * x), x, name="sqrt-square-nonneg", when=[rules.nonnegative(x)]),
+    rules.rewrite(abs(x), x, name="abs-nonneg", when=[rules.nonnegative(x)]),
+    rules.rewrite(T.sqrt(x) * T.sqrt(x), x, name="sqrt-times-sqrt", when=[rules.nonnegative(x)]),
+    rules.rewrite(T.log(x * y), T.log(x) + T.log(y), name="log-product",
+                  when=[rules.positive(x), rules.positive(y)]),
+]

@@ -26,18 +26,51 @@ def _near(u, v):
     return T.lt(abs(u - v) * (abs(u) + 1), 1)
 
 
-def _stab(lhs, rhs, name, **kw):
-    return rules.rewrite(lhs, rhs, name=name, phase="stabilize", **kw)
+def _kept(u, v):
+    """u - v as written, for the regime where it is accurate. The identity keeps the stability
+    rules from matching it again: they subsume the node they match, and a switch whose branch
+    is its own subsumed left side would leave no finite form to extract."""
+    return T.identity(u) - v
 
 
-RULES = [
+def _root_variants(lhs):
+    """(form, negated) for lhs and the forms canonicalize puts in the same e-class at its root
+    (a + b and b + a, a - b and a + -b), or in the class of its negation (-a - b becomes
+    -(a + b)): a stability rule subsumes only the node it matched, so each naive variant needs
+    a rule of its own, or the extractor would pick it (it is cheaper)."""
+    node = lhs.owner
+    if node is None:
+        return [(lhs, False)]
+    u = node.inputs
+    if node.op.name == "add":
+        return [(lhs, False), (u[1] + u[0], False), ((-u[0]) - u[1], True), ((-u[1]) - u[0], True)]
+    if node.op.name == "mul":
+        return [(lhs, False), (u[1] * u[0], False)]
+    if node.op.name == "sub":
+        return [(lhs, False), (u[0] + (-u[1]), False), ((-u[1]) + u[0], False)]
+    return [(lhs, False)]
+
+
+def _stab(lhs, rhs, name, variants=True, **kw):
+    forms = _root_variants(lhs) if variants else [(lhs, False)]
+    return [rules.rewrite(v, -rhs if neg else rhs, name=name if i == 0 else f"{name}~{i}", phase="stabilize", **kw)
+            for i, (v, neg) in enumerate(forms)]
+
+
+def _exact(lhs, rhs, name):
+    """A simplification: the right side is cheaper, so the extractor takes it over every
+    variant of the left side; no variants and no subsumption needed."""
+    return _stab(lhs, rhs, name, variants=False, subsume=False)
+
+
+RULES = [r for group in [
     # ---- cleanup: differences that share a term (exact) --------------------------------------
-    _stab((a + b) - a, b, "cancel-add-sub"),
-    _stab((b + a) - a, b, "cancel-add-sub-2"),
-    _stab(a - (a + b), -b, "cancel-sub-add"),
-    _stab(a - (b + a), -b, "cancel-sub-add-2"),
-    _stab((a - b) - a, -b, "cancel-sub-sub"),
-    _stab(a - (a - b), b, "cancel-sub-sub-2"),
+    _exact((a + b) - a, b, "cancel-add-sub"),
+    _exact((b + a) - a, b, "cancel-add-sub-2"),
+    _exact(a - (a + b), -b, "cancel-sub-add"),
+    _exact(a - (b + a), -b, "cancel-sub-add-2"),
+    _exact((a - b) - a, -b, "cancel-sub-sub"),
+    _exact(a - (a - b), b, "cancel-sub-sub-2"),
 
     # ---- conjugates ---------------------------------------------------------------------------
     # sqrt(a) - sqrt(b) cancels for a close to b; (a - b) is exact there, and often simplifies
@@ -48,13 +81,15 @@ RULES = [
     # sqrt(x*x + y) - x and sqrt(x*x - y) - x for x > 0 (the roots of a quadratic); for x < 0
     # the sum cancels instead: the switch keeps the difference there
     _stab(T.sqrt(x * x + y) - x,
-          T.switch(T.isinf(y), y, T.switch(T.gt(x, 0), y / (T.sqrt(x * x + y) + x), T.sqrt(x * x + y) + -x)),
+          T.switch(T.isinf(y), y, T.switch(T.gt(x, 0), y / (abs(x) + T.sqrt(x * x + y)), _kept(T.sqrt(x * x + y), x))),
           "conjugate-hypot-sub"),
+    # (the denominators use |x|, which is x, resp. -x, in their branch: written with x, each
+    # rule would match the other's right side, undo it, and leave no finite form to extract)
     _stab(T.sqrt(x * x - y) - x,
-          T.switch(T.isinf(y), -y, T.switch(T.gt(x, 0), -y / (T.sqrt(x * x - y) + x), T.sqrt(x * x - y) + -x)),
+          T.switch(T.isinf(y), -y, T.switch(T.gt(x, 0), -y / (abs(x) + T.sqrt(x * x - y)), _kept(T.sqrt(x * x - y), x))),
           "conjugate-disc-sub"),
     _stab(T.sqrt(x * x - y) + x,
-          T.switch(T.isinf(y), -y, T.switch(T.lt(x, 0), -y / (T.sqrt(x * x - y) - x), x + T.sqrt(x * x - y))),
+          T.switch(T.isinf(y), -y, T.switch(T.lt(x, 0), -y / (T.sqrt(x * x - y) + abs(x)), T.identity(x) + T.sqrt(x * x - y))),
           "conjugate-disc-add"),
 
     # ---- reciprocal differences ---------------------------------------------------------------
@@ -71,39 +106,39 @@ RULES = [
 
     # ---- sum-to-product, where a - b is small -------------------------------------------------
     _stab(T.cos(a) - T.cos(b),
-          T.switch(_near(a, b), -2 * T.sin((a + b) / 2) * T.sin((a - b) / 2), T.cos(a) + -T.cos(b)),
+          T.switch(_near(a, b), -2 * T.sin((a + b) / 2) * T.sin((a - b) / 2), _kept(T.cos(a), T.cos(b))),
           "cos-difference"),
     _stab(T.sin(a) - T.sin(b),
-          T.switch(_near(a, b), 2 * T.cos((a + b) / 2) * T.sin((a - b) / 2), T.sin(a) + -T.sin(b)),
+          T.switch(_near(a, b), 2 * T.cos((a + b) / 2) * T.sin((a - b) / 2), _kept(T.sin(a), T.sin(b))),
           "sin-difference"),
     _stab(T.tan(a) - T.tan(b),
-          T.switch(_near(a, b), T.sin(a - b) / (T.cos(a) * T.cos(b)), T.tan(a) + -T.tan(b)),
+          T.switch(_near(a, b), T.sin(a - b) / (T.cos(a) * T.cos(b)), _kept(T.tan(a), T.tan(b))),
           "tan-difference"),
     _stab(T.cosh(a) - T.cosh(b),
-          T.switch(_near(a, b), 2 * T.sinh((a + b) / 2) * T.sinh((a - b) / 2), T.cosh(a) + -T.cosh(b)),
+          T.switch(_near(a, b), 2 * T.sinh((a + b) / 2) * T.sinh((a - b) / 2), _kept(T.cosh(a), T.cosh(b))),
           "cosh-difference"),
     _stab(T.sinh(a) - T.sinh(b),
-          T.switch(_near(a, b), 2 * T.cosh((a + b) / 2) * T.sinh((a - b) / 2), T.sinh(a) + -T.sinh(b)),
+          T.switch(_near(a, b), 2 * T.cosh((a + b) / 2) * T.sinh((a - b) / 2), _kept(T.sinh(a), T.sinh(b))),
           "sinh-difference"),
 
     # ---- log differences: log1p of the relative difference, where the quotient is near 1 -------
     _stab(T.log(a) - T.log(b),
-          T.switch(T.lt(abs(a - b), 0.5 * b), T.log1p((a - b) / b), T.log(a) + -T.log(b)),
+          T.switch(T.lt(abs(a - b), 0.5 * b), T.log1p((a - b) / b), _kept(T.log(a), T.log(b))),
           "log-difference"),
     # log(x + 1) has become log1p(x) by now: log1p(a) - log(b) = log((1 + a) / b)
     _stab(T.log1p(a) - T.log(b),
-          T.switch(T.lt(abs((1 + a) - b), 0.5 * b), T.log1p(((1 + a) - b) / b), T.log1p(a) + -T.log(b)),
+          T.switch(T.lt(abs((1 + a) - b), 0.5 * b), T.log1p(((1 + a) - b) / b), _kept(T.log1p(a), T.log(b))),
           "log1p-difference"),
     _stab(T.log(a) - T.log1p(b),
           T.switch(T.lt(abs(a - (1 + b)), 0.5 * (1 + b)), T.log1p((a - (1 + b)) / (1 + b)),
-                   T.log(a) + -T.log1p(b)),
+                   _kept(T.log(a), T.log1p(b))),
           "log-log1p-difference"),
 
     # ---- exponentials as hyperbolic functions -------------------------------------------------
     _stab(T.exp(x) - T.exp(-x), 2 * T.sinh(x), "exp-difference-sinh"),
     _stab((T.exp(x) - T.exp(-x)) / (T.exp(x) + T.exp(-x)), T.tanh(x), "exp-ratio-tanh"),
     _stab((T.exp(x) - T.exp(-x)) / 2, T.sinh(x), "exp-half-difference-sinh"),
-    _stab(T.exp(x) + T.exp(-x), 2 * T.cosh(x), "exp-sum-cosh", subsume=False),
+    _stab(T.exp(x) + T.exp(-x), 2 * T.cosh(x), "exp-sum-cosh", variants=False, subsume=False),
     # exp(x) - 2 + exp(-x) = 2 (cosh(x) - 1) = 4 sinh(x/2)^2
     _stab((T.exp(x) - 2) + T.exp(-x), 4 * T.sqr(T.sinh(x / 2)), "exp-sum-minus-two"),
-]
+] for r in group]

@@ -25,8 +25,19 @@ RULES = [
     rules.rewrite(T.log(-T.expm1(x)), T.log1mexp(x), name="log-neg-expm1", phase="stabilize"),
     # log(1 - x) rounds 1 - x first: log1p(-x) keeps the digits of a small x
     rules.rewrite(T.log(1 - x), T.log1p(-x), name="log1m", phase="stabilize"),
+    # log1m and one-minus-sigmoid both match log(1 - sigmoid(x)); each subsumes what it matched,
+    # so the log1p form needs its own way to softplus
+    rules.rewrite(T.log1p(-T.sigmoid(x)), -T.softplus(x), name="log1p-neg-sigmoid", phase="stabilize"),
+    rules.rewrite(T.log1p(-T.sigmoid(-x)), -T.softplus(-x), name="log1p-neg-sigmoid-neg", phase="stabilize"),
     # the logistic function as exp(x) / (1 + exp(x)) is inf / inf for x > 709
     rules.rewrite(T.exp(x) / (1 + T.exp(x)), T.sigmoid(x), name="exp-ratio-sigmoid", phase="stabilize"),
+    # exp(x) / (exp(x) + exp(y)) is inf/inf or 0/0 once the exponentials overflow or underflow:
+    # sigmoid(x - y) there (elsewhere the rounding of x - y would cost more than the quotient)
+    rules.rewrite(T.exp(x) / (T.exp(x) + T.exp(y)),
+                  T.switch(T.isinf(T.exp(x) + T.exp(y)), T.sigmoid(x - y),
+                           T.switch(T.eq(T.exp(x) + T.exp(y), 0), T.sigmoid(x - y),
+                                    T.identity(T.exp(x)) / (T.exp(x) + T.exp(y)))),
+                  name="exp-ratio-regimes", phase="stabilize"),
     # 1 - erf(x) is 0 beyond x = 6; erfc keeps its value down to 1e-308
     rules.rewrite(1 - T.erf(x), T.erfc(x), name="erfc", phase="stabilize"),
     # log(erfc(x)) is -inf once erfc underflows (x > 26.5); log_erfc follows the asymptotic series

@@ -105,6 +105,22 @@ def rewrite(lhs, rhs, name: str | None = None, phase: str = "canonicalize",
     return rule
 
 
+def positive(v: Variable) -> str:
+    """A ``when=`` condition: the sign analysis proves v > 0 (``(Pos v)``)."""
+    return f"(Pos {_scalar_name(v)})"
+
+
+def nonnegative(v: Variable) -> str:
+    """A ``when=`` condition: the sign analysis proves v >= 0 (``(NonNeg v)``)."""
+    return f"(NonNeg {_scalar_name(v)})"
+
+
+def _scalar_name(v: Variable) -> str:
+    if not _is_pattern(v):
+        raise ValueError(f"sign conditions take a pattern variable, got {v!r}")
+    return v.tag.pattern
+
+
 # ---- translation to egglog text ------------------------------------------------------------------
 
 def _is_pattern(v: Variable) -> bool:

@@ -77,7 +77,12 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     from .schema import schema_text
     eg = b.EGraph()
     eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))
-    text = "\n".join(r.egg() for r in rules)
+    from .relevance import graph_pairs, relevant
+    active = relevant(rules, graph_pairs(enc))
+    text = "\n".join(r.egg() for r in active)
+    from .analysis import analysis_text, needed
+    if needed(r.egg() for r in active):
+        text = analysis_text() + text
     if text:
         eg.run_program(*eg.parse_program(text, filename="<rules>"))
     eg.run_program(*enc.commands)

@@ -79,7 +79,8 @@ def schema_text() -> str:
                          for c in ctors)
         lines.append(f"  ({sort}\n{body}\n  )")
     lines.append(")")
-    return "\n".join(lines) + "\n" + CORE_RULES
+    from .analysis import RELATIONS
+    return "\n".join(lines) + "\n" + CORE_RULES + RELATIONS
 
 
 FUSABLE_REDUCTIONS = ("Sum", "Prod", "Max", "Min", "Mean")

@@ -382,15 +382,28 @@ def _cases(d):
 
 
 def _under(expr, cond):
-    if isinstance(cond, sympy.Eq):
-        diff = cond.lhs - cond.rhs
-        for s in sorted(diff.free_symbols, key=lambda v: v.name):
-            try:
-                sol = sympy.solve(diff, s)
-            except NotImplementedError:
-                continue
-            if len(sol) == 1:
-                return expr.subs(s, sol[0])
+    """expr where cond holds, as far as a substitution can say it: under Eq(u, v) a symbol is
+    replaced by its solution; under x > 0 (x >= 0, x < 0, x <= 0) x becomes a positive
+    (non-negative, ...) symbol, so that |x| and sqrt(x^2) simplify."""
+    conds = cond.args if isinstance(cond, sympy.And) else (cond,)
+    for c in conds:
+        if isinstance(c, sympy.Eq):
+            diff = c.lhs - c.rhs
+            for s in sorted(diff.free_symbols, key=lambda v: v.name):
+                try:
+                    sol = sympy.solve(diff, s)
+                except NotImplementedError:
+                    continue
+                if len(sol) == 1:
+                    expr = expr.subs(s, sol[0])
+                    break
+        elif isinstance(c, (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan,
+                            sympy.LessThan)) and c.rhs == 0 and c.lhs.is_Symbol:
+            strict = isinstance(c, (sympy.StrictGreaterThan, sympy.StrictLessThan))
+            p = sympy.Symbol(c.lhs.name + "_pos", positive=True) if strict else \
+                sympy.Symbol(c.lhs.name + "_nn", nonnegative=True)
+            up = isinstance(c, (sympy.StrictGreaterThan, sympy.GreaterThan))
+            expr = expr.subs(c.lhs, p if up else -p)
     return expr
 
 
@@ -470,7 +483,10 @@ def _sample(left, right, symbols, conds, rng, n_random=40):
     for kind, pt in points:
         env = dict(zip([s.name for s in syms], pt))
         if not all(c(env) for c in conds):
-            continue
+            pt = [abs(v) for v in pt]          # a sign condition: try the point's magnitudes
+            env = dict(zip([s.name for s in syms], pt))
+            if not all(c(env) for c in conds):
+                continue
         args = [_mp(v) for v in pt]
         for f, g in zip(fl, fr):
             try:
@@ -589,7 +605,7 @@ def real_eval(expr, env):
     return ev(expr)
 
 
-def _accuracy(lhs, rhs, names, sorts, rng, n=400):
+def _accuracy(lhs, rhs, names, sorts, rng, conds=(), n=400):
     """A point where the right side in float64 is less accurate than the left, or None."""
     import mpmath
     mpmath.mp.dps = DIGITS
@@ -603,6 +619,10 @@ def _accuracy(lhs, rhs, names, sorts, rng, n=400):
     eps = np.finfo(np.float64).eps
     for _ in range(n):
         pt = [float(rng.choice([-1, 1]) * 10.0 ** rng.uniform(-20, 3)) for _ in scalars]
+        if not all(c(dict(zip(scalars, pt))) for c in conds):
+            pt = [abs(v) for v in pt]
+            if not all(c(dict(zip(scalars, pt))) for c in conds):
+                continue
         fenv = {v: np.float64(x) for v, x in zip(scalars, pt)}
         try:
             with mpmath.workdps(600):        # e^-1000 next to 1 needs ~450 digits
@@ -638,9 +658,39 @@ def _precise(f, g, pt, dps: int = 800):
         return a, b
 
 
+_SIGNS = {"Pos": (lambda v: v > 0, {"positive": True}), "NonNeg": (lambda v: v >= 0, {"nonnegative": True})}
+
+
+def _sign_facts(when) -> dict:
+    """pattern variable -> sympy assumptions, from (Pos x) / (NonNeg x) conditions."""
+    out = {}
+    for f in when:
+        if isinstance(f, list) and len(f) == 2 and f[0] in _SIGNS and isinstance(f[1], str):
+            out[f[1]] = _SIGNS[f[0]][1]
+    return out
+
+
+def _assume(arr, facts: dict):
+    """Replace the symbols of conditioned variables by symbols with those assumptions."""
+    if not facts:
+        return arr
+    out = np.empty(arr.shape, dtype=object)
+    for idx in np.ndindex(arr.shape):
+        e = sympy.sympify(arr[idx])
+        sub = {s: sympy.Symbol(s.name, **facts[n]) for s in e.free_symbols
+               for n in facts if s.name == n or s.name.startswith(n + "_")}
+        out[idx] = e.xreplace(sub) if sub else e
+    return out
+
+
 def _conditions(when):
     conds = []
     for f in when:
+        if isinstance(f, list) and len(f) == 2 and f[0] in _SIGNS and isinstance(f[1], str):
+            test = _SIGNS[f[0]][0]
+            conds.append(lambda env, v=f[1], test=test: all(
+                test(val) for k, val in env.items() if k == v or k.startswith(v + "_")))
+            continue
         if isinstance(f, list) and f[0] == "!=" and isinstance(f[1], str):
             v, c = f[1], float(f[2])
             conds.append(lambda env, v=v, c=c: env.get(v) != c)
@@ -723,7 +773,8 @@ def _check(rule: Rule, seed: int, proof_budget: float) -> RuleCheck:
             return RuleCheck(**base, status="refuted", method=f"sampling ({DIGITS} digits)",
                              counterexample=bad, note=f"at shapes {shapes}" if not scalar_rule else "")
         refines = refines or ref
-        if proved_all and not _prove(left, right, proof_budget):
+        facts = _sign_facts(when)
+        if proved_all and not _prove(_assume(left, facts), _assume(right, facts), proof_budget):
             proved_all = False
     if not tried:
         return RuleCheck(**base, status="unknown", method="no shape fits the left side")
@@ -732,7 +783,7 @@ def _check(rule: Rule, seed: int, proof_budget: float) -> RuleCheck:
                          note="SymPy could not reduce lhs - rhs to 0; no counterexample found")
     method = "sympy" + ("" if scalar_rule else f" on {tried} shape(s)")
     if rule.phase == "stabilize" and scalar_rule:
-        worse = _accuracy(lhs, rhs, names, sorts, rng)
+        worse = _accuracy(lhs, rhs, names, sorts, rng, conds)
         if worse is not None:
             return RuleCheck(**base, status="refuted", method="float64 accuracy", counterexample=worse,
                              note="the rewritten form is less accurate than the naive one here")

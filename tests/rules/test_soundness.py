@@ -103,3 +103,42 @@ def test_egg_parse_errors_name_file_and_line(tmp_path):
     q.write_text('(rewrite (Log a) a :ruleset nowhere)\n')
     with pytest.raises(rules.RuleFileError, match=r"phase.egg:1.*ruleset"):
         rules.load(q)
+
+
+def test_orderings_switches_and_log_laws_are_proved():
+    """Max/Min are proved per ordering, switches per branch, logs combined as for positive
+    arguments (the sampling checks the rest)."""
+    r = rules.rewrite
+    good = [
+        r(T.log(T.exp(x) + T.exp(y)),
+          T.switch(T.isinf(x + y), T.maximum(x, y),
+                   T.maximum(x, y) + T.log1p(T.exp(T.minimum(x, y) - T.maximum(x, y)))),
+          name="logaddexp-max", phase="stabilize"),
+        r(T.log(x) - T.log(y), T.switch(T.lt(abs(x - y), 0.5 * y), T.log1p((x - y) / y),
+                                         T.identity(T.log(x)) - T.log(y)), name="log-difference-regimes"),
+        r(T.sqrt(x * x + y) - x,
+          T.switch(T.isinf(y), y, T.switch(T.gt(x, 0), y / (abs(x) + T.sqrt(x * x + y)), T.sqrt(x * x + y) - x)),
+          name="conjugate-positive-branch"),
+        r(1 - T.cos(x), 2 * T.sin(x / 2) ** 2, name="half-angle"),
+    ]
+    for rule in good:
+        res = check_rule(rule)
+        assert res.status.startswith("proved"), (rule.name, res.status, res.note, res.counterexample)
+
+
+def test_wrong_branches_are_refuted():
+    r = rules.rewrite
+    bad = [
+        # the conjugate without its guard is 0/0 at x = y = 0, where the difference is 0
+        r(T.sqrt(x) - T.sqrt(y), (x - y) / (T.sqrt(x) + T.sqrt(y)), name="conjugate-unguarded"),
+        # |x| is x only for x > 0: the branch is taken for all x
+        r(T.sqrt(x * x + y) - x, y / (abs(x) + T.sqrt(x * x + y)), name="conjugate-no-regime"),
+        # a sum-to-product with the wrong sign
+        r(T.cos(x) - T.cos(y), 2 * T.sin((x + y) / 2) * T.sin((x - y) / 2), name="cos-difference-sign"),
+        # log1p of the quotient, not of the difference
+        r(T.log(x) - T.log(y), T.switch(T.lt(abs(x - y), 0.5 * y), T.log1p(x - y), T.log(x / y)),
+          name="log-difference-wrong-branch"),
+    ]
+    for rule in bad:
+        res = check_rule(rule)
+        assert res.status == "refuted", (rule.name, res.status)
