@@ -84,7 +84,6 @@ def run_workloads(workloads: list[Workload], ctx: Context) -> tuple[list[Row], l
                 got = [Row(w.id, "-", "egopt", ctx.threads, status=harness.ERROR,
                            notes=f"{type(e).__name__}: {str(e)[:200]}")]
             rows += got
-            rows += [r for r in ctx.rows_missing(w.id, got[0].case if got else "-")]
         else:
             sections.append(_run_script(w, mod_name, ctx))
         print(f"  [{w.id}] {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)

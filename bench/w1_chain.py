@@ -125,4 +125,5 @@ def _case(ctx: Context, n: int, dtype: str, libs: dict) -> list[Row]:
                 r.metrics["x_bound"] = r.min_s / floor
         next(r for r in rows if r.system == "triad (ref)").notes += f", {nbytes / floor / 1e9:.1f} GB/s"
     note_outcome(rows, outcome)
+    rows += ctx.rows_missing("W1", case)
     return rows
