@@ -37,7 +37,7 @@ def _groups(rows: Iterable[Row]) -> dict[tuple, list[Row]]:
 def table(rows: list[Row], titles: dict[str, str]) -> str:
     lines = []
     last = None
-    for (wl, threads, case), group in _groups(rows).items():
+    for (wl, threads, case), group in _groups([r for g in _by_workload(rows).values() for r in g]).items():
         if (wl, threads) != last:
             last = (wl, threads)
             lines += ["", f"== {wl}: {titles.get(wl, '')}  [threads={threads}]",
@@ -197,7 +197,11 @@ def write_markdown(path: str, rows: list[Row], meta: dict, titles: dict, verdict
 
 
 def _by_workload(rows):
+    """(workload, threads) -> rows, each case's rows together (in the order cases first appear)."""
     out: dict[tuple, list[Row]] = {}
     for r in rows:
         out.setdefault((r.workload, r.threads), []).append(r)
+    for k, group in out.items():
+        order = {c: i for i, c in reversed(list(enumerate(r.case for r in group)))}
+        out[k] = sorted(group, key=lambda r: order[r.case])
     return out
