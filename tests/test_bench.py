@@ -108,3 +108,11 @@ def test_pinned_threads_are_restored():
             assert "threadpoolctl missing" in info["threadpools"]
     if has_tpc:
         assert [p["num_threads"] for p in threadpoolctl.threadpool_info()] == before
+
+
+def test_a_script_workload_becomes_a_report_section():
+    script = registry.Workload("ZS", "a script", "tests.bench_script_fixture:bench_rows",
+                               args=("--full",), quick_args=("--points", "3"))
+    rows, sections = run.run_workloads([script], Context(threads=1, quick=True))
+    assert rows == [] and len(sections) == 1
+    assert sections[0]["text"].strip() == "args ['--points', '3'] quick 1 threads 1"
