@@ -27,6 +27,7 @@ from .registry import REGISTRY, Workload, select
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
+SCRIPT_TIMEOUT = 1800     # seconds a script workload may run
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -84,7 +85,6 @@ def run_workloads(workloads: list[Workload], ctx: Context) -> tuple[list[Row], l
                 got = [Row(w.id, "-", "egopt", ctx.threads, status=harness.ERROR,
                            notes=f"{type(e).__name__}: {str(e)[:200]}")]
             rows += got
-            rows += [r for r in ctx.rows_missing(w.id, got[0].case if got else "-")]
         else:
             sections.append(_run_script(w, mod_name, ctx))
         print(f"  [{w.id}] {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
@@ -94,7 +94,12 @@ def run_workloads(workloads: list[Workload], ctx: Context) -> tuple[list[Row], l
 def _run_script(w: Workload, mod_name: str, ctx: Context) -> dict:
     env = {**os.environ, "EGOPT_BENCH_QUICK": "1" if ctx.quick else "0", "EGOPT_BENCH_THREADS": str(ctx.threads),
            "PYTHONPATH": ROOT}
-    p = subprocess.run([sys.executable, "-m", mod_name], cwd=ROOT, env=env, capture_output=True, text=True)
+    cmd = [sys.executable, "-m", mod_name, *(w.quick_args if ctx.quick else w.args)]
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return dict(id=w.id, title=w.title, threads=ctx.threads, text=f"{out}\n(stopped after {SCRIPT_TIMEOUT} s)")
     text = p.stdout + (f"\n(exit status {p.returncode})\n{p.stderr[-2000:]}" if p.returncode else "")
     return dict(id=w.id, title=w.title, threads=ctx.threads, text=text)
 

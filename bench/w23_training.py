@@ -182,6 +182,7 @@ def _case(ctx: Context, wl: str, model: str, dtype: str, x, y, case: str, data_n
         fns["jax"] = run_jax
     rows += rows_from_times(wl, case, interleaved(fns, ctx.samples, ctx.sample_time), ctx, notes)
     note_outcome(rows, outcome)
+    rows += ctx.rows_missing(wl, case)
     return rows
 
 

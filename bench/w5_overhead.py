@@ -44,4 +44,5 @@ def run(ctx: Context) -> list[Row]:
         fns["jax+numpy_in"] = lambda: h(x, y).block_until_ready()
     rows += rows_from_times("W5", case, interleaved(fns, ctx.samples, ctx.sample_time), ctx, notes)
     note_outcome(rows, outcome)
+    rows += ctx.rows_missing("W5", case)
     return rows

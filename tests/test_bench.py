@@ -108,3 +108,26 @@ def test_pinned_threads_are_restored():
             assert "threadpoolctl missing" in info["threadpools"]
     if has_tpc:
         assert [p["num_threads"] for p in threadpoolctl.threadpool_info()] == before
+
+
+def test_a_script_workload_becomes_a_report_section():
+    script = registry.Workload("ZS", "a script", "tests.bench_script_fixture:bench_rows",
+                               args=("--full",), quick_args=("--points", "3"))
+    rows, sections = run.run_workloads([script], Context(threads=1, quick=True))
+    assert rows == [] and len(sections) == 1
+    assert sections[0]["text"].strip() == "args ['--points', '3'] quick 1 threads 1"
+
+
+def test_c_yardsticks_compute_w1_and_leave_denormals_alone():
+    from bench import cref
+    if cref.compiler() is None:
+        with pytest.raises(RuntimeError, match="no C compiler"):
+            cref.build("c_fastmath")
+        return
+    x = np.linspace(-3, 3, 101)
+    want = np.exp(-x**2 / 2) * np.sin(x + 1) + np.log1p(np.abs(x * (x + 1))) / (1 + (x - 1)**2)
+    for variant in cref.VARIANTS:
+        k = cref.kernel(cref.build(variant), "chain", np.float64, 1)
+        np.testing.assert_allclose(k(x, x + 1, x - 1, np.empty_like(x)), want, rtol=1e-13, atol=1e-15)
+        # a -ffast-math link would have switched the process to flush-to-zero (spacing(0) -> 0)
+        assert np.spacing(np.float32(0)) > 0
