@@ -9,7 +9,7 @@ Three ops close under differentiation, as Theano's AbstractConv2d family does:
 Each is linear in its first two inputs, so each VJP is one of the three (the gradient of a
 gradient is a convolution again). The third input of the gradient ops only gives the result's
 shape and never carries a gradient. The NumPy performs are im2col + BLAS: the windows come from
-``sliding_window_view`` and one ``tensordot`` multiplies them; the transposes scatter back with
+``sliding_window_view`` and one batched GEMM (``matmul``) multiplies them; the transposes scatter back with
 one vectorised add per filter tap, never a Python loop over pixels.
 
 Params (Python literals, so the e-graph holds them as text): ``border_mode`` ('valid',
@@ -59,14 +59,17 @@ def _static_pads(border_mode, kh, kw):
     return pads(border_mode, kh, kw)
 
 
-def _windows(xp: np.ndarray, kh: int, kw: int, stride, oh: int, ow: int) -> np.ndarray:
-    """(N, C, oh, ow, kh, kw) view of the padded input: the im2col matrix before its copy."""
+def _columns(xp: np.ndarray, kh: int, kw: int, stride, oh: int, ow: int) -> np.ndarray:
+    """The im2col matrix of each image, (N, C*kh*kw, oh*ow): one row per filter tap, so a
+    product with the (O, C*kh*kw) filter matrix lands directly in NCHW order."""
     if xp.shape[2] < kh or xp.shape[3] < kw:
         raise ValueError(f"the padded input is {xp.shape[2]}x{xp.shape[3]}, smaller than the "
                          f"filter {kh}x{kw}")
     v = sliding_window_view(xp, (kh, kw), axis=(2, 3))
     sh, sw = stride
-    return v[:, :, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw]
+    v = v[:, :, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw]           # N, C, oh, ow, kh, kw
+    n, c = xp.shape[:2]
+    return v.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
 
 
 def _pad(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
@@ -80,38 +83,39 @@ def _flip(w: np.ndarray, flip: bool) -> np.ndarray:
 # ---- performs (the NumPy reference and fast path) -------------------------------------------------------
 
 def _conv_perform(params, x, w):
-    kh, kw = w.shape[2:]
+    o, c, kh, kw = w.shape
     ph, pw = pads(params["border_mode"], kh, kw)
     sh, sw = params["subsample"]
     oh, ow = out_size(x.shape[2], kh, ph, sh), out_size(x.shape[3], kw, pw, sw)
-    if x.shape[1] != w.shape[1]:
-        raise ValueError(f"the input has {x.shape[1]} channels, the filters expect {w.shape[1]}")
-    win = _windows(_pad(x, ph, pw), kh, kw, (sh, sw), oh, ow)
-    out = np.tensordot(win, _flip(w, params["filter_flip"]), axes=([1, 4, 5], [1, 2, 3]))  # N,oh,ow,O
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+    if x.shape[1] != c:
+        raise ValueError(f"the input has {x.shape[1]} channels, the filters expect {c}")
+    cols = _columns(_pad(x, ph, pw), kh, kw, (sh, sw), oh, ow)
+    wmat = np.ascontiguousarray(_flip(w, params["filter_flip"])).reshape(o, c * kh * kw)
+    return np.matmul(wmat, cols).reshape(x.shape[0], o, oh, ow)           # one GEMM per image
 
 
 def _grad_filters_perform(params, x, g, like):
-    kh, kw = like.shape[2:]
+    o, c, kh, kw = like.shape
     ph, pw = pads(params["border_mode"], kh, kw)
-    win = _windows(_pad(x, ph, pw), kh, kw, params["subsample"], g.shape[2], g.shape[3])
-    gw = np.tensordot(g, win, axes=([0, 2, 3], [0, 2, 3]))                                 # O,C,kh,kw
-    return np.ascontiguousarray(_flip(gw, params["filter_flip"]))
+    n, _, oh, ow = g.shape
+    cols = _columns(_pad(x, ph, pw), kh, kw, params["subsample"], oh, ow)
+    gw = np.matmul(g.reshape(n, o, oh * ow), cols.transpose(0, 2, 1)).sum(axis=0)
+    return np.ascontiguousarray(_flip(gw.reshape(o, c, kh, kw), params["filter_flip"]))
 
 
 def _grad_inputs_perform(params, w, g, like):
-    kh, kw = w.shape[2:]
+    o, c, kh, kw = w.shape
     ph, pw = pads(params["border_mode"], kh, kw)
     sh, sw = params["subsample"]
-    n, c, h, wd = like.shape
+    n, _, h, wd = like.shape
     oh, ow = g.shape[2:]
-    col = np.tensordot(g, _flip(w, params["filter_flip"]), axes=([1], [0]))               # N,oh,ow,C,kh,kw
-    col = col.transpose(0, 3, 1, 2, 4, 5)
+    wmat = np.ascontiguousarray(_flip(w, params["filter_flip"])).reshape(o, c * kh * kw)
+    cols = np.matmul(wmat.T, g.reshape(n, o, oh * ow)).reshape(n, c, kh, kw, oh, ow)
     gxp = np.zeros((n, c, max(h + 2 * ph, (oh - 1) * sh + kh), max(wd + 2 * pw, (ow - 1) * sw + kw)),
-                   dtype=col.dtype)
+                   dtype=cols.dtype)
     for a in range(kh):              # col2im: one strided add per filter tap
         for b in range(kw):
-            gxp[:, :, a:a + (oh - 1) * sh + 1:sh, b:b + (ow - 1) * sw + 1:sw] += col[..., a, b]
+            gxp[:, :, a:a + (oh - 1) * sh + 1:sh, b:b + (ow - 1) * sw + 1:sw] += cols[:, :, a, b]
     return gxp[:, :, ph:ph + h, pw:pw + wd]
 
 

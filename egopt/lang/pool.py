@@ -63,6 +63,17 @@ class _Geometry:
         widths = [(0, 0)] * (x.ndim - 2) + [(ph, eh - ph - self.rows), (pw, ew - pw - self.cols)]
         return np.pad(x, widths, constant_values=fill) if any(a or b for a, b in widths) else x
 
+    @property
+    def tiles(self) -> bool:
+        """Windows tile the input exactly (stride = window, no padding, no partial window): the
+        input then reshapes to (..., out_rows, ws_rows, out_cols, ws_cols) without a copy."""
+        return (tuple(self.st) == tuple(self.ws) and tuple(self.pad) == (0, 0)
+                and (self.rows, self.cols) == (self.out[0] * self.ws[0], self.out[1] * self.ws[1]))
+
+    def tiled(self, x: np.ndarray) -> np.ndarray:
+        (oh, ow), (wh, ww) = self.out, self.ws
+        return x.reshape(x.shape[:-2] + (oh, wh, ow, ww))
+
     def taps(self, xp: np.ndarray):
         """For each window offset (a, b): the (..., out_rows, out_cols) strided view of the padded
         array that the offset reads. Pooling is a reduction over these few views, which is
@@ -117,6 +128,13 @@ def _pool_grad_perform(params, x, gz):
     geo, mode = _Geometry(params, x.shape), params["mode"]
     if 0 in geo.out:
         return np.zeros(x.shape, dtype=gz.dtype)
+    if geo.tiles:         # the common case: broadcast over the tiled layout, no scatter
+        per = gz if mode in ("max", "sum") else gz / geo.counts(mode)
+        per = per[..., :, None, :, None]
+        if mode == "max":
+            top = geo.reduce(x, np.maximum)[..., :, None, :, None]
+            return ((geo.tiled(x) == top) * per).reshape(x.shape)
+        return np.broadcast_to(per, geo.tiled(x).shape).reshape(x.shape)
     if mode == "max":     # each window's gradient goes to the positions holding its maximum
         xp = geo.padded(x, _lowest(x.dtype))
         top = geo.reduce(xp, np.maximum)

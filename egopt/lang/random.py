@@ -18,19 +18,18 @@ location and scale (the reparameterisation); the draws themselves have no gradie
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
-
 import numpy as np
 
 from .. import config
 from . import dtypes
 from . import frontend as F
-from .graph import Constant, Variable
+from .graph import Variable
 from .ops import Op, register
 from .shared import SharedVariable
 from .types import TensorType
 
 _DEFINED = "egopt/lang/random.py"
+DEFAULT_SEED = 12345       # MRG_RandomStreams' default: a stream without a seed is reproducible too
 KEY_TYPE = TensorType("uint64", (2,))
 
 
@@ -169,7 +168,7 @@ class RandomStream:
         self._seed(seed)
 
     def _seed(self, seed) -> None:
-        self._seeds = np.random.SeedSequence(seed if seed is not None else config_seed())
+        self._seeds = np.random.SeedSequence(seed if seed is not None else DEFAULT_SEED)
         self._count = 0
 
     def seed(self, seed: int) -> None:
@@ -243,11 +242,7 @@ class RandomStream:
         return x[self.permutation(n=F.shape(x)[0])]
 
 
-def config_seed() -> int:
-    return 12345
-
-
 RandomStreams = RandomStream
 MRG_RandomStreams = RandomStream
 
-__all__: Sequence[Any] = ["RandomStream", "RandomStreams", "MRG_RandomStreams", "generator", "next_key"]
+__all__ = ["RandomStream", "RandomStreams", "MRG_RandomStreams", "generator", "next_key"]

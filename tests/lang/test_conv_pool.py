@@ -146,3 +146,14 @@ def test_conv_sympy_translation_is_the_sum_of_products():
     out = get_op("conv2d").sympy(params, xs, ws)
     assert sympy.expand(out[0, 0, 1, 0] - (xs[0, 0, 1, 0] * ws[0, 0, 0, 0] + xs[0, 0, 1, 1] * ws[0, 0, 0, 1]
                                            + xs[0, 0, 2, 0] * ws[0, 0, 1, 0] + xs[0, 0, 2, 1] * ws[0, 0, 1, 1])) == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("ws", [(2, 2), (3, 2)])
+def test_pool_gradient_when_windows_tile_the_input(ws, mode):
+    """Stride = window, no padding, exact fit: the gradient takes its broadcast fast path."""
+    x = RNG.permutation(2 * 3 * 6 * 4).reshape(2, 3, 6, 4) / 5.0
+    verify_grad(lambda a: (T.signal.pool.pool_2d(a, ws, mode=mode) ** 2).sum(), [x], mode="FAST_COMPILE")
+    v = T.dtensor4("x")
+    got = egopt.function([v], T.signal.pool.pool_2d(v, ws, mode=mode))(x)
+    np.testing.assert_allclose(got, pool_2d_loops(x, ws, True, None, (0, 0), mode), rtol=1e-12)

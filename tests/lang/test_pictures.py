@@ -11,7 +11,6 @@ import pytest
 import egopt
 import egopt.tensor as T
 from egopt.lang.ops import Op
-from egopt.lang.types import TensorType
 from egopt.printing import pydotprint, to_dot
 
 PNG = b"\x89PNG\r\n\x1a\n"
