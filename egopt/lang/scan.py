@@ -315,6 +315,39 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
     return list(results), new_updates
 
 
+def map(fn: Callable, sequences, non_sequences=None, truncate_gradient: int = -1, go_backwards: bool = False,
+        mode=None, name: str | None = None):
+    """``scan`` with no fed-back outputs: ``fn`` applied to each row of the sequences."""
+    return scan(fn, sequences=sequences, outputs_info=None, non_sequences=non_sequences,
+                truncate_gradient=truncate_gradient, go_backwards=go_backwards, name=name)
+
+
+def reduce(fn: Callable, sequences, outputs_info, non_sequences=None, go_backwards: bool = False,
+           mode=None, name: str | None = None):
+    """``scan`` keeping only the last value of each output (which then keeps one row only).
+
+    >>> import egopt.tensor as T
+    >>> x = T.dvector("x")
+    >>> total, _ = reduce(lambda v, acc: acc + v, x, T.constant(0.0))
+    >>> float(total.eval({x: [1.0, 2.0, 4.0]}))
+    7.0
+    """
+    outs, updates = scan(fn, sequences=sequences, outputs_info=outputs_info, non_sequences=non_sequences,
+                         go_backwards=go_backwards, name=name, return_list=True)
+    last = [o[-1] for o in outs]
+    return (last[0] if len(last) == 1 else last), updates
+
+
+def foldl(fn: Callable, sequences, outputs_info, non_sequences=None, mode=None, name: str | None = None):
+    """``reduce`` from the first row."""
+    return reduce(fn, sequences, outputs_info, non_sequences, go_backwards=False, name=name)
+
+
+def foldr(fn: Callable, sequences, outputs_info, non_sequences=None, mode=None, name: str | None = None):
+    """``reduce`` from the last row."""
+    return reduce(fn, sequences, outputs_info, non_sequences, go_backwards=True, name=name)
+
+
 def _check_state(i, placeholder: Variable, out: Variable) -> None:
     if out.dtype != placeholder.dtype or out.ndim != placeholder.ndim:
         raise EgoptTypeError(
