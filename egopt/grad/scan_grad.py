@@ -145,7 +145,9 @@ def scan_vjp(node, *g_outs):
         s = seqs[i]
         if k > 0:
             g = F.concatenate([F.zeros_like(s[:steps][:-k]), g], axis=0)
-        result[1 + i] = F.concatenate([g, F.zeros_like(s[steps:])], axis=0)
+        exact = spec.equal_lengths and getattr(n_steps, "data", None) is not None and int(n_steps.data) == -1
+        # rows past the steps run get zeros (none when every sequence is exactly that long)
+        result[1 + i] = g if exact and k <= 0 else F.concatenate([g, F.zeros_like(s[steps:])], axis=0)
     init_pos = {j: 1 + spec.n_seqs + n for n, j in enumerate(sorted(init_of))}
     for j, h in zip(states, res_c):
         g = F.expand_dims(h[-1], 0) if L[j] == 1 else h[-1][::-1]

@@ -55,6 +55,7 @@ class ScanSpec:
     truncate_gradient: int = -1
     n_updates: int = 0           # hidden states for shared-variable updates (the last outputs)
     name: str | None = None
+    equal_lengths: bool = False  # every sequence has the same number of rows (one input, or sliced)
 
     __hash__ = object.__hash__
 
@@ -302,7 +303,8 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
                     inner_outputs=tuple(inner_outs), n_seqs=len(outer_seqs), taps=all_taps,
                     n_nonseqs=len(nonseq_ph_all), until=cond is not None,
                     keep=("all",) * len(all_taps), go_backwards=bool(go_backwards),
-                    truncate_gradient=int(truncate_gradient), n_updates=len(upd_pairs), name=name)
+                    truncate_gradient=int(truncate_gradient), n_updates=len(upd_pairs), name=name,
+                    equal_lengths=len(seq_specs) == 1)
     steps = F.constant(-1, dtype="int64") if n_steps is None else F.cast(F.as_tensor_variable(n_steps), "int64")
     from .scan_hoist import hoist, prune
     spec, outer = hoist(spec, [steps] + outer_seqs + all_inits + nonseq_all)
