@@ -19,7 +19,7 @@ from . import tensor  # noqa: E402,F401
 from . import printing  # noqa: E402,F401
 from . import gradient  # noqa: E402,F401
 from .lang.shared import SharedVariable, shared  # noqa: E402,F401
-from .lang.scan import scan  # noqa: E402,F401
+from .lang.scan import scan, map, reduce, foldl, foldr  # noqa: E402,F401  (Theano's views)
 from . import scan_module  # noqa: E402,F401
 from .runtime import Function, In, Mode, Out, function, get_mode  # noqa: E402,F401
 from .runtime import BadOptimization, NanGuardError, NanGuardMode  # noqa: E402,F401

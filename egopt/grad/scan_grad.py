@@ -57,14 +57,20 @@ def scan_vjp(node, *g_outs):
     # the forward values of the body's outputs are the histories: read, not recomputed
     val_idx = [j for j, o in enumerate(inner_outs) if o.owner is not None and _flows(o)]
     val_in = [window(outs[j]) for j in val_idx]
-    g_in, g_idx = [], []
-    for j, g in enumerate(g_outs):
-        if g is not None and _flows(outs[j]):
-            g_in.append(window(g))
-            g_idx.append(j)
     states = [j for j, t in enumerate(spec.taps) if t and _flows(outs[j])]
+    g_in, g_idx, last_only = [], [], {}
+    for j, g in enumerate(g_outs):
+        if g is None or not _flows(outs[j]):
+            continue
+        last = _last_row_seed(g)
+        if last is not None and j in states and L[j] == 1 and k <= 0:
+            last_only[j] = last          # only out[-1] was read: it seeds the carry, no sequence
+            continue
+        g_in.append(window(g))
+        g_idx.append(j)
     # the window of pending gradients; one row (a single tap of -1) is carried as the row itself
-    carry0 = [F.zeros_like(init_of[j][-1]) if L[j] == 1 else F.zeros_like(init_of[j][-L[j]:]) for j in states]
+    carry0 = [F.cast(last_only[j], outs[j].dtype) if j in last_only else
+              F.zeros_like(init_of[j][-1]) if L[j] == 1 else F.zeros_like(init_of[j][-L[j]:]) for j in states]
     ns_diff = [i for i, v in enumerate(nonseqs) if _flows(v)]
     acc0 = [F.zeros_like(nonseqs[i]) for i in ns_diff]
     seq_diff = [i for i, v in enumerate(seqs) if _flows(v)]
@@ -139,7 +145,9 @@ def scan_vjp(node, *g_outs):
         s = seqs[i]
         if k > 0:
             g = F.concatenate([F.zeros_like(s[:steps][:-k]), g], axis=0)
-        result[1 + i] = F.concatenate([g, F.zeros_like(s[steps:])], axis=0)
+        exact = spec.equal_lengths and getattr(n_steps, "data", None) is not None and int(n_steps.data) == -1
+        # rows past the steps run get zeros (none when every sequence is exactly that long)
+        result[1 + i] = g if exact and k <= 0 else F.concatenate([g, F.zeros_like(s[steps:])], axis=0)
     init_pos = {j: 1 + spec.n_seqs + n for n, j in enumerate(sorted(init_of))}
     for j, h in zip(states, res_c):
         g = F.expand_dims(h[-1], 0) if L[j] == 1 else h[-1][::-1]
@@ -152,6 +160,20 @@ def scan_vjp(node, *g_outs):
     for i, h in zip(ns_diff, res_a):
         result[ns0 + i] = h[-1]
     return result
+
+
+def _last_row_seed(g: Variable):
+    """``v`` when ``g`` is ``inc_subtensor(zeros, v)`` at row -1 (the gradient of ``out[-1]``)."""
+    node = g.owner
+    if node is None or node.op.name != "inc_subtensor" or node.params.get("idx") != (-1,):
+        return None
+    base = node.inputs[0].owner
+    if base is None or base.op.name != "second":
+        return None
+    zero = base.inputs[1]
+    if not (getattr(zero, "data", None) is not None and zero.ndim == 0 and float(zero.data) == 0.0):
+        return None
+    return node.inputs[1]
 
 
 SCAN.vjp = scan_vjp

@@ -55,6 +55,7 @@ class ScanSpec:
     truncate_gradient: int = -1
     n_updates: int = 0           # hidden states for shared-variable updates (the last outputs)
     name: str | None = None
+    equal_lengths: bool = False  # every sequence has the same number of rows (one input, or sliced)
 
     __hash__ = object.__hash__
 
@@ -302,7 +303,8 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
                     inner_outputs=tuple(inner_outs), n_seqs=len(outer_seqs), taps=all_taps,
                     n_nonseqs=len(nonseq_ph_all), until=cond is not None,
                     keep=("all",) * len(all_taps), go_backwards=bool(go_backwards),
-                    truncate_gradient=int(truncate_gradient), n_updates=len(upd_pairs), name=name)
+                    truncate_gradient=int(truncate_gradient), n_updates=len(upd_pairs), name=name,
+                    equal_lengths=len(seq_specs) == 1)
     steps = F.constant(-1, dtype="int64") if n_steps is None else F.cast(F.as_tensor_variable(n_steps), "int64")
     from .scan_hoist import hoist, prune
     spec, outer = hoist(spec, [steps] + outer_seqs + all_inits + nonseq_all)
@@ -313,6 +315,39 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
     if len(results) == 1 and not return_list:
         return results[0], new_updates
     return list(results), new_updates
+
+
+def map(fn: Callable, sequences, non_sequences=None, truncate_gradient: int = -1, go_backwards: bool = False,
+        mode=None, name: str | None = None):
+    """``scan`` with no fed-back outputs: ``fn`` applied to each row of the sequences."""
+    return scan(fn, sequences=sequences, outputs_info=None, non_sequences=non_sequences,
+                truncate_gradient=truncate_gradient, go_backwards=go_backwards, name=name)
+
+
+def reduce(fn: Callable, sequences, outputs_info, non_sequences=None, go_backwards: bool = False,
+           mode=None, name: str | None = None):
+    """``scan`` keeping only the last value of each output (which then keeps one row only).
+
+    >>> import egopt.tensor as T
+    >>> x = T.dvector("x")
+    >>> total, _ = reduce(lambda v, acc: acc + v, x, T.constant(0.0))
+    >>> float(total.eval({x: [1.0, 2.0, 4.0]}))
+    7.0
+    """
+    outs, updates = scan(fn, sequences=sequences, outputs_info=outputs_info, non_sequences=non_sequences,
+                         go_backwards=go_backwards, name=name, return_list=True)
+    last = [o[-1] for o in outs]
+    return (last[0] if len(last) == 1 else last), updates
+
+
+def foldl(fn: Callable, sequences, outputs_info, non_sequences=None, mode=None, name: str | None = None):
+    """``reduce`` from the first row."""
+    return reduce(fn, sequences, outputs_info, non_sequences, go_backwards=False, name=name)
+
+
+def foldr(fn: Callable, sequences, outputs_info, non_sequences=None, mode=None, name: str | None = None):
+    """``reduce`` from the last row."""
+    return reduce(fn, sequences, outputs_info, non_sequences, go_backwards=True, name=name)
 
 
 def _check_state(i, placeholder: Variable, out: Variable) -> None:

@@ -70,15 +70,16 @@ def hoist(spec: ScanSpec, outer: list[Variable]) -> tuple[ScanSpec, list[Variabl
     if not cands:
         return spec, outer
     need_seq = any(k_of(v) == SEQ for v in cands.values())
-    if need_seq:
+    if need_seq and not (spec.equal_lengths and _all_rows(n_steps)):
         # equal lengths first, so values of several sequences line up row by row
         n = n_steps
-        if isinstance(n_steps, Constant) and int(n_steps.data) == -1:
+        if _all_rows(n_steps):
             n = F.shape(seqs[0])[0]
             for s in seqs[1:]:
                 n = F.minimum(n, F.shape(s)[0])
         seqs = [s[:n] for s in seqs]
         n_steps = n
+        spec = respec(spec, equal_lengths=True)
     lifted: dict[int, Variable] = {}
     for p, s in zip(seq_ph, seqs):
         lifted[id(p)] = s
@@ -127,14 +128,23 @@ def hoist(spec: ScanSpec, outer: list[Variable]) -> tuple[ScanSpec, list[Variabl
     return spec, [n_steps] + seqs + new_seqs + inits + nonseqs + new_ns
 
 
+def _all_rows(n_steps: Variable) -> bool:
+    """n_steps is "the length of the sequences" (the constant -1)."""
+    return isinstance(n_steps, Constant) and int(n_steps.data) == -1
+
+
 def prune(spec: ScanSpec, outer: list[Variable]) -> tuple[ScanSpec, list[Variable]]:
     """Drop sequences and non-sequences the body no longer reads (sequences only when n_steps
     does not come from their lengths)."""
     n_steps, seqs, inits, nonseqs = spec.split_outer(outer)
     seq_ph, tap_ph, ns_ph = spec.split_inner()
     used = {id(v) for v in ancestors(list(spec.inner_outputs), stop=list(spec.inner_inputs))}
-    free_n = not (isinstance(n_steps, Constant) and int(n_steps.data) == -1)
+    # a sequence fixes the number of steps only through its length: unread ones go when the
+    # length is given, or when every sequence has the same length (one of them stays)
+    free_n = not _all_rows(n_steps) or spec.equal_lengths
     keep_s = [i for i, p in enumerate(seq_ph) if id(p) in used or not free_n]
+    if _all_rows(n_steps) and not keep_s and seq_ph:
+        keep_s = [0]
     keep_n = [i for i, p in enumerate(ns_ph) if id(p) in used]
     if len(keep_s) == len(seq_ph) and len(keep_n) == len(ns_ph):
         return spec, outer

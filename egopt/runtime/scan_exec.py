@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import weakref
+from functools import partial
 from typing import Sequence
 
 import numpy as np
@@ -41,7 +42,7 @@ def _out_form(op):
 class PyStepBody:
     """Generated Python for steps t0..n-1 of one scan body (see the module docstring)."""
 
-    def __init__(self, ex: "ScanExecutor", direct: tuple[bool, ...]):
+    def __init__(self, ex: "ScanExecutor", modes: tuple[str, ...]):
         spec = ex.spec
         names = {}
         env: dict = {}
@@ -58,7 +59,7 @@ class PyStepBody:
             names[id(p)] = f"ns{i}"
             pre.append(f"    ns{i} = NS[{i}]")
         for k, node in enumerate(ex.nodes):
-            if direct[k]:
+            if modes[k] == "out":
                 pre.append(f"    b{k} = B[{k}]")
         for v in ex.const_vars:
             names[id(v)] = f"c{id(v)}"
@@ -95,14 +96,15 @@ class PyStepBody:
             for v, nm in zip(node.outputs, outs):
                 names[id(v)] = nm
             args = ", ".join(name_of(v) for v in node.inputs)
-            if direct[k]:
+            if modes[k] == "out":
                 env[f"f{k}"] = _out_form(node.op)
                 rows = dest.get(id(node.outputs[0]))
                 target = rows.pop(0) if rows else f"b{k}"
                 body.append(f"        {outs[0]} = f{k}({args}, out={target})")
             else:
-                env[f"g{k}"] = _generic(node)
-                body.append(f"        {', '.join(outs)} = g{k}({args})")
+                env[f"g{k}"] = _generic(node) if modes[k] == "checked" else partial(node.op.perform, node.params)
+                tup = modes[k] == "checked" or node.op.nout > 1
+                body.append(f"        {', '.join(outs)}{',' if tup else ''} = g{k}({args})")
         for j, o in enumerate(ex.outs):
             for target in dest.get(id(o), []):
                 body.append(f"        {target}[...] = {name_of(o)}")
@@ -121,8 +123,7 @@ class PyStepBody:
 
 def _generic(node):
     def call(*args):
-        outs = run_node(node, args)
-        return outs if len(outs) > 1 else outs[0]
+        return run_node(node, args)
     return call
 
 
@@ -145,10 +146,12 @@ class ScanExecutor:
         self.used = {id(p): id(p) in read for p in spec.inner_inputs}
         self._bodies: dict = {}
 
-    def body(self, direct: tuple[bool, ...]) -> PyStepBody:
-        b = self._bodies.get(direct)
+    def body(self, modes: tuple[str, ...]) -> PyStepBody:
+        """The step loop for these node modes: "out" (a ufunc or dot writing into a buffer),
+        "raw" (the op's perform), "checked" (perform through run_node, which fixes dtypes)."""
+        b = self._bodies.get(modes)
         if b is None:
-            b = self._bodies[direct] = PyStepBody(self, direct)
+            b = self._bodies[modes] = PyStepBody(self, modes)
         return b
 
     def n_steps(self, n_arg: int, seqs: Sequence[np.ndarray]) -> int:
@@ -194,19 +197,25 @@ class ScanExecutor:
             env[id(p)] = v
         for v in self.const_vars:
             env[id(v)] = v.data
-        direct, bufs = [], []
+        modes, bufs = [], []
         for node in self.nodes:
             args = [env[id(v)] for v in node.inputs]
-            outs = run_node(node, args)
+            try:
+                raw = node.op.perform(node.params, *args)
+            except Exception:
+                run_node(node, args)          # raises the error that names the op, shapes and line
+                raise
+            raw = raw if node.op.nout > 1 else (raw,)
+            # a perform that returns arrays of the declared dtypes is called as it is from now on
+            trusted = all(isinstance(o, np.ndarray) and o.dtype.name == v.type.dtype
+                          for o, v in zip(raw, node.outputs))
+            outs = list(raw) if trusted else [np.asarray(o).astype(v.type.dtype, copy=False)
+                                              for o, v in zip(raw, node.outputs)]
             for v, o in zip(node.outputs, outs):
                 env[id(v)] = o
-            fn = _out_form(node.op) if len(node.outputs) == 1 else None
-            ok = False
-            if fn is not None:
-                raw = node.op.perform(node.params, *args)
-                ok = isinstance(raw, np.ndarray) and raw.dtype == outs[0].dtype and raw.shape == outs[0].shape
-            direct.append(ok)
-            bufs.append(np.empty_like(outs[0]) if ok else None)
+            out_ok = trusted and len(outs) == 1 and _out_form(node.op) is not None
+            modes.append("out" if out_ok else "raw" if trusted else "checked")
+            bufs.append(np.empty_like(outs[0]) if out_ok else None)
         hists = []
         for j, o in enumerate(self.outs):
             val = np.asarray(env[id(o)])
@@ -224,7 +233,7 @@ class ScanExecutor:
         done = 1
         stopped = spec.until and bool(env[id(spec.condition)])
         if n > 1 and not stopped:
-            body = self.body(tuple(direct))
+            body = self.body(tuple(modes))
             try:
                 done = body.run(1, n, seqs, hists, bufs, nonseqs)
             except OpRuntimeError:

@@ -126,3 +126,12 @@ def test_until_is_not_differentiable_and_says_so():
     o, _ = egopt.scan(lambda a, h: (h + a, until(h > 3)), sequences=x, outputs_info=T.constant(0.0))
     with pytest.raises(egopt.lang.EgoptError, match="until"):
         T.grad(o.sum(), x)
+
+
+def test_gradient_of_the_last_row_only_seeds_the_carry():
+    def f(X, Wx, Wh, h0):
+        hs, _ = egopt.scan(lambda x_t, h, Wx, Wh: T.tanh(T.dot(x_t, Wx) + T.dot(h, Wh)), sequences=X,
+                           outputs_info=h0, non_sequences=[Wx, Wh])
+        return (hs[-1] ** 2).sum()
+    verify_grad(f, [RNG.normal(size=(5, 3, 4)), RNG.normal(size=(4, 6)), RNG.normal(size=(6, 6)) * .3,
+                    RNG.normal(size=(3, 6))], rng=RNG)

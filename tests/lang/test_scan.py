@@ -191,3 +191,18 @@ def test_theano_names():
     y, _ = egopt.scan(lambda a: a + 1, sequences=x, name="inc")
     assert "scan" in egopt.printing.pp(y) and "inc" in egopt.printing.pp(y)
     egopt.printing.debugprint(y)
+
+
+def test_map_reduce_foldl_foldr():
+    x = T.dvector("x")
+    sq, _ = egopt.map(lambda v: v ** 2, x)
+    total, _ = egopt.reduce(lambda v, acc: acc + v, x, T.constant(0.0))
+    left, _ = egopt.foldl(lambda v, acc: acc * 2 + v, x, T.constant(0.0))
+    right, _ = egopt.foldr(lambda v, acc: acc * 2 + v, x, T.constant(0.0))
+    f = egopt.function([x], [sq, total, left, right])
+    xv = np.array([1.0, 2.0, 3.0])
+    got = f(xv)
+    np.testing.assert_allclose(got[0], xv ** 2)
+    assert got[1] == 6.0
+    assert got[2] == ((1 * 2) + 2) * 2 + 3
+    assert got[3] == ((3 * 2) + 2) * 2 + 1
