@@ -1,6 +1,7 @@
 """Synchronous data-parallel training on a Dask cluster.
 
-Each step: the parameters are broadcast to the workers, every worker runs the compiled
+Each step: the parameters are broadcast to the workers (inside each task when small, by
+``client.scatter(broadcast=True)`` when large), every worker runs the compiled
 gradient function on its shard's batch, the driver averages the gradients (weighted by batch
 size) and applies the update once. Gradient tasks are pure functions of (parameters, shard,
 step): when a worker dies, Dask recomputes its lost shard from the shard's lineage and reruns
@@ -65,7 +66,8 @@ def _shards(data: Sequence, n_shards: int):
 def train(grad_fn: Function, params: Sequence[np.ndarray], data: Sequence, *, client=None,
           address: str | None = None, steps: int = 100, batches_per_epoch: int = 1,
           update: Callable | None = None, learning_rate: float = 0.1, n_shards: int | None = None,
-          callback: Callable | None = None, progress: bool = True, max_retries: int = 3) -> TrainResult:
+          callback: Callable | None = None, progress: bool = True, max_retries: int = 3,
+          step_timeout: float | None = 600.0) -> TrainResult:
     """Train data-parallel on a Dask cluster; returns the final parameters and the losses.
 
     grad_fn: compiled ``egopt.function([*params, *data_vars], [loss, *grads])`` where ``loss`` is
@@ -76,7 +78,8 @@ def train(grad_fn: Function, params: Sequence[np.ndarray], data: Sequence, *, cl
         neither, a LocalCluster of 2 worker processes is started (its dashboard is printed).
     Step ``s`` uses batch ``s % batches_per_epoch`` of every shard; ``update(params, grads, step)``
     returns the new parameters (default: SGD with ``learning_rate``); ``callback(step, params,
-    loss)`` runs on the driver after each update.
+    loss)`` runs on the driver after each update. A step not done within ``step_timeout`` seconds,
+    or whose parameters could not be sent, is run again (at most ``max_retries`` times).
     """
     from distributed import Client
     own = None
@@ -89,7 +92,7 @@ def train(grad_fn: Function, params: Sequence[np.ndarray], data: Sequence, *, cl
     try:
         return _train(client, Kernel.of(grad_fn), [np.array(p) for p in params], data, steps,
                       batches_per_epoch, update or sgd(learning_rate), n_shards, callback, progress,
-                      max_retries)
+                      max_retries, step_timeout)
     finally:
         for obj in (own if isinstance(own, tuple) else (own,)):
             if obj is not None:
@@ -97,7 +100,7 @@ def train(grad_fn: Function, params: Sequence[np.ndarray], data: Sequence, *, cl
 
 
 def _train(client, kernel, params, data, steps, n_batches, update, n_shards, callback, progress,
-           max_retries) -> TrainResult:
+           max_retries, timeout) -> TrainResult:
     n_shards = n_shards or max(1, len(client.scheduler_info()["workers"]))
     shards = client.compute(_shards(data, n_shards))      # futures that Dask can recompute
     result = TrainResult(params)
@@ -106,7 +109,7 @@ def _train(client, kernel, params, data, steps, n_batches, update, n_shards, cal
     try:
         for step in range(steps):
             grads, loss = _step(client, kernel, params, shards, step % n_batches, n_batches,
-                                f"{run}-{step}", max_retries, result)
+                                f"{run}-{step}", max_retries, timeout, result)
             params = [np.asarray(p) for p in update(params, [g.astype(p.dtype) for g, p in zip(grads, params)], step)]
             result.params = params
             result.losses.append(loss)
@@ -118,21 +121,27 @@ def _train(client, kernel, params, data, steps, n_batches, update, n_shards, cal
     return result
 
 
-def _step(client, kernel, params, shards, batch, n_batches, tag, max_retries, result):
+INLINE_BYTES = 8 << 20   # parameters up to this size travel inside each task; larger ones are scattered
+
+
+def _step(client, kernel, params, shards, batch, n_batches, tag, max_retries, timeout, result):
     from distributed import wait
     for attempt in range(max_retries + 1):
         futures: list = []
         try:
-            param_futures = client.scatter(params, broadcast=True, hash=False)
-            futures = param_futures + [
-                client.submit(_shard_grad, kernel, param_futures, shard, batch, n_batches,
-                              key=f"egopt-grad-{tag}-{attempt}-{i}", pure=False)
-                for i, shard in enumerate(shards)]
-            wait(futures)
-            parts = client.gather(futures[len(params):])
+            sent = params
+            if sum(p.nbytes for p in params) > INLINE_BYTES:
+                sent = client.scatter(params, broadcast=True, hash=False)
+                futures += sent
+            grads = [client.submit(_shard_grad, kernel, sent, shard, batch, n_batches,
+                                   key=f"egopt-grad-{tag}-{attempt}-{i}", pure=False)
+                     for i, shard in enumerate(shards)]
+            futures += grads
+            wait(grads, timeout=timeout)
+            parts = client.gather(grads)
         except Exception:
-            # a worker was lost beyond what Dask retries by itself (e.g. while parameters were being
-            # broadcast): run the whole step again; its update has not been applied
+            # a worker was lost beyond what Dask retries by itself (while parameters were being
+            # scattered, or the step timed out): run the whole step again; it has not been applied
             if attempt == max_retries:
                 raise
             result.retries += 1

@@ -170,3 +170,18 @@ def test_array_constants_are_split_with_the_blocks_they_meet():
     outs = ed.map(f, da.from_array(X, chunks=(2, 3)))
     for o, ref in zip(dask.compute(*outs), f(X)):
         np.testing.assert_allclose(o, ref, rtol=1e-13)
+
+
+def test_a_cluster_egopt_starts_prints_its_dashboard(capsys):
+    cluster, client = ed.local_cluster(n_workers=1, processes=False, dashboard_address=":0")
+    try:
+        err = capsys.readouterr().err
+        assert "started a LocalCluster of 1 worker threads; dashboard: http://" in err
+        X = RNG.normal(size=(6, 4))
+        f = _w1()
+        with dask.config.set(scheduler=None):
+            (out,) = ed.compute(ed.map(f, da.from_array(X, chunks=2), X, X[0]))
+        np.testing.assert_array_equal(out, f(X, X, X[0]))
+    finally:
+        client.close()
+        cluster.close()
