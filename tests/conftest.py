@@ -7,3 +7,15 @@ settings.register_profile("default", max_examples=300, deadline=None,
 settings.register_profile("slow", max_examples=5000, deadline=None,
                           suppress_health_check=list(HealthCheck))
 settings.load_profile(os.environ.get("EGOPT_HYPOTHESIS_PROFILE", "default"))
+
+
+# One switch runs the suite on either linker: `pytest --linker=py` (or EGOPT_TEST_LINKER=py).
+# It sets config.linker, which every mode with linker "auto" (FAST_RUN, the default) follows.
+def pytest_addoption(parser):
+    parser.addoption("--linker", choices=("auto", "c", "py"), default=os.environ.get("EGOPT_TEST_LINKER", "auto"),
+                     help="the linker FAST_RUN and default-mode functions use in this run")
+
+
+def pytest_configure(config):
+    import egopt
+    egopt.config.linker = config.getoption("--linker")
