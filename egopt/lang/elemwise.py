@@ -102,7 +102,10 @@ def elemwise(name: str, numpy: Callable, nin: int, dtype: Callable = _upcast, *,
     return register(Op(name, infer, perform, node_vjp if vjp else None, kind="elemwise", nin=nin,
                        c=c, cuda=cuda, sympy=sympy, flops=flops, fmt=fmt,
                        grad_inputs=grad_inputs, defined_in="egopt/lang/elemwise.py",
-                       extra={"params": params}))
+                       extra={"params": params,
+                              # the ufunc itself, where the NumPy reference is one: fused
+                              # bodies call it with out= buffers
+                              "ufunc": numpy if isinstance(numpy, np.ufunc) and not params else None}))
 
 
 def _none(*_args, **_kw):

@@ -155,7 +155,7 @@ def run_node(node: Apply, values: Sequence[np.ndarray]) -> list[np.ndarray]:
         shapes = ", ".join(f"{np.shape(v)} {np.asarray(v).dtype}" for v in values)
         raise OpRuntimeError(f"{describe_call(node.op, node.params, [v.type for v in node.inputs])} "
                                  f"on inputs of shapes/dtypes [{shapes}]: {e}" + _at(node.loc)) from e
-    outs = out if node.op.nout > 1 else (out,)
+    outs = out if len(node.outputs) > 1 else (out,)
     res = []
     for var, o in zip(node.outputs, outs):
         o = np.asarray(o)

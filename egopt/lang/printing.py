@@ -23,7 +23,7 @@ def short_name(v: Variable) -> str:
     if isinstance(v, Constant):
         return _const_text(v.data)
     if v.owner is not None:
-        return f"{v.owner.op.name}.out" if v.owner.op.nout == 1 else f"{v.owner.op.name}.{v.index}"
+        return f"{v.owner.op.name}.out" if len(v.owner.outputs) == 1 else f"{v.owner.op.name}.{v.index}"
     return f"<{v.type}>"
 
 
@@ -84,13 +84,23 @@ def pp(var: Variable) -> str:
     >>> pp(T.dmatrix("m").sum(axis=0))
     'sum(m, axis=0)'
     """
-    memo: dict[int, str] = {}
-    for node in toposort([var]):
+    return _pp_over([var], {})[0]
+
+
+def _pp_over(outputs, memo: dict[int, str]) -> list[str]:
+    """Texts of ``outputs``, with ``memo`` (id of a variable -> text) naming some leaves."""
+    for node in toposort(outputs):
         args = [memo.get(id(i)) or short_name(i) for i in node.inputs]
-        text = _node_text(node, args)
+        show = node.op.extra.get("pp")
+        text = show(node, args) if show else _node_text(node, args)
         for out in node.outputs:
-            memo[id(out)] = text if node.op.nout == 1 else f"{text}[{out.index}]"
-    return memo.get(id(var)) or short_name(var)
+            memo[id(out)] = text if len(node.outputs) == 1 else f"{text}[{out.index}]"
+    return [memo.get(id(v)) or short_name(v) for v in outputs]
+
+
+def pp_body(body, args: list[str]) -> list[str]:
+    """Texts of a fused body's outputs, its inputs shown as ``args``."""
+    return _pp_over(list(body.outputs), {id(h): a for h, a in zip(body.inputs, args)})
 
 
 # ---- debugprint --------------------------------------------------------------------------------------
@@ -140,7 +150,7 @@ def _print_tree(root: Variable, note: str, buf, ids: dict, seen: set, print_type
             continue
         node = v.owner
         params = ", ".join(f"{k}={val!r}" for k, val in node.params.items())
-        out = f".{v.index}" if node.op.nout > 1 else ""
+        out = f".{v.index}" if len(node.outputs) > 1 else ""
         name = f" '{v.name}'" if v.name else ""
         again = key in seen
         buf.write(f"{pad}{node.op.name}{'{' + params + '}' if params else ''}{out} [id {ident}]{name}{typ}"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from ..lang import frontend as F
+from ..lang.fused import gemm_or_unfused
 from ..lang.graph import SourceLoc, Variable
 from ..lang.ops import get_op
 from ..lang.types import TensorType
@@ -129,6 +130,11 @@ def rebuild(view: EGraphView, choice: dict[int, ENode], enc: Encoding,
                     raise DecodeError(f"an elementwise body without tensor leaves: {v!r}")
                 v = F.constant(v, dtype=t.dtype)
             return v
+        if name == "Fred":     # a reduction of an elementwise body: fused later, on the IR
+            op = get_op(ctors[node.payload[0]].op)
+            if not isinstance(args[0], Variable):
+                raise DecodeError(f"{op.name} of a body without tensor leaves: {args[0]!r}")
+            return op.make_node([args[0]], loc=loc, **dict(ast.literal_eval(node.payload[1]))).outputs[0]
         ctor = ctors[name]
         op = get_op(ctor.op)
         params = dict(ast.literal_eval(node.payload[-1])) if ctor.has_params else {}
@@ -144,6 +150,8 @@ def rebuild(view: EGraphView, choice: dict[int, ENode], enc: Encoding,
         for a in inputs:
             if not isinstance(a, Variable):
                 raise DecodeError(f"{op.name}: a weak scalar where a tensor was expected")
+        if op.name == "gemm" and len(inputs) == 3:   # BLAS where ranks and dtypes allow
+            return gemm_or_unfused(*inputs, loc=loc, **params)
         return op.make_node(inputs, loc=loc, **params).outputs[0]
 
     out = {}

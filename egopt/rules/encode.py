@@ -100,6 +100,8 @@ def encode(outputs: Sequence[Variable], leaves: Sequence[Variable]) -> Encoding:
         op = node.op
         if op.nout != 1:
             raise Unsupported(f"op {op.name} has {op.nout} outputs")
+        if op.kind == "fused":
+            raise Unsupported(f"op {op.name} is already fused")
         out = node.outputs[0]
         ctor = op_ctor(op)
         p = [b.Lit(sp, b.String(params_text(node.params)))] if ctor.has_params else []

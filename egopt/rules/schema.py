@@ -4,7 +4,9 @@ Two sorts. ``T`` is a tensor; ``S`` is a scalar expression evaluated at each ele
 elementwise tensor. Elementwise ops are ``S`` constructors; ``(Ew s)`` is the tensor whose
 elements are ``s``; ``(Ld t)`` is the element of tensor ``t`` at the current position
 (broadcast). Fusion is two equalities, ``(Ld (Ew s)) = s`` and ``(Ew (Ld t)) = t``, so
-fused and unfused forms share e-classes and the extractor chooses.
+fused and unfused forms share e-classes and the extractor chooses. ``(Fred s R p)`` is the
+reduction ``(R (Ew s) p)`` computed without storing ``(Ew s)``: a reduction fused with the
+elementwise body it reads (``R`` names the reduction's constructor, ``p`` its params).
 
 Leaves: ``(Input i)`` is the i-th leaf tensor of the function (inputs, shared variables,
 non-scalar constants); ``(Lit f)``, ``(Int i)``, ``(Bool i)`` are weak scalar constants
@@ -33,6 +35,7 @@ STRUCTURAL = (
     Ctor("Input", ("i64",), "T", None),
     Ctor("Ew", ("S",), "T", None),
     Ctor("Ld", ("T",), "S", None),
+    Ctor("Fred", ("S", "String", "String"), "T", None),
     Ctor("Lit", ("f64",), "S", None),
     Ctor("Int", ("i64",), "S", None),
     Ctor("Bool", ("i64",), "S", None),
@@ -53,8 +56,8 @@ def constructors() -> list[Ctor]:
     out = list(STRUCTURAL)
     names = {c.name for c in out}
     for op in sorted(REGISTRY.values(), key=lambda o: o.name):
-        if op.nout != 1:
-            continue   # multi-output ops stay outside the e-graph (encoded as leaves)
+        if op.nout != 1 or op.kind == "fused":
+            continue   # multi-output ops stay outside the e-graph; fused ops are its output only
         c = op_ctor(op)
         if c.name in names:
             raise ValueError(f"e-graph constructor {c.name!r} of op {op.name!r} clashes with another")
@@ -79,9 +82,11 @@ def schema_text() -> str:
     return "\n".join(lines) + "\n" + CORE_RULES
 
 
-# The fusion equalities (sound by definition of Ew/Ld) run in every phase.
+FUSABLE_REDUCTIONS = ("Sum", "Prod", "Max", "Min", "Mean")
+
+# The fusion equalities (sound by definition of Ew/Ld/Fred) run in every phase.
 CORE_RULES = """
 (ruleset core)
 (rewrite (Ld (Ew s)) s :ruleset core)
 (rewrite (Ew (Ld t)) t :ruleset core)
-"""
+""" + "".join(f'(rewrite ({r} (Ew s) p) (Fred s "{r}" p) :ruleset core)\n' for r in FUSABLE_REDUCTIONS)

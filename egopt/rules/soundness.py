@@ -126,13 +126,37 @@ class Interp:
         params = {}
         if ctor.has_params:
             p = args[-1]
-            params = dict(ast.literal_eval(p.value if isinstance(p, Str) else self.env[p]))
+            if isinstance(p, list):
+                params = self.built_params(p)
+            else:
+                params = dict(ast.literal_eval(p.value if isinstance(p, Str) else self.env[p]))
         if ctor.sort == "T" and op.nin is None:
             vals = list(vals[0])
         if self.numeric:
             with np.errstate(all="ignore"):
                 return np.asarray(op.perform(params, *vals), dtype=np.float64)
         return apply_op(op, params, vals)
+
+    def built_params(self, e) -> dict:
+        """Params a rule builds as a string, ``(+ "(('alpha', " (to-string c) "),)")``: the
+        ``to-string`` parts keep their (symbolic) values."""
+        parts, values = [], {}
+
+        def walk(x):
+            if isinstance(x, Str):
+                parts.append(x.value)
+            elif isinstance(x, list) and x and x[0] == "+":
+                for a in x[1:]:
+                    walk(a)
+            elif isinstance(x, list) and x and x[0] == "to-string":
+                key = f"__value{len(values)}__"
+                values[key] = self.prim(x[1])
+                parts.append(repr(key))
+            else:
+                raise NoTranslation(f"params built from {x!r}")
+        walk(e)
+        return {k: values.get(v, v) if isinstance(v, str) else v
+                for k, v in ast.literal_eval("".join(parts))}
 
     def prim(self, a):
         if isinstance(a, bool):

@@ -1,4 +1,4 @@
-"""The optimizer stage of the compile pipeline: encode -> saturate -> extract -> decode.
+"""The optimizer stage of the compile pipeline: encode -> saturate -> extract -> decode -> fuse.
 
 It never makes a program wrong: any failure inside the engine (egglog raises Rust panics as
 ``BaseException``), a decoded graph whose output types differ from the input's, or an
@@ -13,6 +13,7 @@ from typing import Sequence
 
 from ..extract import CostModel, extract
 from ..extract.cost import ir_cost
+from ..extract.fusion import fuse
 from ..lang.graph import Variable, toposort
 
 
@@ -87,7 +88,7 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
         t3 = time.perf_counter()
         locs = _source_locations(view, enc)
         built = rebuild(view, choice, enc, locs)
-        new = [built[view.roots[r]] for r in enc.roots]
+        new = fuse([built[view.roots[r]] for r in enc.roots], leaves)
         t4 = time.perf_counter()
         rep.seconds = {"encode": t1 - t0, "saturate": t2 - t1, "extract": t3 - t2, "decode": t4 - t3}
     except Unsupported as e:

@@ -22,8 +22,11 @@ def compiled(inputs, out, mode=FAST):
 
 
 def ops_in(f):
+    """The ops the compiled graph computes (those inside fused nodes included)."""
     from egopt.lang.graph import toposort
-    return [n.op.name for n in toposort(f.graph_outputs(), stop=f.input_vars + f.shared_vars)]
+    return [name for n in toposort(f.graph_outputs(), stop=f.input_vars + f.shared_vars)
+            for name in (n.params["body"].op_names() + ([n.params["reduce"]] if "reduce" in n.params else [])
+                         if "body" in n.params else [n.op.name])]
 
 
 def test_log1p_of_tiny_x_is_exact():
