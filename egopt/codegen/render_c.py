@@ -5,7 +5,8 @@ Every kernel is ``int egopt_k_<key>(const int64_t *shape, char **data, const int
 then outputs), ``strides`` ``ndim`` byte strides per buffer (0 where it broadcasts, and on an
 output's reduced axes). It returns 0, or ``EGOPT_EMPTY_REDUCE`` for a max/min over no element.
 
-Loops: one flat loop under ``#pragma omp simd`` when every buffer is C-contiguous (checked at
+Pointers carry no ``restrict``: an in-place update writes the buffer it reads, element by
+element (``omp simd`` still vectorizes). Loops: one flat loop under ``#pragma omp simd`` when every buffer is C-contiguous (checked at
 run time), else nested loops with a contiguous or strided innermost loop; loads of buffers that
 broadcast on an axis are hoisted out of it. Above a size threshold the outer loop runs on
 ``egopt_nthreads`` OpenMP threads. Transcendentals are vectorized by glibc's libmvec: the
@@ -245,7 +246,7 @@ class CRenderer:
             name = f"v{b.index}"
             lines.append(f"    const {self.ctype(b.dtype)} {name} = *(const {self.ctype(b.dtype)} *)data[{b.index}];")
             inv_names[b.index] = name
-        ptr_decl = [f"    {'const ' if b in varying else ''}{self.ctype(b.dtype)} *restrict p{b.index} = "
+        ptr_decl = [f"    {'const ' if b in varying else ''}{self.ctype(b.dtype)} *p{b.index} = "
                     f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)data[{b.index}];"
                     for b in varying + outs]
         lines += ptr_decl
@@ -295,7 +296,7 @@ class CRenderer:
             for a in range(d - 2, -1, -1):
                 lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];")
                 lines.append("          " + " ".join(f"o{b.index} += ix * st[{b.index * d + a}];" for b in bufs) + " }")
-        row_ptrs = [f"        {'const ' if b in varying else ''}char *restrict q{b.index} = "
+        row_ptrs = [f"        {'const ' if b in varying else ''}char *q{b.index} = "
                     f"({'const ' if b in varying else ''}char *)data[{b.index}] + o{b.index};" for b in bufs]
         lines += row_ptrs
         # loads hoisted for buffers broadcast along the innermost axis

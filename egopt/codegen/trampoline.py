@@ -35,8 +35,9 @@ typedef int (*kernel_t)(const int64_t *, char **, const int64_t *);
 static PyObject *BroadcastError, *EmptyReduceError;
 
 static PyObject *call(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3 || !PyBytes_Check(args[1]) || !PyTuple_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "call(fnptr, spec: bytes, inputs: tuple)");
+    if (nargs < 3 || nargs > 4 || !PyBytes_Check(args[1]) || !PyTuple_Check(args[2])
+        || (nargs == 4 && !PyTuple_Check(args[3]))) {
+        PyErr_SetString(PyExc_TypeError, "call(fnptr, spec: bytes, inputs: tuple[, outs: tuple])");
         return NULL;
     }
     kernel_t fn = (kernel_t)PyLong_AsVoidPtr(args[0]);
@@ -101,8 +102,18 @@ static PyObject *call(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     }
     PyObject *result = PyTuple_New(nout);
     if (!result) return NULL;
+    PyObject *given = nargs == 4 ? args[3] : NULL;
     for (int j = 0; j < nout; j++) {
-        PyArrayObject *y = (PyArrayObject *)PyArray_SimpleNew(ond, odims, (int)typenums[j]);
+        PyArrayObject *y = NULL;
+        if (given && j < PyTuple_GET_SIZE(given) && PyArray_Check(PyTuple_GET_ITEM(given, j))) {
+            /* a buffer to write into (an in-place update): used only if it fits exactly */
+            PyArrayObject *g = (PyArrayObject *)PyTuple_GET_ITEM(given, j);
+            int fits = PyArray_NDIM(g) == ond && PyArray_TYPE(g) == (int)typenums[j]
+                       && PyArray_ISWRITEABLE(g) && PyArray_ISALIGNED(g) && PyArray_ISNOTSWAPPED(g);
+            for (int a = 0; fits && a < ond; a++) fits = PyArray_DIMS(g)[a] == odims[a];
+            if (fits) { Py_INCREF(g); y = g; }
+        }
+        if (!y) y = (PyArrayObject *)PyArray_SimpleNew(ond, odims, (int)typenums[j]);
         if (!y) { Py_DECREF(result); return NULL; }
         PyTuple_SET_ITEM(result, j, (PyObject *)y);
         const int b = nin + j;
@@ -169,7 +180,7 @@ def spec_for(kernel, keepdims: bool) -> bytes:
                       typenums, bmasks)
 
 
-def py_call(fnptr: int, spec: bytes, inputs: tuple) -> tuple:
+def py_call(fnptr: int, spec: bytes, inputs: tuple, given: tuple = ()) -> tuple:
     """The ctypes version of the extension's ``call`` (same semantics, slower)."""
     s = np.frombuffer(spec, dtype=np.int64)
     d, nin, nout, redmask, keepdims = (int(v) for v in s[:5])
@@ -199,7 +210,11 @@ def py_call(fnptr: int, spec: bytes, inputs: tuple) -> tuple:
     oshape = [1 if (redmask >> a) & 1 else shape[a] for a in range(d) if keepdims or not (redmask >> a) & 1]
     outs = []
     for j in range(nout):
-        y = np.empty(oshape, dtype=np.dtype(_TYPES[int(typenums[j])]))
+        dt = np.dtype(_TYPES[int(typenums[j])])
+        g = given[j] if j < len(given) else None
+        fits = (isinstance(g, np.ndarray) and g.shape == tuple(oshape) and g.dtype == dt
+                and g.flags.writeable and g.flags.aligned)
+        y = g if fits else np.empty(oshape, dtype=dt)
         outs.append(y)
         k = 0
         for a in range(d):
@@ -232,7 +247,7 @@ def load():
     include = sysconfig.get_paths().get("include", "")
     if cc is None or not os.path.isfile(os.path.join(include, "Python.h")):
         return py_call, BroadcastError, EmptyReduceError
-    key = cache_key(SOURCE, sys.version, np.__version__, compiler_version(cc), "trampoline-1")
+    key = cache_key(SOURCE, sys.version, np.__version__, compiler_version(cc), "trampoline-2")
     name = f"egopt_tramp_{key[:12]}"
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
 

@@ -213,7 +213,11 @@ class Function:
         self.linker = _linker_for(self.mode)
         if self.linker == "c":
             from .schedule import CProgram
-            return CProgram(leaves, outputs)
+            n, first_shared = len(self.outputs), len(self.input_vars)
+            where = {id(v): j for j, v in enumerate(self.shared_vars)}
+            inplace = [(n + k, first_shared + where[id(var)])
+                       for k, var in enumerate(self.update_vars) if id(var) in where]
+            return CProgram(leaves, outputs, inplace)
         return Program(leaves, outputs)
 
     def optimization_report(self) -> "OptimizationReport":

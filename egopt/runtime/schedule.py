@@ -39,6 +39,7 @@ class KernelStep:
     fn: int = 0
     spec: bytes = b""
     name: str = ""
+    given: tuple = ()        # per output: the slot of an array to write into (in place), or None
 
 
 @dataclass
@@ -131,7 +132,10 @@ def plan_regions(nodes: Sequence[Apply]) -> list[list[Apply] | Apply]:
 class CProgram(Program):
     """Program's interface (``run``, ``constant_arrays``) over kernels and NumPy steps."""
 
-    def __init__(self, inputs: Sequence[Variable], outputs: Sequence[Variable]):
+    def __init__(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 inplace: Sequence[tuple[int, int]] = ()):
+        """``inplace``: (output index, input index) pairs of shared-variable updates, which are
+        written into the old value's array when nothing reads the old value afterwards."""
         from ..codegen.compile import compile_library
         from ..codegen.trampoline import load
         self.slot: dict[int, int] = {}
@@ -176,7 +180,39 @@ class CProgram(Program):
         kernel_slots = {s for st in self.steps if isinstance(st, KernelStep) for s in st.out_slots}
         self.fresh_outputs = (len(set(outs)) == len(outs) and all(s in kernel_slots for s in outs)
                               and not any(id(v) in input_ids for v in outputs))
+        for out_index, in_index in inplace:
+            self._update_in_place(outputs, out_index, self.input_slots[in_index])
         self._run_fast = self._generate_run()
+
+    def _update_in_place(self, outputs, out_index: int, old: int) -> None:
+        """Let the kernel computing ``outputs[out_index]`` write into input slot ``old`` when
+        that is safe: it reads the old value only at the element it writes, and no later step,
+        and no output, reads the old value or a view of it."""
+        target = self.slot[id(outputs[out_index])]
+        if sum(1 for v in outputs if self.slot.get(id(v)) == target) != 1:
+            return
+        k = next((j for j, st in enumerate(self.steps)
+                  if isinstance(st, KernelStep) and target in st.out_slots), None)
+        if k is None:
+            return
+        aliases = {old}          # the old value and what may view it (non-kernel results)
+        for st in self.steps:
+            if isinstance(st, NodeStep) and aliases.intersection(st.in_slots):
+                aliases.update(st.out_slots)
+        if aliases.intersection(self.output_slots[:out_index] + self.output_slots[out_index + 1:]):
+            return
+        if any(aliases.intersection(st.in_slots) for st in self.steps[k + 1:]):
+            return
+        step = self.steps[k]
+        low = step.lowered
+        for var, slot, buf in zip(low.inputs, step.in_slots, low.kernel.inputs):
+            if slot in aliases and (slot != old or any(buf.broadcast) or var.ndim != low.kernel.ndim):
+                return
+        if low.kernel.reduce is not None:
+            return
+        given = list(step.given) or [None] * len(step.out_slots)
+        given[step.out_slots.index(target)] = old
+        step.given = tuple(given)
 
     def _lower(self, unit, needed) -> Lowered | None:
         if isinstance(unit, list):
@@ -211,8 +247,11 @@ class CProgram(Program):
             outs = "".join(f"v{i}, " for i in step.out_slots)
             if isinstance(step, KernelStep):
                 env[f"fn{j}"], env[f"spec{j}"] = step.fn, step.spec
+                given = ""
+                if step.given:
+                    given = ", (" + "".join("None, " if g is None else f"v{g}, " for g in step.given) + ")"
                 lines += ["    try:",
-                          f"        {outs}= call(fn{j}, spec{j}, ({ins}{',' if len(step.in_slots) == 1 else ''}))",
+                          f"        {outs}= call(fn{j}, spec{j}, ({ins}{',' if len(step.in_slots) == 1 else ''}){given})",
                           "    except errors as e:",
                           f"        raise prog.step_error({j}, [{ins}], e) from None"]
             else:
@@ -239,7 +278,9 @@ class CProgram(Program):
             t0 = time.perf_counter() if profile is not None else 0.0
             if type(step) is KernelStep:
                 try:
-                    outs = call(step.fn, step.spec, tuple([storage[i] for i in step.in_slots]))
+                    ins = tuple([storage[i] for i in step.in_slots])
+                    outs = (call(step.fn, step.spec, ins, tuple(None if g is None else storage[g] for g in step.given))
+                            if step.given else call(step.fn, step.spec, ins))
                 except (self._bcast_error, self._empty_error) as e:
                     raise self._runtime_error(step, storage, e) from None
                 if profile is not None:
