@@ -10,7 +10,8 @@ settings.load_profile(os.environ.get("EGOPT_HYPOTHESIS_PROFILE", "default"))
 
 
 # One switch runs the suite on either linker: `pytest --linker=py` (or EGOPT_TEST_LINKER=py).
-# It sets config.linker, which every mode with linker "auto" (FAST_RUN, the default) follows.
+# It sets config.linker, which every mode with linker "auto" (FAST_RUN, the default) follows;
+# `--linker=c` also runs FAST_COMPILE (no optimizer: the kernels see the graphs as written) on C.
 def pytest_addoption(parser):
     parser.addoption("--linker", choices=("auto", "c", "py"), default=os.environ.get("EGOPT_TEST_LINKER", "auto"),
                      help="the linker FAST_RUN and default-mode functions use in this run")
@@ -18,4 +19,8 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     import egopt
-    egopt.config.linker = config.getoption("--linker")
+    from egopt.runtime import mode
+    linker = config.getoption("--linker")
+    egopt.config.linker = linker
+    if linker == "c":
+        mode.PREDEFINED["FAST_COMPILE"] = mode.Mode(None, "c", name="FAST_COMPILE")

@@ -24,7 +24,8 @@ from .cache import _write_atomic, cache_key, cached_build
 
 ABI = "egopt-c-abi-1"
 BASE_FLAGS = ["-O3", "-std=gnu11", "-fPIC", "-shared", "-fvisibility=hidden",
-              "-fno-math-errno", "-fno-trapping-math", "-fwrapv"]
+              "-fno-math-errno", "-fno-trapping-math", "-fwrapv",
+              "-Werror=implicit-function-declaration"]
 OPTIONAL_FLAGS = (["-march=native"], ["-fopenmp"])
 LIBS = ["-lmvec", "-lm"]
 

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from ..lang import dtypes
-from ..lang.graph import Apply, Constant, Variable
+from ..lang.graph import Apply, Constant, Variable, toposort
 from .kernel_ir import REDUCTIONS, Buffer, Call, Cast, Const, Expr, Kernel, Load, Reduce
 
 # ops whose arguments keep their own dtypes (the template handles them)
@@ -57,7 +57,6 @@ class _Builder:
     def __init__(self, shape: tuple[int | None, ...]):
         self.shape = shape
         self.inputs: list[Variable] = []
-        self.buffers: dict[int, Buffer] = {}
         self.values: dict[int, Expr] = {}
 
     def value(self, v: Variable) -> Expr:
@@ -121,7 +120,7 @@ def lower_region(nodes: Sequence[Apply], outputs: Sequence[Variable]) -> Lowered
     outs = tuple((Buffer(nin + j, o.dtype, (False,) * len(shape)), b.values[id(o)])
                  for j, o in enumerate(outputs))
     label = "+".join(n.op.name for n in nodes)
-    return Lowered(Kernel(len(shape), tuple(b.buffers.values()) or _buffers(b), outs, label=label),
+    return Lowered(Kernel(len(shape), _buffers(b), outs, label=label),
                    list(b.inputs), list(outputs), list(nodes))
 
 
@@ -135,7 +134,6 @@ def _buffers(b: _Builder) -> tuple[Buffer, ...]:
 
 def lower_body(node: Apply) -> Lowered | None:
     """A ``fused_elemwise`` node: its body's nodes over the node's outer inputs."""
-    from ..lang.graph import toposort
     body = node.params["body"]
     inner = toposort(list(body.outputs), stop=list(body.inputs))
     if not all(lowerable(n) for n in inner):
@@ -188,7 +186,6 @@ def lower_reduce(node: Apply) -> Lowered | None:
     if body is None:
         e = b.value(node.inputs[0])
     else:
-        from ..lang.graph import toposort
         inner = toposort(list(body.outputs), stop=list(body.inputs))
         if not all(lowerable(n) for n in inner):
             return None

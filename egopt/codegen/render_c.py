@@ -51,6 +51,7 @@ EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
 #define egopt_min(a, b) (((a) <= (b) || (a) != (a)) ? (a) : (b))
 #define egopt_sgn(x) ((x) > 0 ? 1 : ((x) < 0 ? -1 : (x)))
 #define egopt_iabs(x) ((x) < 0 ? -(x) : (x))
+#define egopt_invert(x) (~(x))
 
 #define EGOPT_FLOAT_HELPERS(T, S) \
 static inline T egopt_sigmoid##S(T x) { T e = exp(-fabs(x)); return x >= 0 ? 1 / (1 + e) : e / (1 + e); } \

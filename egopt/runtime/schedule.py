@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import config
 from ..codegen.lower import Lowered, lower_body, lower_reduce, lower_region, lowerable
-from ..codegen.render_c import CRenderer, EMPTY_REDUCE
+from ..codegen.render_c import CRenderer
 from ..lang.errors import OpRuntimeError
 from ..lang.graph import Apply, Constant, Variable, toposort
 from ..lang.ops import describe_call, run_node
@@ -162,16 +162,24 @@ class CProgram(Program):
         self.storage_init = [np.asarray(a) if a is not None else None for a in self.storage_init]
         if kernels:
             renderer = CRenderer()
-            lib = compile_library(renderer.render(kernels))
-            lib.egopt_set_threads(config.threads or _cores())
-            self._lib = lib
+            known = {k.key: _LOADED.get(k.key) for k in kernels}
+            if not all(known.values()):
+                # one library for the function's kernels (all of them: one translation unit)
+                lib = compile_library(renderer.render(kernels))
+                for k in kernels:
+                    fn = ctypes.cast(getattr(lib, renderer.kernel_name(k)), ctypes.c_void_p).value
+                    known[k.key] = _LOADED[k.key] = (lib, fn)
+            self._libs = {id(v[0]): v[0] for v in known.values()}
+            for shared_lib in self._libs.values():       # threads: as configured now
+                shared_lib.egopt_set_threads(config.threads or _cores())
             from ..codegen.trampoline import spec_for
             for st in self.steps:
                 if isinstance(st, KernelStep):
                     k = st.lowered.kernel
-                    st.fn = ctypes.cast(getattr(lib, renderer.kernel_name(k)), ctypes.c_void_p).value
+                    lib, st.fn = known[k.key]
                     st.spec = spec_for(k, st.lowered.keepdims)
                     st.name = k.label
+            self._lib = lib
         self._call, self._bcast_error, self._empty_error = load()
         self.kernel_count = len(kernels)
         input_ids = {id(v) for v in inputs}
@@ -345,6 +353,9 @@ def _cores() -> int:
 
 
 _WARNED = False
+# kernel key -> (library, function pointer): a function whose kernels
+# were all compiled already in this process (by another function) needs no compiler run
+_LOADED: dict[str, tuple] = {}
 
 
 def c_available() -> bool:
