@@ -16,9 +16,13 @@ demo: $(STAMP)
 	$(PY) -m pip install -q -e '.[demo]'
 	$(VENV)/bin/egopt demo
 
+# The suite runs FAST_RUN on the C linker and FAST_COMPILE/DEBUG_MODE on the NumPy one; then the op
+# table and the random graphs once more with FAST_COMPILE on C too (no optimizer: the kernels see
+# the graphs as written, and the property tests check them against the py linker).
 test: $(STAMP)
 	$(VENV)/bin/egopt check-rules > /dev/null || $(VENV)/bin/egopt check-rules
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q --linker=c --durations=5 tests/lang/test_op_table.py tests/property
 
 test-slow: $(STAMP)
 	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q -m "slow or not slow" tests/property tests/lang tests/grad

@@ -36,7 +36,8 @@ _DOC = {
     "floatX": "dtype of T.matrix() & co. and of Python floats in graphs",
     "device": "'cpu', or 'cuda' / 'cudaN' for a GPU",
     "optimizer": "'egraph' (full e-graph optimization), 'fast_compile' or 'None'",
-    "compiledir": "directory of the compiled-kernel cache (~ is expanded)",
+    "compiledir": "directory of the compiled-kernel cache (~ is expanded; default: the user cache dir)",
+    "threads": "OpenMP threads of compiled kernels (0 = all cores); read when a function is compiled",
     "compute_test_value": "'off', or compute tag.test_value while building: 'raise'/'warn'/'ignore' "
                           "when a test value is missing",
     "mode": "the default compilation mode",
@@ -51,9 +52,17 @@ def _defaults() -> dict[str, Any]:
     return {
         "floatX": "float64", "device": "cpu", "optimizer": "egraph", "compute_test_value": "off",
         "mode": "FAST_RUN", "linker": "auto", "print_rewrites": False, "exception_verbosity": "low",
-        "compiledir": os.path.join(os.path.expanduser("~"), ".cache", "egopt"),
+        "compiledir": _default_compiledir(), "threads": 0,
         "warn_float64": "ignore",
     }
+
+
+def _default_compiledir() -> str:
+    try:
+        import platformdirs
+        return platformdirs.user_cache_dir("egopt")
+    except ImportError:
+        return os.path.join(os.path.expanduser("~"), ".cache", "egopt")
 
 
 def _parse_bool(v: Any) -> bool:
@@ -77,6 +86,14 @@ def _validate(name: str, value: Any) -> Any:
         return value
     if name == "compiledir":
         return os.path.expanduser(os.fspath(value))
+    if name == "threads":
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            n = -1
+        if n < 0:
+            raise ValueError(f"egopt.config.threads must be an int >= 0 (0 = all cores), not {value!r}")
+        return n
     choices = _CHOICES.get(name)
     if choices is None:
         return value
@@ -162,6 +179,7 @@ floatX: str
 device: str
 optimizer: str
 compiledir: str
+threads: int
 compute_test_value: str
 mode: str
 linker: str

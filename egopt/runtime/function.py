@@ -171,6 +171,7 @@ class Function:
         self.profile: ProfileStats | None = ProfileStats(self._label()) if profile else None
         if self.profile is not None:
             print_at_exit(self.profile)
+        self._prepare_call()
 
     def _substitute(self, exprs: list[Variable], givens) -> list[Variable]:
         giv = []
@@ -218,7 +219,14 @@ class Function:
             n = len(self.outputs)
             self.outputs = list(outputs[:n])
             self.updates = [(k, e) for (k, _), e in zip(self.updates, outputs[n:])]
-        # the NumPy linker runs every mode until the C backend lands
+        self.linker = _linker_for(self.mode)
+        if self.linker == "c":
+            from .schedule import CProgram
+            n, first_shared = len(self.outputs), len(self.input_vars)
+            where = {id(v): j for j, v in enumerate(self.shared_vars)}
+            inplace = [(n + k, first_shared + where[id(var)])
+                       for k, var in enumerate(self.update_vars) if id(var) in where]
+            return CProgram(leaves, outputs, inplace)
         return Program(leaves, outputs)
 
     def optimization_report(self) -> "OptimizationReport":
@@ -226,7 +234,40 @@ class Function:
         return self.report
 
     # ---- calling ---------------------------------------------------------------------------------------
+    def _prepare_call(self) -> None:
+        """The per-call path, computed once: with fresh results and no shared values or updates,
+        a generated function checks each positional ndarray's dtype and ndim inline and runs the
+        program directly; anything else (keywords, defaults, conversions) takes the general path."""
+        self._fast = None
+        if not (getattr(self.program, "fresh_outputs", False) and not self.shared_vars
+                and not self.update_vars and self.profile is None):
+            return
+        n = len(self.ins)
+        env = {"nd": np.ndarray, "filt": self._filter, "general": self._call_general,
+               "run": self.program.run}
+        names = [f"a{j}" for j in range(n)]
+        lines = ["def fast(*args):",
+                 f"    if len(args) != {n}:", "        return general(args, {})"]
+        if n:
+            lines.append("    " + "".join(f"{a}, " for a in names) + "= args")
+        for j, (a, v) in enumerate(zip(names, self.input_vars)):
+            env[f"d{j}"] = np.dtype(v.type.dtype)
+            test = f"type({a}) is nd and {a}.dtype is d{j} and {a}.ndim == {v.ndim}"
+            if any(s is not None for s in v.type.shape):
+                test = "False"
+            lines.append(f"    if not ({test}):")
+            lines.append(f"        {a} = filt({j}, {a})")
+        lines.append(f"    r = run([{', '.join(names)}])")
+        lines.append("    return r[0]" if self.single else "    return r")
+        exec(compile("\n".join(lines), "<egopt call>", "exec"), env)
+        self._fast = env["fast"]
+
     def __call__(self, *args, **kwargs):
+        if self._fast is not None and not kwargs:
+            return self._fast(*args)
+        return self._call_general(args, kwargs)
+
+    def _call_general(self, args, kwargs):
         arrays = self._arguments(args, kwargs)
         if not self.update_vars:
             return self._call(arrays)
@@ -348,6 +389,19 @@ def _rebuild(spec: dict, graph: FlatGraph, ins: list, n_out: int, single: bool) 
     inputs = [In(v, name, value, borrow, mutable) for v, (name, value, borrow, mutable) in zip(graph.leaves, ins)]
     return Function(inputs=inputs, outputs=outputs[0] if single else outputs, updates=list(zip(keys, exprs)),
                     givens=None, **{**spec, "no_default_updates": True})
+
+
+def _linker_for(mode: Mode) -> str:
+    """The linker that runs: "c" for "c" and "auto" where a C compiler exists, else "py";
+    "auto" follows ``config.linker`` when that names one."""
+    linker = mode.linker
+    if linker == "auto" and config.linker != "auto":
+        linker = config.linker
+    if linker in ("c", "auto"):
+        from .schedule import c_available
+        if c_available():
+            return "c"
+    return "py"
 
 
 def _missing_message(v: Variable, exprs, inputs) -> str:

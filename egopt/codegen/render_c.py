@@ -1,0 +1,436 @@
+"""Kernel IR -> C source: one translation unit per compiled function, plain C ABI.
+
+Every kernel is ``int egopt_k_<key>(const int64_t *shape, char **data, const int64_t *strides)``:
+``shape`` holds the ``ndim`` sizes of the index space, ``data`` one pointer per buffer (inputs,
+then outputs), ``strides`` ``ndim`` byte strides per buffer (0 where it broadcasts, and on an
+output's reduced axes). It returns 0, or ``EGOPT_EMPTY_REDUCE`` for a max/min over no element.
+
+Pointers carry no ``restrict``: an in-place update writes the buffer it reads, element by
+element (``omp simd`` still vectorizes). Loops: one flat loop under ``#pragma omp simd`` when every buffer is C-contiguous (checked at
+run time), else nested loops with a contiguous or strided innermost loop; loads of buffers that
+broadcast on an axis are hoisted out of it. Above a size threshold the outer loop runs on
+``egopt_nthreads`` OpenMP threads. Transcendentals are vectorized by glibc's libmvec: the
+prelude declares the SIMD variants that glibc's headers only declare under ``-ffast-math``
+(which egopt never uses: NaN, inf and signed zeros keep their IEEE meaning).
+
+A CUDA renderer subclasses ``CRenderer`` and overrides strings and table entries (STYLE P8).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..lang import dtypes
+from ..lang.ops import get_op
+from .kernel_ir import Buffer, Call, Cast, Const, Expr, Kernel, Load, walk
+
+EMPTY_REDUCE = 2
+# functions with SIMD variants in glibc's libmvec (double and float: sin and sinf, ...)
+SIMD_UNARY = ("exp", "log", "log1p", "expm1", "log2", "log10", "sin", "cos", "tan", "asin",
+              "acos", "atan", "sinh", "cosh", "tanh", "erf", "exp2", "cbrt")
+SIMD_BINARY = ("pow", "atan2")
+
+PRELUDE = r"""
+#include <stdint.h>
+#include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+/* libmvec's SIMD variants: glibc's headers declare them only under __FAST_MATH__ */
+%(simd_decls)s
+#include <tgmath.h>
+#define EGOPT_EXPORT __attribute__((visibility("default")))
+#define EGOPT_EMPTY_REDUCE %(empty)d
+static int egopt_nthreads = 1;
+EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
+
+/* NaN-propagating max/min, as np.maximum/np.minimum (arguments are plain temporaries) */
+#define egopt_max(a, b) (((a) >= (b) || (a) != (a)) ? (a) : (b))
+#define egopt_min(a, b) (((a) <= (b) || (a) != (a)) ? (a) : (b))
+#define egopt_sgn(x) ((x) > 0 ? 1 : ((x) < 0 ? -1 : (x)))
+#define egopt_iabs(x) ((x) < 0 ? -(x) : (x))
+#define egopt_invert(x) (~(x))
+
+#define EGOPT_FLOAT_HELPERS(T, S) \
+static inline T egopt_sigmoid##S(T x) { T e = exp(-fabs(x)); return x >= 0 ? 1 / (1 + e) : e / (1 + e); } \
+static inline T egopt_softplus##S(T x) { return egopt_max(x, (T)0) + log1p(exp(-fabs(x))); } \
+static inline T egopt_log1mexp##S(T x) { return x > (T)-0.6931471805599453 ? log(-expm1(x)) : log1p(-exp(x)); } \
+static inline T egopt_mod##S(T a, T b) { /* NumPy's npy_divmod: the sign of the divisor */ \
+    T m = fmod(a, b); if (!b) return m; \
+    if (m) { if ((b < 0) != (m < 0)) m += b; } else m = copysign((T)0, b); return m; } \
+static inline T egopt_floordiv##S(T a, T b) { \
+    if (!b) return a / b; \
+    T m = fmod(a, b), d = (a - m) / b; \
+    if (m && ((b < 0) != (m < 0))) d -= 1; \
+    if (!d) return copysign((T)0, a / b); \
+    T f = floor(d); if (d - f > (T)0.5) f += 1; return f; }
+EGOPT_FLOAT_HELPERS(double, _d)
+EGOPT_FLOAT_HELPERS(float, _f)
+
+/* integer floor division and remainder as NumPy: by 0 gives 0, MIN // -1 wraps */
+static inline long long egopt_floordiv_i(long long a, long long b) {
+    if (b == 0) return 0;
+    if (b == -1) return (long long)(0ULL - (unsigned long long)a);
+    long long q = a / b; if ((a %% b != 0) && ((a < 0) != (b < 0))) q -= 1; return q; }
+static inline long long egopt_mod_i(long long a, long long b) {
+    if (b == 0 || b == -1) return 0;
+    long long r = a %% b; if (r != 0 && ((r < 0) != (b < 0))) r += b; return r; }
+static inline unsigned long long egopt_floordiv_u(unsigned long long a, unsigned long long b) {
+    return b ? a / b : 0; }
+static inline unsigned long long egopt_mod_u(unsigned long long a, unsigned long long b) {
+    return b ? a %% b : 0; }
+static inline long long egopt_ipow_i(long long a, long long b) {   /* wraps, as NumPy */
+    if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
+    unsigned long long r = 1, x = (unsigned long long)a;
+    while (b) { if (b & 1) r *= x; x *= x; b >>= 1; } return (long long)r; }
+static inline unsigned long long egopt_ipow_u(unsigned long long a, unsigned long long b) {
+    unsigned long long r = 1; while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r; }
+
+#define EGOPT_GENERIC(name, x) _Generic((x), double: name##_d, float: name##_f)
+#define EGOPT_INTGENERIC(name, x) _Generic((x), double: name##_d, float: name##_f, \
+    unsigned char: name##_u, unsigned short: name##_u, unsigned int: name##_u, \
+    unsigned long long: name##_u, default: name##_i)
+#define egopt_sigmoid(x) EGOPT_GENERIC(egopt_sigmoid, x)(x)
+#define egopt_softplus(x) EGOPT_GENERIC(egopt_softplus, x)(x)
+#define egopt_log1mexp(x) EGOPT_GENERIC(egopt_log1mexp, x)(x)
+#define egopt_floordiv(a, b) EGOPT_INTGENERIC(egopt_floordiv, a)(a, b)
+#define egopt_mod(a, b) EGOPT_INTGENERIC(egopt_mod, a)(a, b)
+#define egopt_ipow(a, b) _Generic((a), unsigned char: egopt_ipow_u, unsigned short: egopt_ipow_u, \
+    unsigned int: egopt_ipow_u, unsigned long long: egopt_ipow_u, default: egopt_ipow_i)(a, b)
+"""
+
+
+def _simd_decls() -> str:
+    lines = []
+    for f in SIMD_UNARY:
+        lines += ["#pragma omp declare simd notinbranch", f"double {f}(double);",
+                  "#pragma omp declare simd notinbranch", f"float {f}f(float);"]
+    for f in SIMD_BINARY:
+        lines += ["#pragma omp declare simd notinbranch", f"double {f}(double, double);",
+                  "#pragma omp declare simd notinbranch", f"float {f}f(float, float);"]
+    return "\n".join(lines)
+
+
+def _class(dtype: str) -> str:
+    return "bool" if dtype == "bool" else "float" if dtypes.is_float(dtype) else "int"
+
+
+class CRenderer:
+    """Renders kernels to C. Subclasses (CUDA) override the strings and table entries."""
+    kernel_prefix = "EGOPT_EXPORT int"
+    template_field = "c"
+    simd = "#pragma omp simd"
+    # (op, class of the dtype it computes in) -> template, where C's generic form is wrong
+    overrides: dict[tuple[str, str], str] = {
+        ("abs", "int"): "egopt_iabs({0})",
+        ("floor", "int"): "{0}", ("ceil", "int"): "{0}", ("round", "int"): "{0}",
+        ("floor", "bool"): "{0}", ("ceil", "bool"): "{0}", ("round", "bool"): "{0}",
+        ("isnan", "int"): "0", ("isinf", "int"): "0", ("isnan", "bool"): "0", ("isinf", "bool"): "0",
+        ("pow", "int"): "egopt_ipow({0}, {1})", ("pow", "bool"): "egopt_ipow({0}, {1})",
+        ("invert", "bool"): "(!{0})",
+    }
+    parallel_threshold = 1 << 15        # elements; below it one thread (OpenMP start-up costs)
+
+    # ---- scalar expressions -------------------------------------------------------------------
+    def ctype(self, dtype: str) -> str:
+        t = dtypes.C_TYPES.get(dtype)
+        if t is None:
+            raise TypeError(f"no C type for dtype {dtype}")
+        return t
+
+    def const(self, c: Const) -> str:
+        v, t = c.value, c.dtype
+        if dtypes.is_float(t):
+            v = float(v)
+            if math.isnan(v):
+                s = "NAN"
+            elif math.isinf(v):
+                s = "INFINITY" if v > 0 else "(-INFINITY)"
+            else:
+                s = v.hex() + ("f" if t == "float32" else "")
+            return f"(({self.ctype(t)}){s})"
+        v = int(v)
+        if t == "uint64":
+            return f"({v}ULL)"
+        if v == -2 ** 63:
+            return "((long long)(-9223372036854775807LL - 1))"
+        return f"(({self.ctype(t)}){v}LL)"
+
+    def template(self, call: Call) -> str:
+        compute = call.args[0].dtype if call.args else call.dtype
+        if call.op == "cast" and call.dtype == "bool":
+            return "({0} != 0)"
+        t = self.overrides.get((call.op, _class(compute)))
+        if t is not None:
+            return t
+        op = get_op(call.op)
+        return getattr(op, self.template_field, None) or op.require("c")
+
+    def call(self, call: Call, args: Sequence[str]) -> str:
+        params = {k: (self.ctype(v) if k == "dtype" else v) for k, v in call.params}
+        body = self.template(call).format(*args, **params)
+        return f"(({self.ctype(call.dtype)}){body})"
+
+    def cast(self, e: Cast, arg: str) -> str:
+        if e.dtype == "bool":
+            return f"((unsigned char)({arg} != 0))"
+        return f"(({self.ctype(e.dtype)}){arg})"
+
+    def exprs(self, roots: Sequence[Expr], loads: dict[int, str], prefix: str,
+              skip: set | None = None) -> tuple[list[str], dict[Expr, str]]:
+        """Statements computing ``roots`` (each node once, into a temporary), and the names."""
+        names: dict[Expr, str] = {}
+        lines = []
+        for e in walk(roots):
+            if skip is not None and e in skip:
+                continue
+            if isinstance(e, Load):
+                names[e] = loads[e.buffer.index]
+                continue
+            if isinstance(e, Const):
+                names[e] = self.const(e)
+                continue
+            if isinstance(e, Cast):
+                text = self.cast(e, names[e.arg])
+            else:
+                text = self.call(e, [names[a] for a in e.args])
+            name = f"{prefix}{len(lines)}"
+            lines.append(f"const {self.ctype(e.dtype)} {name} = {text};")
+            names[e] = name
+        return lines, names
+
+    # ---- kernels -----------------------------------------------------------------------------
+    def kernel_name(self, k: Kernel) -> str:
+        return f"egopt_k_{k.key}"
+
+    def render(self, kernels: Sequence[Kernel]) -> str:
+        """The whole translation unit: prelude, then each distinct kernel once."""
+        src = [PRELUDE % {"simd_decls": _simd_decls(), "empty": EMPTY_REDUCE}]
+        seen = set()
+        for k in kernels:
+            if k.key in seen:
+                continue
+            seen.add(k.key)
+            src.append(self.render_reduce(k) if k.reduce else self.render_elemwise(k))
+        return "\n".join(src)
+
+    def _head(self, k: Kernel) -> list[str]:
+        d = k.ndim
+        lines = [f"/* {k.label} */",
+                 f"{self.kernel_prefix} {self.kernel_name(k)}(const int64_t *restrict shape, "
+                 f"char **restrict data, const int64_t *restrict st) {{"]
+        lines.append("    int64_t n = 1;" + "".join(f" n *= shape[{a}];" for a in range(d)))
+        lines.append("    (void)st;")
+        return lines
+
+    def _contig_check(self, k: Kernel, bufs: Sequence[Buffer]) -> str:
+        d = k.ndim
+        terms = []
+        for b in bufs:
+            size = np.dtype(b.dtype).itemsize
+            terms.append(f"egopt_contig(shape, st + {b.index * d}, {d}, {size})")
+        return " && ".join(terms) or "1"
+
+    def render_elemwise(self, k: Kernel) -> str:
+        d = k.ndim
+        lines = self._head(k)
+        lines.append("    if (n == 0) return 0;")
+        invariant = [b for b in k.inputs if b.invariant]
+        varying = [b for b in k.inputs if not b.invariant]
+        outs = [b for b, _ in k.outputs]
+        roots = [e for _, e in k.outputs]
+        # invariant inputs: read once
+        inv_names = {}
+        for b in invariant:
+            name = f"v{b.index}"
+            lines.append(f"    const {self.ctype(b.dtype)} {name} = *(const {self.ctype(b.dtype)} *)data[{b.index}];")
+            inv_names[b.index] = name
+        ptr_decl = [f"    {'const ' if b in varying else ''}{self.ctype(b.dtype)} *p{b.index} = "
+                    f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)data[{b.index}];"
+                    for b in varying + outs]
+        lines += ptr_decl
+        # flat contiguous path
+        if d == 0:
+            body, names = self.exprs(roots, {**inv_names, **{b.index: f"p{b.index}[0]" for b in varying}}, "t")
+            lines += ["    " + s for s in body]
+            lines += [f"    p{b.index}[0] = {names[e]};" for b, e in k.outputs]
+            lines += ["    return 0;", "}"]
+            return "\n".join(lines)
+        loads = {**inv_names, **{b.index: f"p{b.index}[i]" for b in varying}}
+        body, names = self.exprs(roots, loads, "t")
+        body += [f"p{b.index}[i] = {names[e]};" for b, e in k.outputs]
+        flat_ok = all(not any(b.broadcast) for b in varying)
+        if flat_ok:
+            lines.append(f"    if ({self._contig_check(k, varying + outs)}) {{")
+            lines += self._parallel_flat(body)
+            lines.append("        return 0;")
+            lines.append("    }")
+        lines += self._nested(k, varying, outs, inv_names, roots)
+        lines += ["    return 0;", "}"]
+        return "\n".join(lines)
+
+    def _parallel_flat(self, body: list[str]) -> list[str]:
+        inner = ["            " + s for s in body]
+        return ([f"        if (n > {self.parallel_threshold} && egopt_nthreads > 1) {{",
+                 "            #pragma omp parallel for simd num_threads(egopt_nthreads) schedule(static)",
+                 "            for (int64_t i = 0; i < n; i++) {"] + ["    " + s for s in inner] +
+                ["            }", "        } else {",
+                 f"            {self.simd}",
+                 "            for (int64_t i = 0; i < n; i++) {"] + ["    " + s for s in inner] +
+                ["            }", "        }"])
+
+    def _nested(self, k: Kernel, varying, outs, inv_names, roots) -> list[str]:
+        """Rows over the outer axes (decomposed from a row number), innermost axis in a loop."""
+        d = k.ndim
+        last = d - 1
+        lines = [f"    const int64_t len = shape[{last}], rows = n / len;",
+                 f"    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
+                 f"if(n > {self.parallel_threshold} && egopt_nthreads > 1)",
+                 "    for (int64_t r = 0; r < rows; r++) {"]
+        bufs = varying + outs
+        for b in bufs:
+            lines.append(f"        int64_t o{b.index} = 0;")
+        if d > 1:
+            lines.append("        int64_t rem = r;")
+            for a in range(d - 2, -1, -1):
+                lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];")
+                lines.append("          " + " ".join(f"o{b.index} += ix * st[{b.index * d + a}];" for b in bufs) + " }")
+        row_ptrs = [f"        {'const ' if b in varying else ''}char *q{b.index} = "
+                    f"({'const ' if b in varying else ''}char *)data[{b.index}] + o{b.index};" for b in bufs]
+        lines += row_ptrs
+        # loads hoisted for buffers broadcast along the innermost axis
+        hoisted = {}
+        for b in varying:
+            if b.broadcast[last]:
+                ct = self.ctype(b.dtype)
+                hoisted[b.index] = f"h{b.index}"
+                lines.append(f"        const {ct} h{b.index} = *(const {ct} *)q{b.index};")
+        moving = [b for b in bufs if not (b in varying and b.broadcast[last])]
+        # contiguous innermost loop
+        cond = " && ".join(f"st[{b.index * d + last}] == {np.dtype(b.dtype).itemsize}" for b in moving) or "1"
+        loads = {**inv_names, **hoisted,
+                 **{b.index: f"((const {self.ctype(b.dtype)} *)q{b.index})[i]" for b in varying if b.index not in hoisted}}
+        body, names = self.exprs(roots, loads, "t")
+        stores = [f"(({self.ctype(b.dtype)} *)q{b.index})[i] = {names[e]};" for b, e in k.outputs]
+        lines.append(f"        if ({cond}) {{")
+        lines.append(f"            {self.simd}")
+        lines.append("            for (int64_t i = 0; i < len; i++) {")
+        lines += ["                " + s for s in body + stores]
+        lines.append("            }")
+        lines.append("        } else {")
+        for b in moving:
+            lines.append(f"            const int64_t s{b.index} = st[{b.index * d + last}];")
+        loads = {**inv_names, **hoisted,
+                 **{b.index: f"*(const {self.ctype(b.dtype)} *)(q{b.index} + i * s{b.index})"
+                    for b in varying if b.index not in hoisted}}
+        body, names = self.exprs(roots, loads, "t")
+        stores = [f"*({self.ctype(b.dtype)} *)(q{b.index} + i * s{b.index}) = {names[e]};" for b, e in k.outputs]
+        lines.append("            for (int64_t i = 0; i < len; i++) {")
+        lines += ["                " + s for s in body + stores]
+        lines.append("            }")
+        lines.append("        }")
+        lines.append("    }")
+        return lines
+
+    # ---- reductions ---------------------------------------------------------------------------
+    def _init(self, kind: str, dtype: str) -> str:
+        if kind in ("sum", "mean", "any"):
+            return "0"
+        if kind in ("prod", "all"):
+            return "1"
+        if dtypes.is_float(dtype):
+            return "(-INFINITY)" if kind == "max" else "INFINITY"
+        if dtype == "bool":
+            return "0" if kind == "max" else "1"
+        info = np.iinfo(dtype)
+        return self.const(Const(int(info.min if kind == "max" else info.max), dtype))
+
+    def _combine(self, kind: str, acc: str, x: str) -> str:
+        return {"sum": f"{acc} + {x}", "mean": f"{acc} + {x}", "prod": f"{acc} * {x}",
+                "max": f"egopt_max({acc}, {x})", "min": f"egopt_min({acc}, {x})",
+                "all": f"{acc} && {x}", "any": f"{acc} || {x}"}[kind]
+
+    def render_reduce(self, k: Kernel) -> str:
+        d = k.ndim
+        red = k.reduce
+        (obuf, root), = k.outputs
+        axes = red.axes
+        kept = [a for a in range(d) if a not in axes]
+        lines = self._head(k)
+        acc_t = self.ctype(red.acc)
+        out_t = self.ctype(obuf.dtype)
+        lines.append("    int64_t nred = 1;" + "".join(f" nred *= shape[{a}];" for a in axes))
+        lines.append("    const int64_t nout = nred ? n / nred : " +
+                     ("1" + "".join(f" * shape[{a}]" for a in kept)) + ";")
+        if red.kind in ("max", "min"):
+            lines.append("    if (nred == 0 && nout > 0) return EGOPT_EMPTY_REDUCE;")
+        invariant = [b for b in k.inputs if b.invariant]
+        varying = [b for b in k.inputs if not b.invariant]
+        inv_names = {}
+        for b in invariant:
+            ct = self.ctype(b.dtype)
+            inv_names[b.index] = f"v{b.index}"
+            lines.append(f"    const {ct} v{b.index} = *(const {ct} *)data[{b.index}];")
+        bufs = varying + [obuf]
+        lines.append(f"    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
+                     f"if(n > {self.parallel_threshold} && nout > 1 && egopt_nthreads > 1)")
+        lines.append("    for (int64_t o = 0; o < nout; o++) {")
+        for b in bufs:
+            lines.append(f"        int64_t o{b.index} = 0;")
+        if kept:
+            lines.append("        int64_t rem = o;")
+            for a in reversed(kept):
+                lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];")
+                lines.append("          " + " ".join(f"o{b.index} += ix * st[{b.index * d + a}];" for b in bufs) + " }")
+        lines.append(f"        {acc_t} acc = {self._init(red.kind, red.acc)};")
+        if axes:
+            inner = axes[-1]
+            outer_axes = axes[:-1]
+            lines.append(f"        const int64_t len = shape[{inner}], reps = len ? nred / len : 0;")
+            lines.append("        for (int64_t r = 0; r < reps; r++) {")
+            for b in varying:
+                lines.append(f"            int64_t p{b.index} = o{b.index};")
+            if outer_axes:
+                lines.append("            int64_t rem2 = r;")
+                for a in reversed(outer_axes):
+                    lines.append(f"            {{ const int64_t ix = rem2 % shape[{a}]; rem2 /= shape[{a}];")
+                    lines.append("              " + " ".join(f"p{b.index} += ix * st[{b.index * d + a}];" for b in varying) + " }")
+            for b in varying:
+                lines.append(f"            const char *restrict q{b.index} = (const char *)data[{b.index}] + p{b.index};")
+                lines.append(f"            const int64_t s{b.index} = st[{b.index * d + inner}];")
+            loads = {**inv_names, **{b.index: f"*(const {self.ctype(b.dtype)} *)(q{b.index} + i * s{b.index})" for b in varying}}
+            body, names = self.exprs([root], loads, "t")
+            simd = (f"{self.simd} reduction({'+' if red.kind in ('sum', 'mean') else '*'}:acc)"
+                    if red.kind in ("sum", "mean", "prod") else "")
+            lines.append(f"            {simd}")
+            lines.append("            for (int64_t i = 0; i < len; i++) {")
+            lines += ["                " + s for s in body]
+            lines.append(f"                acc = {self._combine(red.kind, 'acc', names[root])};")
+            lines.append("            }")
+            lines.append("        }")
+        else:       # reduce over no axis: the expression itself
+            loads = {**inv_names, **{b.index: f"*(const {self.ctype(b.dtype)} *)((const char *)data[{b.index}] + o{b.index})" for b in varying}}
+            body, names = self.exprs([root], loads, "t")
+            lines += ["        " + s for s in body]
+            lines.append(f"        acc = {self._combine(red.kind, 'acc', names[root])};")
+        final = "acc / (double)nred" if red.kind == "mean" else "acc"
+        if red.kind == "mean" and red.acc == "float32":
+            final = "acc / (float)nred"
+        lines.append(f"        *({out_t} *)((char *)data[{obuf.index}] + o{obuf.index}) = ({out_t})({final});")
+        lines.append("    }")
+        lines += ["    return 0;", "}"]
+        return "\n".join(lines)
+
+
+CONTIG_HELPER = r"""
+static inline int egopt_contig(const int64_t *shape, const int64_t *st, int d, int64_t size) {
+    for (int a = d - 1; a >= 0; a--) {
+        if (shape[a] != 1 && st[a] != size) return 0;
+        size *= shape[a];
+    }
+    return 1;
+}
+"""
+PRELUDE = PRELUDE + CONTIG_HELPER

@@ -1,0 +1,371 @@
+"""The C linker: a schedule computed once per function, of compiled kernels and NumPy calls.
+
+Elementwise nodes are grouped into regions (a node joins the region of an input's producer
+when it has the same static output shape and every other input it reads was computed before
+the region starts), and each region, fused node and reduction becomes one kernel; all the
+kernels of a function are one C translation unit, compiled once and cached (codegen). Other
+nodes run their NumPy perform (``dot`` through NumPy's BLAS); slicing, transposes, dimshuffle
+and contiguous reshapes are NumPy views, which kernels read through strides.
+
+Kernel outputs are freshly allocated on every call, so a result is never handed out twice
+and never aliases an input, a shared value or another result. Errors at run time name the op,
+the shapes and dtypes and the user's line, as the NumPy linker's do.
+"""
+from __future__ import annotations
+
+import ctypes
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .. import config
+from ..codegen.lower import Lowered, lower_body, lower_reduce, lower_region, lowerable
+from ..codegen.render_c import CRenderer
+from ..lang.errors import OpRuntimeError
+from ..lang.graph import Apply, Constant, Variable, toposort
+from ..lang.ops import describe_call, run_node
+from .profile import ProfileStats
+from .py_linker import Program, _bcast_checks, _check_broadcast
+
+
+@dataclass
+class KernelStep:
+    lowered: Lowered
+    in_slots: tuple[int, ...]
+    out_slots: tuple[int, ...]
+    fn: int = 0
+    spec: bytes = b""
+    name: str = ""
+    given: tuple = ()        # per output: the slot of an array to write into (in place), or None
+
+
+@dataclass
+class NodeStep:
+    node: Apply
+    in_slots: tuple[int, ...]
+    out_slots: tuple[int, ...]
+    bcast_check: tuple = ()
+
+
+@dataclass
+class _Region:
+    nodes: list = field(default_factory=list)
+    start: int = 0             # topological position of its first node: where it runs
+    shape: tuple = ()
+    leaf_only: bool = True     # reads only function inputs and constants: could run anywhere
+    used_outside: bool = False  # a value of it has been read by another unit
+    merged: bool = False
+
+
+def plan_regions(nodes: Sequence[Apply]) -> list[list[Apply] | Apply]:
+    """The schedule's units in order: lists of elementwise nodes (regions) and single nodes.
+
+    A node joins the region of an input's producer when it has the same static output shape
+    and each other value it reads either was computed before that region starts or comes from
+    a region that reads only function inputs and that nothing else has read yet (which is then
+    merged in). So a region can run where it starts, and nothing runs before its inputs.
+    """
+    region_of: dict[int, _Region] = {}      # id(variable) -> region computing it
+    position: dict[int, int] = {}           # id(variable) -> topological index of its producer
+    units: list = []
+
+    def mark_read(node, exclude=None):
+        for v in node.inputs:
+            r = region_of.get(id(v))
+            if r is not None and r is not exclude:
+                r.used_outside = True
+
+    for pos, node in enumerate(nodes):
+        for o in node.outputs:
+            position[id(o)] = pos
+        if not lowerable(node):
+            mark_read(node)
+            units.append(node)
+            continue
+        shape = node.outputs[0].type.shape
+        candidates = []
+        for v in node.inputs:
+            r = region_of.get(id(v))
+            if r is not None and r.shape == shape and r not in candidates:
+                candidates.append(r)
+        # a region that must stay where it is (it reads computed values) is the target
+        fixed = [r for r in candidates if not r.leaf_only]
+        target = fixed[-1] if fixed else (candidates[0] if candidates else None)
+        absorb = []
+        if target is not None:
+            for v in node.inputs:
+                r = region_of.get(id(v))
+                if r is target or isinstance(v, Constant) or id(v) not in position:
+                    continue
+                if r is not None and r.shape == shape and r.leaf_only and not r.used_outside:
+                    if r not in absorb:
+                        absorb.append(r)
+                    continue
+                if position[id(v)] >= target.start:
+                    target = None
+                    break
+        if target is None:
+            mark_read(node)
+            target = _Region([], pos, shape)
+            units.append(target)
+            absorb = []
+        else:
+            mark_read(node, exclude=target)
+            for r in absorb:
+                r.used_outside = False
+        for r in absorb:
+            target.nodes.extend(r.nodes)
+            for n in r.nodes:
+                region_of[id(n.outputs[0])] = target
+            r.merged = True
+        if any(id(v) in position and region_of.get(id(v)) is not target for v in node.inputs):
+            target.leaf_only = False
+        target.nodes.append(node)
+        region_of[id(node.outputs[0])] = target
+    return [u.nodes if isinstance(u, _Region) else u for u in units
+            if not (isinstance(u, _Region) and u.merged)]
+
+
+class CProgram(Program):
+    """Program's interface (``run``, ``constant_arrays``) over kernels and NumPy steps."""
+
+    def __init__(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+                 inplace: Sequence[tuple[int, int]] = ()):
+        """``inplace``: (output index, input index) pairs of shared-variable updates, which are
+        written into the old value's array when nothing reads the old value afterwards."""
+        from ..codegen.compile import compile_library
+        from ..codegen.trampoline import load
+        self.slot: dict[int, int] = {}
+        self.storage_init: list = []
+        for v in inputs:
+            self._slot(v)
+        self.input_slots = [self.slot[id(v)] for v in inputs]
+        nodes = toposort(outputs, stop=inputs)
+        needed = _consumers(nodes, outputs)
+        self.steps: list = []
+        kernels = []
+        for unit in plan_regions(nodes):
+            low = self._lower(unit, needed)
+            if low is None:
+                for node in unit if isinstance(unit, list) else [unit]:
+                    self._node_step(node)
+                continue
+            ins = tuple(self._leaf_slot(v) for v in low.inputs)
+            outs = tuple(self._slot(v) for v in low.outputs)
+            self.steps.append(KernelStep(low, ins, outs))
+            kernels.append(low.kernel)
+        self.output_slots = [self._leaf_slot(v) for v in outputs]
+        self.constant_arrays = [a for a in self.storage_init if a is not None]
+        self.storage_init = [np.asarray(a) if a is not None else None for a in self.storage_init]
+        if kernels:
+            renderer = CRenderer()
+            known = {k.key: _LOADED.get(k.key) for k in kernels}
+            if not all(known.values()):
+                # one library for the function's kernels (all of them: one translation unit)
+                lib = compile_library(renderer.render(kernels))
+                for k in kernels:
+                    fn = ctypes.cast(getattr(lib, renderer.kernel_name(k)), ctypes.c_void_p).value
+                    known[k.key] = _LOADED[k.key] = (lib, fn)
+            self._libs = {id(v[0]): v[0] for v in known.values()}
+            for shared_lib in self._libs.values():       # threads: as configured now
+                shared_lib.egopt_set_threads(config.threads or _cores())
+            from ..codegen.trampoline import spec_for
+            for st in self.steps:
+                if isinstance(st, KernelStep):
+                    k = st.lowered.kernel
+                    lib, st.fn = known[k.key]
+                    st.spec = spec_for(k, st.lowered.keepdims)
+                    st.name = k.label
+            self._lib = lib
+        self._call, self._bcast_error, self._empty_error = load()
+        self.kernel_count = len(kernels)
+        input_ids = {id(v) for v in inputs}
+        # results that are kernel outputs, each once: fresh arrays nobody else holds
+        outs = [self.slot.get(id(v)) for v in outputs]
+        kernel_slots = {s for st in self.steps if isinstance(st, KernelStep) for s in st.out_slots}
+        self.fresh_outputs = (len(set(outs)) == len(outs) and all(s in kernel_slots for s in outs)
+                              and not any(id(v) in input_ids for v in outputs))
+        for out_index, in_index in inplace:
+            self._update_in_place(outputs, out_index, self.input_slots[in_index])
+        self._run_fast = self._generate_run()
+
+    def _update_in_place(self, outputs, out_index: int, old: int) -> None:
+        """Let the kernel computing ``outputs[out_index]`` write into input slot ``old`` when
+        that is safe: it reads the old value only at the element it writes, and no later step,
+        and no output, reads the old value or a view of it."""
+        target = self.slot[id(outputs[out_index])]
+        if sum(1 for v in outputs if self.slot.get(id(v)) == target) != 1:
+            return
+        k = next((j for j, st in enumerate(self.steps)
+                  if isinstance(st, KernelStep) and target in st.out_slots), None)
+        if k is None:
+            return
+        aliases = {old}          # the old value and what may view it (non-kernel results)
+        for st in self.steps:
+            if isinstance(st, NodeStep) and aliases.intersection(st.in_slots):
+                aliases.update(st.out_slots)
+        if aliases.intersection(self.output_slots[:out_index] + self.output_slots[out_index + 1:]):
+            return
+        if any(aliases.intersection(st.in_slots) for st in self.steps[k + 1:]):
+            return
+        step = self.steps[k]
+        low = step.lowered
+        for var, slot, buf in zip(low.inputs, step.in_slots, low.kernel.inputs):
+            if slot in aliases and (slot != old or any(buf.broadcast) or var.ndim != low.kernel.ndim):
+                return
+        if low.kernel.reduce is not None:
+            return
+        given = list(step.given) or [None] * len(step.out_slots)
+        given[step.out_slots.index(target)] = old
+        step.given = tuple(given)
+
+    def _lower(self, unit, needed) -> Lowered | None:
+        if isinstance(unit, list):
+            ids = {id(n.outputs[0]) for n in unit}
+            outs = [n.outputs[0] for n in unit if any(c not in ids for c in needed.get(id(n.outputs[0]), ()))]
+            return lower_region(unit, outs)
+        if unit.op.name == "fused_elemwise":
+            return lower_body(unit)
+        if unit.op.kind == "reduce" or unit.op.name == "fused_reduce":
+            return lower_reduce(unit)
+        return None
+
+    def _node_step(self, node: Apply) -> None:
+        ins = tuple(self._leaf_slot(v) for v in node.inputs)
+        outs = tuple(self._slot(v) for v in node.outputs)
+        self.steps.append(NodeStep(node, ins, outs, _bcast_checks(node)))
+
+
+    def _generate_run(self):
+        """The schedule as one straight-line Python function over local variables: no storage
+        list, no loop, no per-step dispatch (the per-call path of small functions)."""
+        env = {"call": self._call, "errors": (self._bcast_error, self._empty_error), "prog": self,
+               "run_node": run_node, "check": _check_broadcast}
+        lines = ["def run(values):"]
+        lines.append("    " + "".join(f"v{s}, " for s in self.input_slots) + "= values"
+                     if self.input_slots else "    pass")
+        for s, a in enumerate(self.storage_init):
+            if a is not None:
+                env[f"v{s}"] = a
+        for j, step in enumerate(self.steps):
+            ins = ", ".join(f"v{i}" for i in step.in_slots)
+            outs = "".join(f"v{i}, " for i in step.out_slots)
+            if isinstance(step, KernelStep):
+                env[f"fn{j}"], env[f"spec{j}"] = step.fn, step.spec
+                given = ""
+                if step.given:
+                    given = ", (" + "".join("None, " if g is None else f"v{g}, " for g in step.given) + ")"
+                lines += ["    try:",
+                          f"        {outs}= call(fn{j}, spec{j}, ({ins}{',' if len(step.in_slots) == 1 else ''}){given})",
+                          "    except errors as e:",
+                          f"        raise prog.step_error({j}, [{ins}], e) from None"]
+            else:
+                env[f"node{j}"], env[f"step{j}"] = step.node, step
+                lines.append(f"    {outs}= run_node(node{j}, [{ins}])")
+                if step.bcast_check:
+                    lines.append(f"    check(step{j}, [{ins}], v{step.out_slots[0]})")
+        lines.append("    return [" + ", ".join(f"v{i}" for i in self.output_slots) + "]")
+        exec(compile("\n".join(lines), "<egopt schedule>", "exec"), env)
+        return env["run"]
+
+    def step_error(self, j: int, args, e) -> Exception:
+        step = self.steps[j]
+        return self._runtime_error(step, dict(zip(step.in_slots, args)), e)
+
+    def run(self, values: Sequence[np.ndarray], profile: ProfileStats | None = None) -> list[np.ndarray]:
+        if profile is None:
+            return self._run_fast(values)
+        storage = list(self.storage_init)
+        for s, v in zip(self.input_slots, values):
+            storage[s] = v
+        call = self._call
+        for step in self.steps:
+            t0 = time.perf_counter() if profile is not None else 0.0
+            if type(step) is KernelStep:
+                try:
+                    ins = tuple([storage[i] for i in step.in_slots])
+                    outs = (call(step.fn, step.spec, ins, tuple(None if g is None else storage[g] for g in step.given))
+                            if step.given else call(step.fn, step.spec, ins))
+                except (self._bcast_error, self._empty_error) as e:
+                    raise self._runtime_error(step, storage, e) from None
+                if profile is not None:
+                    profile.record(f"kernel {step.name}", time.perf_counter() - t0)
+            else:
+                args = [storage[i] for i in step.in_slots]
+                outs = run_node(step.node, args)
+                if step.bcast_check:
+                    _check_broadcast(step, args, outs[0])
+                if profile is not None:
+                    profile.record(step.node.op.name, time.perf_counter() - t0)
+            for i, o in zip(step.out_slots, outs):
+                storage[i] = o
+        return [storage[i] for i in self.output_slots]
+
+    def _runtime_error(self, step: KernelStep, storage, e) -> Exception:
+        low = step.lowered
+        args = [storage[i] for i in step.in_slots]
+        if isinstance(e, self._empty_error):
+            node = low.nodes[0]
+            return OpRuntimeError(f"{describe_call(node.op, node.params, [v.type for v in node.inputs])}: "
+                                  f"zero-size array to reduction operation {node.op.name} which has no identity"
+                                  + (f"\n  built at {node.loc}" if node.loc else ""))
+        kind, i, axis, size = e.args
+        var = low.inputs[i]
+        node = next((n for n in low.nodes if any(v is var for v in n.inputs)), low.nodes[0])
+        shapes = ", ".join(f"{np.shape(a)} {np.asarray(a).dtype}" for a in args)
+        where = f"\n  built at {node.loc}" if node.loc else ""
+        call = describe_call(node.op, node.params, [v.type for v in node.inputs])
+        if kind == 0:
+            return OpRuntimeError(f"{call}: shapes do not broadcast: size {size} on axis {axis} of input "
+                                  f"{var!r} (kernel input shapes {shapes})" + where)
+        lead = low.kernel.ndim - var.ndim
+        return OpRuntimeError(
+            f"{call}: input {var!r} has size 1 on axis {axis - lead} at run time, but its type does not "
+            f"mark that axis broadcastable and the output has size {size} there (kernel input shapes "
+            f"{shapes}). Declare it with a static size 1 (T.row(), T.tensor(shape=(1, None)), "
+            f"shared(..., shape=...)) or use dimshuffle('x', ...)" + where)
+
+    def kernels(self) -> list[tuple[str, list[str]]]:
+        """(kernel label, the ops it holds) for each kernel step."""
+        return [(st.name, st.lowered.ops) for st in self.steps if isinstance(st, KernelStep)]
+
+
+def _consumers(nodes: Sequence[Apply], outputs: Sequence[Variable]) -> dict[int, list]:
+    """id(variable) -> ids of the variables computed from it (and a marker for graph outputs)."""
+    users: dict[int, list] = {}
+    for n in nodes:
+        for v in n.inputs:
+            users.setdefault(id(v), []).extend(id(o) for o in n.outputs)
+    for v in outputs:
+        users.setdefault(id(v), []).append(None)
+    return users
+
+
+def _cores() -> int:
+    import os
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+_WARNED = False
+# kernel key -> (library, function pointer): a function whose kernels
+# were all compiled already in this process (by another function) needs no compiler run
+_LOADED: dict[str, tuple] = {}
+
+
+def c_available() -> bool:
+    """Is there a C compiler? Warns once when there is not (the "py" linker runs instead)."""
+    global _WARNED
+    from ..codegen.compile import find_compiler
+    if find_compiler() is not None:
+        return True
+    if not _WARNED:
+        warnings.warn("egopt: no C compiler found (set $CC or install gcc); compiled functions run "
+                      "on the NumPy linker ('py'), which is slower", stacklevel=3)
+        _WARNED = True
+    return False
