@@ -144,6 +144,12 @@ def _test_values(node: Apply) -> None:
         var.tag.test_value = val
 
 
+def returns_tuple(node: Apply) -> bool:
+    """Whether the node's perform returns a tuple of outputs: an op declared with several outputs
+    (``nout > 1``, also scan, whose count varies per node) or a node built with several (fused)."""
+    return node.op.nout > 1 or len(node.outputs) > 1
+
+
 def run_node(node: Apply, values: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Run one node's NumPy reference; failures name the op, the input shapes and the line."""
     try:
@@ -155,7 +161,7 @@ def run_node(node: Apply, values: Sequence[np.ndarray]) -> list[np.ndarray]:
         shapes = ", ".join(f"{np.shape(v)} {np.asarray(v).dtype}" for v in values)
         raise OpRuntimeError(f"{describe_call(node.op, node.params, [v.type for v in node.inputs])} "
                                  f"on inputs of shapes/dtypes [{shapes}]: {e}" + _at(node.loc)) from e
-    outs = out if len(node.outputs) > 1 else (out,)
+    outs = out if returns_tuple(node) else (out,)
     res = []
     for var, o in zip(node.outputs, outs):
         o = np.asarray(o)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..lang.errors import OpRuntimeError
 from ..lang.graph import Constant, toposort
-from ..lang.ops import run_node
+from ..lang.ops import returns_tuple, run_node
 from ..lang.scan import ScanSpec, set_runner
 
 
@@ -103,7 +103,7 @@ class PyStepBody:
                 body.append(f"        {outs[0]} = f{k}({args}, out={target})")
             else:
                 env[f"g{k}"] = _generic(node) if modes[k] == "checked" else partial(node.op.perform, node.params)
-                tup = modes[k] == "checked" or node.op.nout > 1
+                tup = modes[k] == "checked" or returns_tuple(node)
                 body.append(f"        {', '.join(outs)}{',' if tup else ''} = g{k}({args})")
         for j, o in enumerate(ex.outs):
             for target in dest.get(id(o), []):
@@ -205,7 +205,7 @@ class ScanExecutor:
             except Exception:
                 run_node(node, args)          # raises the error that names the op, shapes and line
                 raise
-            raw = raw if node.op.nout > 1 else (raw,)
+            raw = raw if returns_tuple(node) else (raw,)
             # a perform that returns arrays of the declared dtypes is called as it is from now on
             trusted = all(isinstance(o, np.ndarray) and o.dtype.name == v.type.dtype
                           for o, v in zip(raw, node.outputs))
