@@ -244,7 +244,7 @@ class Function:
             return
         n = len(self.ins)
         env = {"nd": np.ndarray, "filt": self._filter, "general": self._call_general,
-               "run": self.program.run}
+               "run": self.program.run_direct}
         names = [f"a{j}" for j in range(n)]
         lines = ["def fast(*args):",
                  f"    if len(args) != {n}:", "        return general(args, {})"]
@@ -257,8 +257,9 @@ class Function:
                 test = "False"
             lines.append(f"    if not ({test}):")
             lines.append(f"        {a} = filt({j}, {a})")
-        lines.append(f"    r = run([{', '.join(names)}])")
-        lines.append("    return r[0]" if self.single else "    return r")
+        single = self.single and len(self.outputs) == 1
+        lines.append(f"    return run({', '.join(names)})" if single or len(self.outputs) != 1
+                     else f"    return [run({', '.join(names)})]")
         exec(compile("\n".join(lines), "<egopt call>", "exec"), env)
         self._fast = env["fast"]
 

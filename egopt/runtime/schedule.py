@@ -268,7 +268,12 @@ class CProgram(Program):
                 if step.bcast_check:
                     lines.append(f"    check(step{j}, [{ins}], v{step.out_slots[0]})")
         lines.append("    return [" + ", ".join(f"v{i}" for i in self.output_slots) + "]")
-        exec(compile("\n".join(lines), "<egopt schedule>", "exec"), env)
+        # the same body taking the inputs as arguments and returning one output bare
+        direct = [f"def direct({', '.join(f'v{s}' for s in self.input_slots)}):"] + lines[2:-1]
+        outs = [f"v{i}" for i in self.output_slots]
+        direct.append(f"    return {outs[0] if len(outs) == 1 else '[' + ', '.join(outs) + ']'}")
+        exec(compile("\n".join(lines + direct), "<egopt schedule>", "exec"), env)
+        self.run_direct = env["direct"]
         return env["run"]
 
     def step_error(self, j: int, args, e) -> Exception:
