@@ -103,10 +103,12 @@ class _Plan:
                 regions = {id(v)}
             reach[id(v)] = frozenset(regions)
 
-    def region(self, top: Variable) -> tuple[list[Variable], int]:
-        """The boundary inputs of the region computing ``top`` (first-seen order), and its op count."""
+    def region(self, top: Variable) -> tuple[list[Variable], int, set[int]]:
+        """The boundary inputs of the region computing ``top`` (first-seen order), its op
+        count and the ids of its ops' results."""
         inputs: list[Variable] = []
         seen: set[int] = set()
+        ops: set[int] = set()
         count = 0
         stack = [top]
         while stack:
@@ -116,26 +118,145 @@ class _Plan:
             seen.add(id(v))
             if v is top or self.inside(v):
                 count += 1
+                ops.add(id(v))
                 stack.extend(reversed(v.owner.inputs))
             elif not (isinstance(v, Constant) and v.ndim == 0):
                 inputs.append(v)
-        return inputs, count
+        return inputs, count, ops
 
 
-def fuse(outputs: Sequence[Variable], stop: Sequence[Variable] = ()) -> list[Variable]:
+def _find(parent: dict, k):
+    while parent.setdefault(k, k) != k:
+        parent[k] = parent[parent[k]]
+        k = parent[k]
+    return k
+
+
+class _Groups:
+    """Regions merged into one multi-output node: roots whose results have the same run-time
+    shape (each pinned by an input of exactly their static shape) and that share an input or
+    a subterm, so one pass reads the shared data once. A merge that would make the graph
+    cyclic (a path from one member through another node back to a member) is not made."""
+
+    def __init__(self, plan: _Plan, regions: dict):
+        self.plan = plan
+        self.pos = {id(n): i for i, n in enumerate(plan.nodes)}
+        self.members: list[list[Variable]] = []
+        self.group_of: dict[int, int] = {}
+        roots = [n.outputs[0] for n in plan.nodes if n.op.kind == "elemwise" and id(n.outputs[0]) in plan.root]
+        parent: dict = {}
+        for r in roots:       # same run-time shape: an input of the same static shape pins it
+            for v in regions[id(r)][0]:
+                if r.ndim and v.type.shape == r.type.shape:
+                    parent[_find(parent, id(v))] = _find(parent, id(r))
+        by_class: dict = {}
+        for r in roots:
+            if id(r) not in parent:
+                continue
+            cls = _find(parent, id(r))
+            for gi in by_class.get(cls, ()):
+                if self._shares(gi, r, regions) and not self._cyclic(self.members[gi] + [r]):
+                    self.members[gi].append(r)
+                    self.group_of[id(r)] = gi
+                    break
+            else:
+                self.group_of[id(r)] = len(self.members)
+                by_class.setdefault(cls, []).append(len(self.members))
+                self.members.append([r])
+
+    def _shares(self, gi: int, r: Variable, regions) -> bool:
+        ins_r, ops_r = {id(v) for v in regions[id(r)][0]}, regions[id(r)][2]
+        for m in self.members[gi]:
+            ins_m, ops_m = regions[id(m)][0], regions[id(m)][2]
+            if id(m) in ins_r or ops_r & ops_m or any(id(v) in ins_r for v in ins_m):
+                return True
+        return False
+
+    def _cyclic(self, members: list[Variable]) -> bool:
+        plan = self.plan
+        ids = {id(m) for m in members}
+        last = max(self.pos[id(m.owner)] for m in members)
+        stack = [(c, False) for m in members for c in plan.consumers.get(id(m), ())]
+        seen: set = set()
+        while stack:
+            node, external = stack.pop()
+            if self.pos[id(node)] > last or (id(node), external) in seen:
+                continue
+            seen.add((id(node), external))
+            out = node.outputs[0]
+            nxt = [out]
+            if node.op.kind == "elemwise" and id(out) in ids:
+                if external:
+                    return True
+            elif node.op.kind != "elemwise" or id(out) in plan.root:
+                external = True
+                gi = self.group_of.get(id(out))
+                if gi is not None:                     # another group: all its results at once
+                    nxt = self.members[gi]
+            else:
+                pass                                   # inside a region: transparent
+            for v in nxt:
+                stack.extend((c, external) for c in plan.consumers.get(id(v), ()))
+        return False
+
+
+def fuse(outputs: Sequence[Variable], stop: Sequence[Variable] = (), multi_output: bool = True
+         ) -> list[Variable]:
     """The graph with each elementwise region as one node (see the module docstring)."""
     plan = _Plan(outputs, stop)
+    regions: dict[int, tuple] = {}          # root id -> (inputs, op count, ids of its ops)
+    for n in plan.nodes:
+        v = n.outputs[0]
+        if n.op.kind == "elemwise" and id(v) in plan.root:
+            regions[id(v)] = plan.region(v)
+    groups = _Groups(plan, regions) if multi_output else None
+    containing: dict[int, set] = {}         # id of a result -> the regions that compute it
+    for r, (_, _, ops) in regions.items():
+        for o in ops:
+            containing.setdefault(o, set()).add(r)
+    for n in plan.nodes:
+        if id(n) in plan.fused_red:
+            for o in plan.region(n.inputs[0])[2]:
+                containing.setdefault(o, set()).add(id(n))
+    out_ids = {id(o) for o in outputs}
     memo: dict[int, Variable] = {}
+
+    def needed_outside(m: Variable, ids: set) -> bool:
+        """Whether a group member is read by anything but the group's own regions."""
+        if id(m) in out_ids:
+            return True
+        for c in plan.consumers.get(id(m), ()):
+            if c.op.kind != "elemwise" or not containing.get(id(c.outputs[0]), {None}) <= ids:
+                return True
+        return False
 
     def new(v: Variable) -> Variable:
         return memo.get(id(v), v)
 
-    for n in plan.nodes:
+    def emit_group(members: list[Variable]) -> None:
+        ids = {id(m) for m in members}
+        ins, seen = [], set()
+        for m in members:
+            for v in regions[id(m)][0]:
+                if id(v) not in ids and id(v) not in seen:
+                    seen.add(id(v))
+                    ins.append(v)
+        results = [m for m in members if needed_outside(m, ids)]   # the rest stay inside
+        body = FusedBody.of(ins, results)
+        loc = results[-1].owner.loc
+        node = fused_elemwise.make_node([new(i) for i in ins], loc=loc, body=body)
+        for m, out in zip(results, node.outputs):
+            out.name = m.name
+            memo[id(m)] = out
+
+    for n in _unit_order(plan, regions, groups):
         if n.op.kind == "elemwise":
             v = n.outputs[0]
-            if id(v) not in plan.root:
-                continue                         # computed inside the regions that read it
-            ins, count = plan.region(v)
+            gi = groups.group_of.get(id(v)) if groups else None
+            if gi is not None and len(groups.members[gi]) > 1:
+                emit_group(groups.members[gi])
+                continue
+            ins, count, _ = regions[id(v)]
             if count > 1:
                 body = FusedBody.of(ins, [v])
                 out = fused_elemwise.make_node([new(i) for i in ins], loc=n.loc, body=body).outputs[0]
@@ -144,7 +265,7 @@ def fuse(outputs: Sequence[Variable], stop: Sequence[Variable] = ()) -> list[Var
                 continue
         elif id(n) in plan.fused_red:
             x = n.inputs[0]
-            ins, _ = plan.region(x)
+            ins, _, _ = plan.region(x)
             body = FusedBody.of(ins, [x])
             out = fused_reduce.make_node([new(i) for i in ins], loc=n.loc, body=body, reduce=n.op.name,
                                          axis=n.params["axis"], keepdims=n.params["keepdims"],
@@ -160,3 +281,64 @@ def fuse(outputs: Sequence[Variable], stop: Sequence[Variable] = ()) -> list[Var
             nv.name = old.name
             memo[id(old)] = nv
     return [new(o) for o in outputs]
+
+
+def _unit_order(plan: _Plan, regions: dict, groups: "_Groups | None") -> list[Apply]:
+    """Nodes to emit, each after what it reads: one per unit (a group is emitted once, at a
+    point where the inputs of all its members exist); region-internal nodes are left out."""
+    def unit(n: Apply):
+        v = n.outputs[0]
+        if n.op.kind == "elemwise":
+            if id(v) not in plan.root:
+                return None
+            gi = groups.group_of.get(id(v)) if groups else None
+            if gi is not None and len(groups.members[gi]) > 1:
+                return ("g", gi)
+        return ("n", id(n))
+
+    def reads(n: Apply) -> list[Variable]:
+        if n.op.kind == "elemwise":
+            return regions[id(n.outputs[0])][0]
+        if id(n) in plan.fused_red:
+            return plan.region(n.inputs[0])[0]
+        return n.inputs
+
+    first: dict = {}
+    deps: dict = {}
+    for n in plan.nodes:
+        u = unit(n)
+        if u is None:
+            continue
+        first.setdefault(u, n)
+        members = groups.members[u[1]] if u[0] == "g" else None
+        for v in reads(n):
+            if v.owner is None or id(v) in plan.stop:
+                continue
+            pu = unit(v.owner)
+            if pu is not None and pu != u:
+                deps.setdefault(u, []).append(pu)
+        if members is not None:
+            deps.setdefault(u, [])
+    order: list[Apply] = []
+    done: set = set()
+    for n in plan.nodes:
+        u = unit(n)
+        if u is None or u in done:
+            continue
+        stack = [(u, False)]
+        active: set = set()
+        while stack:
+            w, expanded = stack.pop()
+            if w in done:
+                continue
+            if expanded:
+                active.discard(w)
+                done.add(w)
+                order.append(first[w])
+                continue
+            if w in active:      # a merge made a cycle (the checks should make this impossible)
+                raise RuntimeError(f"fusion: the merged regions depend on each other ({w})")
+            active.add(w)
+            stack.append((w, True))
+            stack.extend((d, False) for d in deps.get(w, ()) if d not in done)
+    return order

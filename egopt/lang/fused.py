@@ -16,9 +16,9 @@ from typing import Sequence
 import numpy as np
 
 from . import dtypes
-from .errors import EgoptTypeError, OpRuntimeError, ShapeError
+from .errors import EgoptError, EgoptTypeError, OpRuntimeError, ShapeError
 from .graph import Apply, Constant, Variable, toposort
-from .ops import Op, get_op, register
+from .ops import Op, describe_call, get_op, register
 from .reduce import reduced_shape
 from .types import TensorType, broadcast_shapes
 
@@ -195,7 +195,7 @@ class _Schedule:
                 uf = None
             slot[id(node.outputs[0])] = n
             dtype_of[n] = dt
-            steps.append((node.op.perform, node.params, tuple(args), dt, n, uf))
+            steps.append((node.op.perform, node.params, tuple(args), dt, n, uf, node, _bcast_checks(node)))
             n += 1
         self.nslots = n
         self.out_slots = [slot[id(o)] for o in body.outputs]
@@ -215,18 +215,28 @@ class _Schedule:
             vals[i] = c
         pool: dict = {}
         fresh: set[int] = set()        # slots holding an array a ufunc step allocated here
-        for perform, params, args, dt, out, uf, free in self.steps:
+        for perform, params, args, dt, out, uf, node, checks, free in self.steps:
             a = [vals[i] for i in args]
-            if uf is not None:
-                buf = pool.pop((np.broadcast_shapes(*[x.shape for x in a]), dt), None) if pool else None
-                r = uf(*a) if buf is None else uf(*a, out=buf)
-                fresh.add(out)
-            else:
-                r = perform(params, *a)
-                if getattr(r, "dtype", None) != dt:
-                    r = np.asarray(r).astype(dt)
-                else:                   # the result may be (a view of) an input: never reuse those
-                    fresh.difference_update(args)
+            try:
+                if uf is not None:
+                    buf = pool.pop((np.broadcast_shapes(*[x.shape for x in a]), dt), None) if pool else None
+                    r = uf(*a) if buf is None else uf(*a, out=buf)
+                    fresh.add(out)
+                else:
+                    r = perform(params, *a)
+                    if getattr(r, "dtype", None) != dt:
+                        r = np.asarray(r).astype(dt)
+                    else:               # the result may be (a view of) an input: never reuse those
+                        fresh.difference_update(args)
+                for i, ax in checks:
+                    x = a[i]
+                    if x.shape[ax] != r.shape[r.ndim - x.ndim + ax]:
+                        raise ValueError(f"input {i} has size {x.shape[ax]} on axis {ax} at run time, "
+                                         f"but its type does not mark that axis broadcastable")
+            except EgoptError:
+                raise
+            except Exception as e:      # name the op inside the body, and its line
+                raise OpRuntimeError(_failure(node, a, e)) from e
             vals[out] = r
             for i in free:
                 t = vals[i]
@@ -234,6 +244,22 @@ class _Schedule:
                     pool[(t.shape, t.dtype)] = t
                 vals[i] = None
         return [vals[i] for i in self.out_slots]
+
+
+def _bcast_checks(node: Apply) -> tuple[tuple[int, int], ...]:
+    """(input, axis) pairs whose run-time size must equal the output's: static broadcasting."""
+    if len(node.inputs) < 2:
+        return ()
+    out = node.outputs[0].type
+    return tuple((i, a) for i, v in enumerate(node.inputs) for a, s in enumerate(v.type.shape)
+                 if s is None and out.shape[out.ndim - v.ndim + a] != 1)
+
+
+def _failure(node: Apply, values, e: Exception) -> str:
+    shapes = ", ".join(f"{np.shape(v)} {np.asarray(v).dtype}" for v in values)
+    return (f"{describe_call(node.op, node.params, [v.type for v in node.inputs])} on inputs of "
+            f"shapes/dtypes [{shapes}]: {e} (inside a fused node)"
+            + (f"\n  built at {node.loc}" if node.loc else ""))
 
 
 def _ufunc_yields(uf: np.ufunc, in_dtypes, out: np.dtype) -> bool:
@@ -244,29 +270,8 @@ def _ufunc_yields(uf: np.ufunc, in_dtypes, out: np.dtype) -> bool:
         return False
 
 
-# ---- static broadcasting at run time --------------------------------------------------------------
-
-def _check_broadcast(body: FusedBody, xs, out_shape) -> None:
-    """An input axis of unknown static size may not be 1 at run time while the output is longer
-    (NumPy would broadcast it; the type, and so the gradient, says it does not)."""
-    nd = len(out_shape)
-    for i, (h, x) in enumerate(zip(body.inputs, xs)):
-        lead = nd - x.ndim
-        for a, s in enumerate(h.type.shape):
-            if s is None and x.shape[a] != out_shape[lead + a]:
-                raise ValueError(f"input {i} has size {x.shape[a]} on axis {a} at run time, but its "
-                                 f"type does not mark that axis broadcastable (input shapes "
-                                 f"{', '.join(str(np.shape(v)) for v in xs)})")
-
-
-def _full_shape(xs) -> tuple[int, ...]:
-    return np.broadcast_shapes(*(np.shape(x) for x in xs)) if xs else ()
-
-
 def _run_body(body: FusedBody, xs) -> list[np.ndarray]:
-    xs = [np.asarray(x) for x in xs]
-    _check_broadcast(body, xs, _full_shape(xs))
-    return body.run(*xs)
+    return body.run(*[np.asarray(x) for x in xs])
 
 
 # ---- fused_elemwise ---------------------------------------------------------------------------------

@@ -127,12 +127,44 @@ def test_expensive_shared_subterm_is_computed_once():
 
 
 def test_cheap_shared_subterm_is_recomputed():
-    x, y, z = T.dvectors("x", "y", "z")
-    a = abs(x)
-    f, ref = compile_both([x, y, z], [T.exp(a * y), T.sin(a + z)])
+    x, y, m = T.dvector("x"), T.dvector("y"), T.dmatrix("m")
+    a = abs(x)                    # read by regions of two shapes: no multi-output node
+    f, ref = compile_both([x, y, m], [T.exp(a * y), T.sin(a + m)])
     assert [n.op.name for n in nodes(f)] == ["fused_elemwise", "fused_elemwise"]
     assert computed_ops(f).count("abs") == 2
+    assert_same(f, ref, [data(7, "float64"), data(7, "float64"), data((2, 7), "float64")], "float64")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_outputs_of_one_shape_share_one_multi_output_node(dtype):
+    W, m, v, g = (T.tensor(dtype=dtype, shape=(None,), name=n) for n in ("W", "m", "v", "g"))
+    m2 = 0.9 * m + 0.1 * g                      # an Adam-like step: three results, one pass
+    v2 = 0.999 * v + 0.001 * g * g
+    W2 = W - 0.01 * m2 / (T.sqrt(v2) + 1e-8)
+    f, ref = compile_both([W, m, v, g], [W2, m2, v2])
+    (node,) = nodes(f)
+    assert node.op.name == "fused_elemwise" and len(node.outputs) == 3
+    assert computed_ops(f).count("sqrt") == 1
+    assert_same(f, ref, [data(9, dtype, 0.1, 1) for _ in range(4)], dtype)
+
+
+def test_a_shared_result_only_the_group_reads_is_not_stored():
+    x, y, z = T.dvectors("x", "y", "z")
+    e = T.exp(T.sin(x))
+    f, ref = compile_both([x, y, z], [e * y, T.log1p(e + z)])
+    (node,) = nodes(f)
+    assert len(node.outputs) == 2               # e is computed inside, not written out
+    assert computed_ops(f).count("exp") == 1
     assert_same(f, ref, [data(7, "float64") for _ in range(3)], "float64")
+
+
+def test_no_multi_output_node_when_it_would_make_a_cycle():
+    x, y = T.dvectors("x", "y")
+    a = T.exp(x) * 2                            # a feeds a dot, whose result feeds b
+    b = T.sin(x) + T.dot(a, y)
+    f, ref = compile_both([x, y], [a, b])
+    assert all(len(n.outputs) == 1 for n in nodes(f))
+    assert_same(f, ref, [data(5, "float64"), data(5, "float64")], "float64")
 
 
 def test_recompute_or_store_prices_traffic():
