@@ -66,6 +66,5 @@ def launch(fn, kernel, shape: Sequence[int], arrays: Sequence, strides: Sequence
     import numpy as np
     from ..codegen.render_cuda import launch_dims
     blocks, threads = launch_dims(kernel, shape)
-    args = [a.data.ptr for a in arrays] + [np.int64(s) for s in shape]
-    args += [np.int64(s) for st in strides for s in st]
-    fn((blocks,), (threads,), tuple(np.uint64(a) if i < len(arrays) else a for i, a in enumerate(args)))
+    args = list(arrays) + [np.int64(s) for s in shape] + [np.int64(s) for st in strides for s in st]
+    fn((blocks,), (threads,), tuple(args))      # CuPy passes an array as its data pointer
