@@ -1,6 +1,6 @@
 """Which backends this build can run; asking for one it lacks is an error, never a CPU fallback.
 
-``require_backend`` is the single place that decides: the CUDA backend replaces it when it lands.
+``require_backend`` is the single place that decides; egopt/runtime/cuda.py says what is missing.
 """
 from __future__ import annotations
 
@@ -17,8 +17,14 @@ def require_backend(mode) -> None:
     this build does not have."""
     device = config.device
     if device.startswith("cuda") or mode.linker == "cuda":
+        from .cuda import unavailable_reason
         what = f"device={device!r}" if device.startswith("cuda") else "linker='cuda'"
+        missing = unavailable_reason(device if device.startswith("cuda") else "cuda")
+        if missing is None:
+            missing = ("cupy and a CUDA device are present, but this build of egopt does not yet "
+                       "run compiled functions on the GPU (its CUDA kernels are only compile-checked; "
+                       "see docs/gpu.md)")
         raise BackendUnavailableError(
-            f"egopt: {what} was requested, but this build of egopt has no CUDA backend yet; "
-            "nothing would run on the GPU. Use device='cpu' (egopt.config.device = 'cpu', "
-            "EGOPT_FLAGS=device=cpu or ~/.egoptrc) to run on the CPU.")
+            f"egopt: {what} was requested, but {missing}. Nothing would run on the GPU. "
+            "Use device='cpu' (egopt.config.device = 'cpu', EGOPT_FLAGS=device=cpu or ~/.egoptrc) "
+            "to run on the CPU.")

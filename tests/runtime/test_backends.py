@@ -1,17 +1,58 @@
-"""A device without a backend is a clear error, not a silent CPU run."""
+"""A device without a backend is a clear error naming what is missing, not a silent CPU run."""
+import sys
+import types
+
 import numpy as np
 import pytest
 
 import egopt
 import egopt.tensor as T
+from egopt.runtime import cuda
 from egopt.runtime.backends import BackendUnavailableError
 
 
-def test_cuda_device_without_a_cuda_backend_is_an_error():
+def _fake_cupy(monkeypatch, count=None, error=None):
+    """A stand-in ``cupy`` whose runtime reports ``count`` devices or raises ``error``."""
+    def get_count():
+        if error is not None:
+            raise error
+        return count
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=get_count))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+
+
+def _compile_error(device="cuda", **mode) -> str:
     x = T.dvector("x")
-    with egopt.config.change_flags(device="cuda"):
-        with pytest.raises(BackendUnavailableError, match="no CUDA backend.*device='cpu'"):
-            egopt.function([x], x + 1)
-    with pytest.raises(BackendUnavailableError, match="linker='cuda'"):
+    with egopt.config.change_flags(device=device):
+        with pytest.raises(BackendUnavailableError) as info:
+            egopt.function([x], x + 1, mode=egopt.Mode(**mode) if mode else None)
+    return str(info.value)
+
+
+def test_cuda_without_cupy_says_cupy_is_missing_and_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)          # import cupy -> ImportError
+    msg = _compile_error()
+    assert "device='cuda'" in msg and "cupy is not installed" in msg
+    assert "egopt[cuda]" in msg and "cupy-cuda13x" in msg and "device='cpu'" in msg
+    x = T.dvector("x")
+    with pytest.raises(BackendUnavailableError, match="linker='cuda'.*cupy is not installed"):
         egopt.function([x], x + 1, mode=egopt.Mode(linker="cuda"))
     np.testing.assert_allclose(egopt.function([x], x + 1)([1.0]), [2.0])    # cpu still works
+
+
+def test_cuda_without_a_device_says_so(monkeypatch):
+    _fake_cupy(monkeypatch, count=0)
+    assert "no CUDA device" in _compile_error()
+    _fake_cupy(monkeypatch, error=RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected"))
+    msg = _compile_error()
+    assert "found no usable CUDA device" in msg and "cudaErrorNoDevice" in msg
+    _fake_cupy(monkeypatch, count=2)
+    assert "asks for CUDA device 3, but this machine has 2" in _compile_error("cuda3")
+
+
+def test_cuda_with_cupy_and_a_device_still_refuses_until_wired(monkeypatch):
+    """Kernels are compile-checked only: never pretend the function runs on the GPU."""
+    _fake_cupy(monkeypatch, count=1)
+    assert cuda.unavailable_reason("cuda0") is None
+    assert "does not yet run compiled functions on the GPU" in _compile_error()
