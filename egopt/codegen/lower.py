@@ -177,10 +177,12 @@ def lower_reduce(node: Apply) -> Lowered | None:
         kind, body = name, None
     else:
         return None
-    axes = tuple(range(node.inputs[0].ndim)) if node.params.get("axis") is None else tuple(node.params["axis"])
     if not all(supported_dtype(v.dtype) for v in list(node.inputs) + node.outputs):
         return None
     shape = _full_shape(node, body)
+    # axis None reduces every axis of the reduced value: a fused body's inputs may have fewer
+    # axes than its (broadcast) output
+    axes = tuple(range(len(shape))) if node.params.get("axis") is None else tuple(node.params["axis"])
     b = _Builder(shape)
     inner: list[Apply] = []
     if body is None:

@@ -10,9 +10,12 @@ The function is optimized once, whole, on the driver; this module walks the grap
   the inputs' chunkings (``unify_chunks``) on each call.
 * **tree reductions**: a sum/prod/max/min/all/any/mean over a chunked axis becomes a compiled
   per-block partial (fused with the elementwise work above it) and a compiled combine step in
-  Dask's tree reduction. A mean is combined as a sum and divided by the count once; the
-  optimizer has already put a logsumexp in its max-subtracted form, so its exponentials are
+  Dask's tree reduction. A mean is combined as a sum and divided by the count once; a
+  logsumexp over a chunked axis is split in its max-subtracted form, so its exponentials are
   summed after the global maximum is subtracted.
+* **fused nodes** (``fused_elemwise``, ``fused_reduce``, ``gemm``): a fused_elemwise is
+  elementwise and runs per block as it is; the others are first rewritten (``unfuse``) into
+  what they stand for (body + reduction; dot + elementwise), which the stages compile.
 * **whole-array ops**: an op that cannot be split (a dot whose contracted axis is chunked, an
   argmax or softmax over a chunked axis, reshape, indexing, ...) runs on whole axes, with a
   ``RechunkWarning`` naming the op and where it was built. Its output shape must be known
@@ -121,7 +124,9 @@ class Splitter:
     # ---- the walk --------------------------------------------------------------------------------
     def run(self) -> list:
         leaves = self.fn.input_vars + self.fn.shared_vars
-        for node in toposort(self.fn.outputs, stop=leaves):
+        outputs = unfuse(self.fn.outputs, leaves, split=self._chunked)
+        self.keep.append(outputs)
+        for node in toposort(outputs, stop=leaves):
             how = self.classify(node)
             if node.op.name in SIZES:        # known before computing: a constant, no pass over data
                 sizes = [sum(c) for c in self.chunks(node.inputs[0])]
@@ -131,7 +136,12 @@ class Splitter:
             elif how == "whole":
                 for out in node.outputs:
                     self._set(out, self.stage(out))
-        return [self.materialize(v) for v in self.fn.outputs]
+        return [self.materialize(v) for v in outputs]
+
+    def _chunked(self, v: Variable, axes) -> bool:
+        """Whether ``v`` (of the graph being split) has more than one block on one of ``axes``."""
+        ch = self.chunks(v)
+        return any(len(ch[a]) > 1 for a in axes)
 
     def classify(self, node) -> str:
         """"local" (runs per block inside a stage), "tree" or "whole" (decided once per node)."""
@@ -144,7 +154,7 @@ class Splitter:
         op, p = node.op, node.params
         if op.name in SIZES:
             return "whole"
-        if op.kind == "elemwise" or op.name == "dimshuffle":
+        if _elementwise(op) or op.name == "dimshuffle":
             return "local"
         if op.kind == "reduce":
             ch = self.chunks(node.inputs[0])
@@ -197,7 +207,7 @@ class Splitter:
         what = f"{op.name}{_where(node)}"
         if self.classify(node) == "whole":
             return tuple((s,) for s in self.static_shape(node)[index])
-        if op.kind == "elemwise":
+        if _elementwise(op):
             per_axis: list[list] = [[] for _ in range(out.ndim)]
             for v, letters in zip(node.inputs, _elemwise_map(node, list(range(out.ndim)), lambda: None)):
                 for c, pos in zip(self.chunks(v), letters):
@@ -245,7 +255,7 @@ class Splitter:
         op, p = node.op, node.params
         if self.classify(node) == "whole":
             return [[self.letter() for _ in range(v.ndim)] for v in node.inputs]
-        if op.kind == "elemwise":
+        if _elementwise(op):
             return _elemwise_map(node, out_letters, self.letter)
         if op.name == "dimshuffle":
             pat = list(p["pattern"])
@@ -381,6 +391,122 @@ class _Step:
 
     def __dask_tokenize__(self):
         return ("egopt-step", self.kernel.key)
+
+
+def _elementwise(op) -> bool:
+    """Elementwise ops, and fused elementwise regions (their body is elementwise: they run per
+    block as they are, so the stage kernel computes exactly what the whole function does)."""
+    return op.kind == "elemwise" or op.name == "fused_elemwise"
+
+
+def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable], split=None) -> list[Variable]:
+    """``outputs`` with the fused nodes the splitter cannot map over chunks as they are rewritten
+    over the same leaves; a graph without one is returned as is.
+
+    * a ``fused_reduce`` is its body (a ``fused_elemwise``) followed by its plain reduction, so
+      a reduction over a chunked axis becomes a tree reduction of per-block partials;
+    * a ``gemm`` is ``alpha * op(A) @ op(B) + beta * C``: dimshuffles, a ``dot`` and
+      elementwise ops (its contracted axis may then be chunked like a dot's);
+    * a ``fused_elemwise`` whose outputs differ in shape is one fused node per output (the
+      splitter gives an elementwise node's inputs their index letters from its output);
+    * a ``logsumexp`` over axes that ``split(x, axes)`` says are chunked is ``m + log(sum(exp(x -
+      m)))`` with ``m`` its (finite) max, so that the max and the sum are tree reductions.
+    """
+    nodes = toposort(outputs, stop=leaves)
+    if not any(_needs_unfusing(n) or n.op.name == "logsumexp" for n in nodes):
+        return list(outputs)
+    memo: dict[int, Variable] = {}
+
+    def new(v):
+        return memo.get(id(v), v)
+
+    for node in nodes:
+        args = [new(v) for v in node.inputs]
+        name, p = node.op.name, node.params
+        if name == "fused_elemwise" and _needs_unfusing(node):
+            outs = []
+            for j in range(len(p["body"].outputs)):
+                body, used = _single_output(p["body"], j)
+                outs += node.op.make_node([args[i] for i in used], loc=node.loc,
+                                          **{**p, "body": body}).outputs
+        elif name == "fused_reduce":
+            (y,) = get_op("fused_elemwise").make_node(args, loc=node.loc, body=p["body"]).outputs
+            axis = tuple(range(y.ndim)) if p["axis"] is None else tuple(p["axis"])
+            r = get_op(p["reduce"]).make_node([y], loc=node.loc, axis=axis,
+                                              keepdims=p["keepdims"]).outputs[0]
+            outs = [_as_dtype(r, node.outputs[0].dtype, node.loc)]
+        elif name == "gemm":
+            outs = [_gemm_plain(node, args)]
+        elif name == "logsumexp" and p["axis"] and split is not None and split(args[0], p["axis"]):
+            outs = [_logsumexp_plain(node, args[0])]
+        elif all(a is b for a, b in zip(args, node.inputs)):
+            continue
+        else:
+            outs = node.op.make_node(args, loc=node.loc, **p).outputs
+        for old, nv in zip(node.outputs, outs):
+            if old.dtype != nv.dtype or old.ndim != nv.ndim:
+                raise AssertionError(f"rewriting {name} changed {old.type} into {nv.type}")
+            memo[id(old)] = nv
+    return [new(v) for v in outputs]
+
+
+def _logsumexp_plain(node, x: Variable) -> Variable:
+    """``logsumexp(x, axis)`` as ``m + log(sum(exp(x - m), axis))``, ``m`` the max over ``axis``
+    where it is finite, else 0 (as the op's reference perform shifts)."""
+    axis, keep, loc = tuple(node.params["axis"]), node.params["keepdims"], node.loc
+
+    def op(name, *ins, **params):
+        return get_op(name).make_node(list(ins), loc=loc, **params).outputs[0]
+
+    m = op("max", x, axis=axis, keepdims=True)
+    zero = Constant(np.asarray(0, dtype=m.dtype))
+    m = op("switch", op("isinf", m), zero, m)
+    lse = op("add", op("log", op("sum", op("exp", op("sub", x, m)), axis=axis, keepdims=True)), m)
+    if not keep:
+        lse = op("dimshuffle", lse, pattern=tuple(a for a in range(x.ndim) if a not in axis))
+    return _as_dtype(lse, node.outputs[0].dtype, loc)
+
+
+def _needs_unfusing(node) -> bool:
+    name = node.op.name
+    if name == "fused_elemwise":
+        return len({o.type.shape for o in node.outputs}) > 1
+    return name in ("fused_reduce", "gemm")
+
+
+def _single_output(body, j: int):
+    """The part of a fused body that computes its output ``j``, and the positions of the
+    placeholders (outer inputs) it reads."""
+    from ..lang.fused import FusedBody
+    out = body.outputs[j]
+    read = {id(v) for n in toposort([out], stop=body.inputs) for v in n.inputs}
+    used = [i for i, h in enumerate(body.inputs) if id(h) in read]
+    return FusedBody.of([body.inputs[i] for i in used], [out]), used
+
+
+def _as_dtype(v: Variable, dtype: str, loc) -> Variable:
+    return v if v.dtype == dtype else get_op("cast").make_node([v], loc=loc, dtype=dtype).outputs[0]
+
+
+def _gemm_plain(node, args: Sequence[Variable]) -> Variable:
+    """``alpha * op(A) @ op(B) + beta * C`` as dimshuffle, dot and elementwise ops, rounded as
+    gemm's reference perform: the product, then its scaling, then the sum."""
+    p, loc = node.params, node.loc
+    a, b = args[0], args[1]
+    ds, mul, add = get_op("dimshuffle"), get_op("mul"), get_op("add")
+    if p["trans_a"]:
+        a = ds.make_node([a], loc=loc, pattern=(1, 0)).outputs[0]
+    if p["trans_b"]:
+        b = ds.make_node([b], loc=loc, pattern=(1, 0)).outputs[0]
+    out = get_op("dot").make_node([a, b], loc=loc).outputs[0]
+    if p["alpha"] != 1.0:
+        out = mul.make_node([out, Constant(np.asarray(p["alpha"], dtype=out.dtype))], loc=loc).outputs[0]
+    if len(args) == 3 and p["beta"] != 0.0:
+        c = args[2]
+        if p["beta"] != 1.0:
+            c = mul.make_node([c, Constant(np.asarray(p["beta"], dtype=c.dtype))], loc=loc).outputs[0]
+        out = add.make_node([out, c], loc=loc).outputs[0]
+    return _as_dtype(out, node.outputs[0].dtype, loc)
 
 
 def _axes(axis, ndim: int) -> tuple[int, ...]:

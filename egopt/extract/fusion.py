@@ -200,9 +200,14 @@ class _Groups:
         return False
 
 
-def fuse(outputs: Sequence[Variable], stop: Sequence[Variable] = (), multi_output: bool = True
-         ) -> list[Variable]:
-    """The graph with each elementwise region as one node (see the module docstring)."""
+def fuse(outputs: Sequence[Variable], stop: Sequence[Variable] = (), multi_output: bool = True,
+         replaced: dict | None = None) -> list[Variable]:
+    """The graph with each elementwise region as one node (see the module docstring).
+
+    ``replaced``, when given, is filled with ``id(old variable) -> new variable`` for every
+    value of the input graph that the fused graph computes as a different variable (a fused
+    node's result, or a node rebuilt over fused inputs); values that vanish inside a fused
+    body are not in it, and values whose node is kept as it is keep their variable."""
     plan = _Plan(outputs, stop)
     regions: dict[int, tuple] = {}          # root id -> (inputs, op count, ids of its ops)
     for n in plan.nodes:
@@ -280,6 +285,8 @@ def fuse(outputs: Sequence[Variable], stop: Sequence[Variable] = (), multi_outpu
         for old, nv in zip(n.outputs, rebuilt.outputs):
             nv.name = old.name
             memo[id(old)] = nv
+    if replaced is not None:
+        replaced.update(memo)
     return [new(o) for o in outputs]
 
 

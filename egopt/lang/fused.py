@@ -422,9 +422,21 @@ def _gemm_sympy(params, a, b, c=None):
     return out if c is None else out + params["beta"] * c
 
 
+def _gemm_decoded_infer(params, *types):
+    """The type of what a ``Gemm`` e-node decodes to (``gemm_or_unfused``): a vector times a
+    matrix and non-BLAS dtypes are valid there (the first as a transposed gemm, the second as
+    the ordinary ops), though gemm's own type rule refuses them. Typed extraction reads this."""
+    if len(types) != 3:
+        return _gemm_infer(params, *types)
+    _check_gemm_params(params)
+    a, b, c = (Variable(t) for t in types)
+    return gemm_or_unfused(a, b, c, **params).type
+
+
 gemm = register(Op(
     "gemm", _gemm_infer, _gemm_perform, None, kind="blas", nin=None, flops=2.0,
-    sympy=_gemm_sympy, defined_in="egopt/lang/fused.py"))
+    sympy=_gemm_sympy, defined_in="egopt/lang/fused.py",
+    extra={"decoded_infer": _gemm_decoded_infer}))
 
 
 def _check_gemm_params(params) -> None:

@@ -18,7 +18,8 @@ condition when there is one. Each outer output is an output's history ``(n_steps
 just that row, shape ``(1, ...)``, so ``out[-1]`` is the same.
 
 Shared variables the body updates become hidden states after the user's outputs; ``scan``
-returns their last value as the updates. Running the loop lives in ``egopt/runtime/scan_exec.py``
+returns their last value as the updates. So do shared variables the body reads that have a
+``default_update`` (random keys): each step advances them, so every step draws fresh numbers. Running the loop lives in ``egopt/runtime/scan_exec.py``
 and the gradient (a backwards scan) in ``egopt/grad/scan_grad.py``; both install themselves
 into this record (``set_runner`` and ``SCAN.vjp``), since ``lang`` imports nothing above itself.
 """
@@ -259,6 +260,7 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
     if not out_specs:
         out_specs = [(None, [])] * len(outs)
         tap_inputs = [[] for _ in outs]
+    _add_default_updates(updates, outs + list(updates.values()) + ([cond] if cond is not None else []), args)
     # the body sees the outer non-sequences themselves (grad inside the body works, as in Theano);
     # they are swapped for placeholders here
     swap = {v: p for v, p in zip(nonseqs, nonseq_ph) if p is not v}
@@ -348,6 +350,23 @@ def foldl(fn: Callable, sequences, outputs_info, non_sequences=None, mode=None, 
 def foldr(fn: Callable, sequences, outputs_info, non_sequences=None, mode=None, name: str | None = None):
     """``reduce`` from the last row."""
     return reduce(fn, sequences, outputs_info, non_sequences, go_backwards=True, name=name)
+
+
+def _add_default_updates(updates: OrderedDict, roots: list, args: list) -> None:
+    """Shared variables the body reads that have a ``default_update`` (random keys) and that the
+    body does not update itself become hidden states too, advanced by their default update at
+    every step (Theano's semantics: each step draws fresh numbers, and scan's updates advance
+    the key once per call of the outer function)."""
+    keys = {id(k) for k in updates}
+    todo = [F.as_tensor_variable(r) for r in roots]
+    while todo:
+        found = []
+        for v in graph_inputs(todo, stop=list(args)):
+            if isinstance(v, SharedVariable) and v.default_update is not None and id(v) not in keys:
+                keys.add(id(v))
+                updates[v] = v.default_update
+                found.append(F.as_tensor_variable(v.default_update))
+        todo = found     # a default update may read further such variables
 
 
 def _check_state(i, placeholder: Variable, out: Variable) -> None:

@@ -45,7 +45,8 @@ def hoist(spec: ScanSpec, outer: list[Variable]) -> tuple[ScanSpec, list[Variabl
 
     for node in nodes:
         ks = [k_of(v) for v in node.inputs]
-        if node.op is SCAN or not node.op.pure:
+        if node.op is SCAN or not node.op.pure or node.op.kind == "random":
+            # draws stay in the loop: each step reads its own key state
             k = LOOP
         elif all(x == INV for x in ks):
             k = INV

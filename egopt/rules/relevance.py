@@ -17,6 +17,7 @@ from typing import Iterable
 from .sexpr import parse
 
 TRANSPARENT = frozenset({"Ld", "Ew"})
+LISTS = frozenset({"TCons", "TNil"})     # a variadic op's argument list: its elements are its children
 ANY = "*"
 
 
@@ -36,13 +37,24 @@ def _var(e):
     return e if isinstance(e, str) and e[:1].islower() else None
 
 
+def _args(e):
+    """The arguments of node e, a ``(TCons x (TCons y (TNil)))`` argument list read as its
+    elements (the encoding gives a variadic op's inputs as such a list, and graph_pairs pairs
+    the op with each input's constructor directly)."""
+    for a in e[1:]:
+        if isinstance(a, list) and a and a[0] in LISTS:
+            yield from _args(a)
+        else:
+            yield a
+
+
 def _pairs(e, out: set, var_parents: dict) -> set:
     """(parent, child) constructor pairs of a pattern; var_parents gets, for each variable,
     the constructors it sits under."""
     if isinstance(e, list) and e and isinstance(e[0], str):
         h = e[0]
-        for a in e[1:]:
-            if h not in TRANSPARENT and h[:1].isupper():
+        for a in _args(e):
+            if h not in TRANSPARENT and h not in LISTS and h[:1].isupper():
                 c, v = _head(a), _var(a)
                 if c != ANY:
                     out.add((h, c))

@@ -89,7 +89,9 @@ class _Typer:
             types = [_tensor_type(k) for k in kids[0][1]]
         else:
             types = [_tensor_type(k) for k in kids]
-        out = o.infer(params, *types)
+        # an op whose e-graph constructor decodes to more than the op itself (gemm: to the
+        # ordinary ops where BLAS does not apply) declares the type rule of its decoding
+        out = o.extra.get("decoded_infer", o.infer)(params, *types)
         if not isinstance(out, TensorType):
             return None
         return (out.dtype, out.shape) if out.ndim <= MAX_NDIM else None

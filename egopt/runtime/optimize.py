@@ -113,7 +113,8 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
         locs = _source_locations(view, enc)
         decoded: dict = {}
         built = rebuild(view, choice, enc, locs, decoded)
-        new = fuse([built[view.roots[r]] for r in enc.roots], leaves)
+        fused: dict = {}
+        new = fuse([built[view.roots[r]] for r in enc.roots], leaves, replaced=fused)
         t4 = time.perf_counter()
         rep.seconds = {"encode": t1 - t0, "saturate": t2 - t1, "extract": t3 - t2, "decode": t4 - t3}
     except Unsupported as e:
@@ -141,14 +142,19 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
         return list(outputs), rep
     rep.cost_after = cost
     rep.ruleset = ruleset
-    rep.equivalents = _equivalents(view, enc, decoded)
+    rep.equivalents = _equivalents(view, enc, decoded, fused)
     rep.nodes_out = len(toposort(new, stop=leaves))
     rep.outcome = "optimized"
     return new, rep
 
 
-def _equivalents(view, enc, decoded: dict) -> dict:
-    """id(decoded variable) -> (variable, [input-graph variables of its e-class and type])."""
+def _equivalents(view, enc, decoded: dict, fused: dict | None = None) -> dict:
+    """id(optimized variable) -> (variable, [input-graph variables of its e-class and type]).
+
+    The optimized variables are the decoded ones as the fusion pass left them: a decoded value
+    that fusion recomputes as another variable (``fused``: id(decoded) -> new) is keyed by that
+    variable; one that vanished inside a fused body is kept but never runs, so is not compared."""
+    fused = fused or {}
     lets: dict[int, list] = {}
     for name, k in view.roots.items():
         lets.setdefault(k, []).append(enc.origin[name])
@@ -157,6 +163,7 @@ def _equivalents(view, enc, decoded: dict) -> dict:
         if isinstance(v, Variable) and k in lets:
             same = [o for o in lets[k] if o.type.dtype == v.type.dtype and o.ndim == v.ndim]
             if same:
+                v = fused.get(id(v), v)
                 out[id(v)] = (v, same)
     return out
 

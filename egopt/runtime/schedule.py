@@ -31,6 +31,52 @@ from .profile import ProfileStats
 from .py_linker import Program, _bcast_checks, _check_broadcast
 
 
+def _culprit(low: Lowered, args) -> tuple[Apply, list] | None:
+    """The elementwise op of a kernel whose inputs do not broadcast (or broadcast a size 1 that
+    its type does not mark broadcastable), with its run-time input values, found by replaying
+    the kernel's ops in NumPy on the kernel's inputs; None when none is found.
+
+    A kernel checks the broadcast of its inputs against the kernel's shape as a whole, so the
+    op that fails is known only this way: the error then names the op, and the line, that the
+    user wrote (for a fused node, an op of its body) as the NumPy linker does."""
+    env: dict[int, object] = {id(v): a for v, a in zip(low.inputs, args)}
+    outer = low.nodes[0]
+    body = outer.params.get("body") if outer.op.kind == "fused" else None
+    if body is not None:
+        for placeholder, o in zip(body.inputs, outer.inputs):
+            if id(o) in env:
+                env[id(placeholder)] = env[id(o)]
+        nodes = low.nodes[1:]
+    else:
+        nodes = low.nodes
+    for n in nodes:
+        values = []
+        for v in n.inputs:
+            if id(v) in env:
+                values.append(env[id(v)])
+            elif isinstance(v, Constant):
+                values.append(v.data)
+            else:
+                return None
+        if n.op.kind == "elemwise" and len(values) > 1:
+            try:
+                full = np.broadcast_shapes(*[np.shape(a) for a in values])
+            except ValueError:
+                return n, values
+            for v, a in zip(n.inputs, values):
+                lead = len(full) - np.ndim(a)
+                if any(s is None and np.shape(a)[ax] == 1 and full[lead + ax] != 1
+                       for ax, s in enumerate(v.type.shape)):
+                    return n, values
+        try:
+            outs = run_node(n, values)
+        except Exception:
+            return n, values
+        for o, r in zip(n.outputs, outs):
+            env[id(o)] = r
+    return None
+
+
 @dataclass
 class KernelStep:
     lowered: Lowered
@@ -319,18 +365,23 @@ class CProgram(Program):
                                   + (f"\n  built at {node.loc}" if node.loc else ""))
         kind, i, axis, size = e.args
         var = low.inputs[i]
-        node = next((n for n in low.nodes if any(v is var for v in n.inputs)), low.nodes[0])
-        shapes = ", ".join(f"{np.shape(a)} {np.asarray(a).dtype}" for a in args)
+        shapes = "kernel input shapes " + ", ".join(f"{np.shape(a)} {np.asarray(a).dtype}" for a in args)
+        found = _culprit(low, args)
+        if found is not None:          # the op inside the kernel that fails, on its own inputs
+            node, values = found
+            shapes = "input shapes " + ", ".join(f"{np.shape(a)} {np.asarray(a).dtype}" for a in values)
+        else:
+            node = next((n for n in low.nodes if any(v is var for v in n.inputs)), low.nodes[0])
         where = f"\n  built at {node.loc}" if node.loc else ""
         call = describe_call(node.op, node.params, [v.type for v in node.inputs])
         if kind == 0:
             return OpRuntimeError(f"{call}: shapes do not broadcast: size {size} on axis {axis} of input "
-                                  f"{var!r} (kernel input shapes {shapes})" + where)
+                                  f"{var!r} ({shapes})" + where)
         lead = low.kernel.ndim - var.ndim
         return OpRuntimeError(
             f"{call}: input {var!r} has size 1 on axis {axis - lead} at run time, but its type does not "
-            f"mark that axis broadcastable and the output has size {size} there (kernel input shapes "
-            f"{shapes}). Declare it with a static size 1 (T.row(), T.tensor(shape=(1, None)), "
+            f"mark that axis broadcastable and the output has size {size} there ({shapes}). "
+            f"Declare it with a static size 1 (T.row(), T.tensor(shape=(1, None)), "
             f"shared(..., shape=...)) or use dimshuffle('x', ...)" + where)
 
     def kernels(self) -> list[tuple[str, list[str]]]:

@@ -40,9 +40,13 @@ def test_input_projection_is_one_product_before_the_loop():
     f = egopt.function(ins, hs[-1])
     (node,) = _scan_nodes(f)
     spec = node.params["spec"]
+    # a matrix product in the loop: dot/tensordot, or gemm (x_t.Wx + h.Wh fused as one product
+    # plus a scaled add, after the projection is hoisted)
     body_dots = [n for n in egopt.lang.toposort(list(spec.inner_outputs), stop=list(spec.inner_inputs))
-                 if n.op.name in ("dot", "tensordot")]
+                 if n.op.name in ("dot", "tensordot", "gemm")]
     assert len(body_dots) == 1                                   # only h . Wh stays in the loop
+    inner_ins = {id(v) for v in spec.inner_inputs}
+    assert all(id(v) in inner_ins for v in body_dots[0].inputs[:2])   # its factors: h and Wh
     outer = egopt.lang.toposort(node.inputs)
     assert any(n.op.name == "tensordot" for n in outer)          # X . Wx, all steps at once
     vals = _values()
