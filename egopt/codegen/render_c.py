@@ -32,6 +32,51 @@ SIMD_UNARY = ("exp", "log", "log1p", "expm1", "log2", "log10", "sin", "cos", "ta
               "acos", "atan", "sinh", "cosh", "tanh", "erf", "exp2", "cbrt")
 SIMD_BINARY = ("pow", "atan2")
 
+# Scalar helpers both renderers emit; each prelude defines EGOPT_FN (its function qualifier)
+# before them. Float helpers take a name suffix: C dispatches on it with _Generic, CUDA overloads.
+HELPERS = r"""
+/* NaN-propagating max/min, as np.maximum/np.minimum (arguments are plain temporaries) */
+#define egopt_max(a, b) (((a) >= (b) || (a) != (a)) ? (a) : (b))
+#define egopt_min(a, b) (((a) <= (b) || (a) != (a)) ? (a) : (b))
+#define egopt_sgn(x) ((x) > 0 ? 1 : ((x) < 0 ? -1 : (x)))
+#define egopt_iabs(x) ((x) < 0 ? -(x) : (x))
+#define egopt_invert(x) (~(x))
+
+#define EGOPT_FLOAT_HELPERS(T, S) \
+EGOPT_FN T egopt_sigmoid##S(T x) { T e = exp(-fabs(x)); return x >= 0 ? 1 / (1 + e) : e / (1 + e); } \
+EGOPT_FN T egopt_softplus##S(T x) { return egopt_max(x, (T)0) + log1p(exp(-fabs(x))); } \
+EGOPT_FN T egopt_log1mexp##S(T x) { return x > (T)-0.6931471805599453 ? log(-expm1(x)) : log1p(-exp(x)); } \
+EGOPT_FN T egopt_mod##S(T a, T b) { /* NumPy's npy_divmod: the sign of the divisor */ \
+    T m = fmod(a, b); if (!b) return m; \
+    if (m) { if ((b < 0) != (m < 0)) m += b; } else m = copysign((T)0, b); return m; } \
+EGOPT_FN T egopt_floordiv##S(T a, T b) { \
+    if (!b) return a / b; \
+    T m = fmod(a, b), d = (a - m) / b; \
+    if (m && ((b < 0) != (m < 0))) d -= 1; \
+    if (!d) return copysign((T)0, a / b); \
+    T f = floor(d); if (d - f > (T)0.5) f += 1; return f; }
+
+/* integer floor division and remainder as NumPy: by 0 gives 0, MIN // -1 wraps */
+EGOPT_FN long long egopt_floordiv_i(long long a, long long b) {
+    if (b == 0) return 0;
+    if (b == -1) return (long long)(0ULL - (unsigned long long)a);
+    long long q = a / b; if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1; return q; }
+EGOPT_FN long long egopt_mod_i(long long a, long long b) {
+    if (b == 0 || b == -1) return 0;
+    long long r = a % b; if (r != 0 && ((r < 0) != (b < 0))) r += b; return r; }
+EGOPT_FN unsigned long long egopt_floordiv_u(unsigned long long a, unsigned long long b) {
+    return b ? a / b : 0; }
+EGOPT_FN unsigned long long egopt_mod_u(unsigned long long a, unsigned long long b) {
+    return b ? a % b : 0; }
+EGOPT_FN long long egopt_ipow_i(long long a, long long b) {   /* wraps, as NumPy */
+    if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
+    unsigned long long r = 1, x = (unsigned long long)a;
+    while (b) { if (b & 1) r *= x; x *= x; b >>= 1; } return (long long)r; }
+EGOPT_FN unsigned long long egopt_ipow_u(unsigned long long a, unsigned long long b) {
+    unsigned long long r = 1; while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r; }
+
+"""
+
 PRELUDE = r"""
 #include <stdint.h>
 #include <math.h>
@@ -46,47 +91,10 @@ PRELUDE = r"""
 static int egopt_nthreads = 1;
 EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
 
-/* NaN-propagating max/min, as np.maximum/np.minimum (arguments are plain temporaries) */
-#define egopt_max(a, b) (((a) >= (b) || (a) != (a)) ? (a) : (b))
-#define egopt_min(a, b) (((a) <= (b) || (a) != (a)) ? (a) : (b))
-#define egopt_sgn(x) ((x) > 0 ? 1 : ((x) < 0 ? -1 : (x)))
-#define egopt_iabs(x) ((x) < 0 ? -(x) : (x))
-#define egopt_invert(x) (~(x))
-
-#define EGOPT_FLOAT_HELPERS(T, S) \
-static inline T egopt_sigmoid##S(T x) { T e = exp(-fabs(x)); return x >= 0 ? 1 / (1 + e) : e / (1 + e); } \
-static inline T egopt_softplus##S(T x) { return egopt_max(x, (T)0) + log1p(exp(-fabs(x))); } \
-static inline T egopt_log1mexp##S(T x) { return x > (T)-0.6931471805599453 ? log(-expm1(x)) : log1p(-exp(x)); } \
-static inline T egopt_mod##S(T a, T b) { /* NumPy's npy_divmod: the sign of the divisor */ \
-    T m = fmod(a, b); if (!b) return m; \
-    if (m) { if ((b < 0) != (m < 0)) m += b; } else m = copysign((T)0, b); return m; } \
-static inline T egopt_floordiv##S(T a, T b) { \
-    if (!b) return a / b; \
-    T m = fmod(a, b), d = (a - m) / b; \
-    if (m && ((b < 0) != (m < 0))) d -= 1; \
-    if (!d) return copysign((T)0, a / b); \
-    T f = floor(d); if (d - f > (T)0.5) f += 1; return f; }
+#define EGOPT_FN static inline
+%(helpers)s
 EGOPT_FLOAT_HELPERS(double, _d)
 EGOPT_FLOAT_HELPERS(float, _f)
-
-/* integer floor division and remainder as NumPy: by 0 gives 0, MIN // -1 wraps */
-static inline long long egopt_floordiv_i(long long a, long long b) {
-    if (b == 0) return 0;
-    if (b == -1) return (long long)(0ULL - (unsigned long long)a);
-    long long q = a / b; if ((a %% b != 0) && ((a < 0) != (b < 0))) q -= 1; return q; }
-static inline long long egopt_mod_i(long long a, long long b) {
-    if (b == 0 || b == -1) return 0;
-    long long r = a %% b; if (r != 0 && ((r < 0) != (b < 0))) r += b; return r; }
-static inline unsigned long long egopt_floordiv_u(unsigned long long a, unsigned long long b) {
-    return b ? a / b : 0; }
-static inline unsigned long long egopt_mod_u(unsigned long long a, unsigned long long b) {
-    return b ? a %% b : 0; }
-static inline long long egopt_ipow_i(long long a, long long b) {   /* wraps, as NumPy */
-    if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
-    unsigned long long r = 1, x = (unsigned long long)a;
-    while (b) { if (b & 1) r *= x; x *= x; b >>= 1; } return (long long)r; }
-static inline unsigned long long egopt_ipow_u(unsigned long long a, unsigned long long b) {
-    unsigned long long r = 1; while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r; }
 
 #define EGOPT_GENERIC(name, x) _Generic((x), double: name##_d, float: name##_f)
 #define EGOPT_INTGENERIC(name, x) _Generic((x), double: name##_d, float: name##_f, \
@@ -207,7 +215,7 @@ class CRenderer:
 
     def render(self, kernels: Sequence[Kernel]) -> str:
         """The whole translation unit: prelude, then each distinct kernel once."""
-        src = [PRELUDE % {"simd_decls": _simd_decls(), "empty": EMPTY_REDUCE}]
+        src = [PRELUDE % {"simd_decls": _simd_decls(), "empty": EMPTY_REDUCE, "helpers": HELPERS}]
         seen = set()
         for k in kernels:
             if k.key in seen:

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..lang import dtypes
 from .kernel_ir import Buffer, Call, Cast, Kernel
-from .render_c import CRenderer
+from .render_c import HELPERS, CRenderer
 
 BLOCK = 256            # threads per block; the reduction tree's shared array has this size
 MAX_GRID = 65535 * 32  # blocks launched at most (grid-stride loops cover the rest)
@@ -40,48 +40,11 @@ PRELUDE = r"""
 #endif
 #define EGOPT_BLOCK %(block)d
 
-/* NaN-propagating max/min, as np.maximum/np.minimum (arguments are plain temporaries) */
-#define egopt_max(a, b) (((a) >= (b) || (a) != (a)) ? (a) : (b))
-#define egopt_min(a, b) (((a) <= (b) || (a) != (a)) ? (a) : (b))
-#define egopt_sgn(x) ((x) > 0 ? 1 : ((x) < 0 ? -1 : (x)))
-#define egopt_iabs(x) ((x) < 0 ? -(x) : (x))
-#define egopt_invert(x) (~(x))
-
-/* float helpers: C++ overloads (the C prelude dispatches on the type instead) */
-#define EGOPT_FLOAT_HELPERS(T) \
-__device__ __forceinline__ T egopt_sigmoid(T x) { T e = exp(-fabs(x)); return x >= 0 ? 1 / (1 + e) : e / (1 + e); } \
-__device__ __forceinline__ T egopt_softplus(T x) { return egopt_max(x, (T)0) + log1p(exp(-fabs(x))); } \
-__device__ __forceinline__ T egopt_log1mexp(T x) { return x > (T)-0.6931471805599453 ? log(-expm1(x)) : log1p(-exp(x)); } \
-__device__ __forceinline__ T egopt_mod(T a, T b) { /* NumPy's npy_divmod: the sign of the divisor */ \
-    T m = fmod(a, b); if (!b) return m; \
-    if (m) { if ((b < 0) != (m < 0)) m += b; } else m = copysign((T)0, b); return m; } \
-__device__ __forceinline__ T egopt_floordiv(T a, T b) { \
-    if (!b) return a / b; \
-    T m = fmod(a, b), d = (a - m) / b; \
-    if (m && ((b < 0) != (m < 0))) d -= 1; \
-    if (!d) return copysign((T)0, a / b); \
-    T f = floor(d); if (d - f > (T)0.5) f += 1; return f; }
-EGOPT_FLOAT_HELPERS(double)
-EGOPT_FLOAT_HELPERS(float)
-
-/* integer floor division and remainder as NumPy: by 0 gives 0, MIN // -1 wraps */
-__device__ __forceinline__ long long egopt_floordiv_i(long long a, long long b) {
-    if (b == 0) return 0;
-    if (b == -1) return (long long)(0ULL - (unsigned long long)a);
-    long long q = a / b; if ((a %% b != 0) && ((a < 0) != (b < 0))) q -= 1; return q; }
-__device__ __forceinline__ long long egopt_mod_i(long long a, long long b) {
-    if (b == 0 || b == -1) return 0;
-    long long r = a %% b; if (r != 0 && ((r < 0) != (b < 0))) r += b; return r; }
-__device__ __forceinline__ unsigned long long egopt_floordiv_u(unsigned long long a, unsigned long long b) {
-    return b ? a / b : 0; }
-__device__ __forceinline__ unsigned long long egopt_mod_u(unsigned long long a, unsigned long long b) {
-    return b ? a %% b : 0; }
-__device__ __forceinline__ long long egopt_ipow_i(long long a, long long b) {   /* wraps, as NumPy */
-    if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
-    unsigned long long r = 1, x = (unsigned long long)a;
-    while (b) { if (b & 1) r *= x; x *= x; b >>= 1; } return (long long)r; }
-__device__ __forceinline__ unsigned long long egopt_ipow_u(unsigned long long a, unsigned long long b) {
-    unsigned long long r = 1; while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r; }
+#define EGOPT_FN __device__ __forceinline__
+%(helpers)s
+/* float helpers: C++ overloads (the C prelude dispatches on a name suffix instead) */
+EGOPT_FLOAT_HELPERS(double, )
+EGOPT_FLOAT_HELPERS(float, )
 #define EGOPT_INT_HELPERS(T, W, S) \
 __device__ __forceinline__ T egopt_floordiv(T a, T b) { return (T)egopt_floordiv##S((W)a, (W)b); } \
 __device__ __forceinline__ T egopt_mod(T a, T b) { return (T)egopt_mod##S((W)a, (W)b); } \
@@ -150,7 +113,7 @@ class CUDARenderer(CRenderer):
 
     # ---- kernels -----------------------------------------------------------------------------
     def render(self, kernels: Sequence[Kernel]) -> str:
-        src = [PRELUDE % {"block": BLOCK}]
+        src = [PRELUDE % {"block": BLOCK, "helpers": HELPERS}]
         seen = set()
         for k in kernels:
             if k.key not in seen:
