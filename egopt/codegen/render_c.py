@@ -389,9 +389,7 @@ class CRenderer:
             lines.append(f"        int64_t o{b.index} = 0;")
         if kept:
             lines.append("        int64_t rem = o;")
-            for a in reversed(kept):
-                lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];")
-                lines.append("          " + " ".join(f"o{b.index} += ix * st[{b.index * d + a}];" for b in bufs) + " }")
+            lines += _unravel("        ", "rem", kept, bufs, "o", d)
         lines.append(f"        {acc_t} acc = {self._init(red.kind, red.acc)};")
         if axes:
             inner = axes[-1]
@@ -402,9 +400,7 @@ class CRenderer:
                 lines.append(f"            int64_t p{b.index} = o{b.index};")
             if outer_axes:
                 lines.append("            int64_t rem2 = r;")
-                for a in reversed(outer_axes):
-                    lines.append(f"            {{ const int64_t ix = rem2 % shape[{a}]; rem2 /= shape[{a}];")
-                    lines.append("              " + " ".join(f"p{b.index} += ix * st[{b.index * d + a}];" for b in varying) + " }")
+                lines += _unravel("            ", "rem2", outer_axes, varying, "p", d)
             for b in varying:
                 lines.append(f"            const char *restrict q{b.index} = (const char *)data[{b.index}] + p{b.index};")
                 lines.append(f"            const int64_t s{b.index} = st[{b.index * d + inner}];")
@@ -442,3 +438,14 @@ static inline int egopt_contig(const int64_t *shape, const int64_t *st, int d, i
 }
 """
 PRELUDE = PRELUDE + CONTIG_HELPER
+
+
+def _unravel(indent: str, var: str, axes, bufs, prefix: str, d: int) -> list[str]:
+    """C lines that split the flat counter ``var`` over ``axes`` (last fastest) and add each
+    axis' stride to every buffer's offset ``<prefix><index>``."""
+    lines = []
+    for a in reversed(axes):
+        lines.append(f"{indent}{{ const int64_t ix = {var} % shape[{a}]; {var} /= shape[{a}];")
+        lines.append(indent + "  " + " ".join(f"{prefix}{b.index} += ix * st[{b.index * d + a}];" for b in bufs)
+                     + " }")
+    return lines

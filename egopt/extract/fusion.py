@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..lang.fused import FusedBody, fused_elemwise, fused_reduce
-from ..lang.graph import Apply, Constant, Variable, toposort
+from ..lang.graph import Apply, Constant, Variable, rebuild_node, toposort
 from .cost import LOAD, STORE
 
 FUSABLE_REDUCTIONS = ("sum", "prod", "max", "min", "mean")
@@ -278,13 +278,7 @@ def fuse(outputs: Sequence[Variable], stop: Sequence[Variable] = (), multi_outpu
             out.name = n.outputs[0].name
             memo[id(n.outputs[0])] = out
             continue
-        args = [new(i) for i in n.inputs]
-        if all(a is b for a, b in zip(args, n.inputs)):
-            continue
-        rebuilt = n.op.make_node(args, loc=n.loc, **n.params)
-        for old, nv in zip(n.outputs, rebuilt.outputs):
-            nv.name = old.name
-            memo[id(old)] = nv
+        rebuild_node(n, [new(i) for i in n.inputs], memo)
     if replaced is not None:
         replaced.update(memo)
     return [new(o) for o in outputs]

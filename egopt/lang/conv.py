@@ -26,7 +26,7 @@ from . import dtypes
 from . import frontend as F
 from .errors import ShapeError
 from .ops import Op, register
-from .types import TensorType
+from .types import TensorType, int_pair
 
 _DEFINED = "egopt/lang/conv.py"
 
@@ -230,16 +230,6 @@ grad_filters_op = _op("conv2d_grad_filters", _grad_filters_infer, _grad_filters_
 
 # ---- frontend ------------------------------------------------------------------------------------------------
 
-def _pair(v, what: str) -> tuple[int, int]:
-    if isinstance(v, (int, np.integer)):
-        return int(v), int(v)
-    try:
-        a, b = v
-        return int(a), int(b)
-    except (TypeError, ValueError):
-        raise ValueError(f"conv2d: {what} must be an int or a pair of ints, got {v!r}") from None
-
-
 def _check_hint(name: str, hint, t: TensorType) -> None:
     if hint is None:
         return
@@ -275,11 +265,11 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
                              f"got {border_mode!r}")
         bm = border_mode
     else:
-        bm = _pair(border_mode, "border_mode")
+        bm = int_pair(border_mode, "conv2d: border_mode")
         if min(bm) < 0:
             raise ValueError(f"conv2d: negative padding {bm}")
         bm = "valid" if bm == (0, 0) else bm
-    stride = _pair(subsample, "subsample")
+    stride = int_pair(subsample, "conv2d: subsample")
     if min(stride) < 1:
         raise ValueError(f"conv2d: subsample must be positive, got {stride}")
     return conv2d_op(x, w, border_mode=bm, subsample=stride, filter_flip=bool(filter_flip))

@@ -219,11 +219,16 @@ def clone_replace(outputs: Sequence[Variable], replace: dict[Variable, Variable]
     """
     memo: dict[int, Variable] = {id(k): v for k, v in replace.items()}
     for node in toposort(outputs, stop=replace.keys()):
-        new_inputs = [memo.get(id(v), v) for v in node.inputs]
-        if all(a is b for a, b in zip(new_inputs, node.inputs)):
-            continue
-        new = node.op.make_node(new_inputs, loc=node.loc, **node.params)
-        for old, nv in zip(node.outputs, new.outputs):
-            nv.name = old.name
-            memo[id(old)] = nv
+        rebuild_node(node, [memo.get(id(v), v) for v in node.inputs], memo)
     return [memo.get(id(v), v) for v in outputs]
+
+
+def rebuild_node(node: Apply, inputs: Sequence[Variable], memo: dict[int, Variable]) -> None:
+    """Rebuild ``node`` on new ``inputs`` (unless they are its own) keeping its line and output
+    names, and record old output id -> new output in ``memo``."""
+    if all(a is b for a, b in zip(inputs, node.inputs)):
+        return
+    new = node.op.make_node(list(inputs), loc=node.loc, **node.params)
+    for old, nv in zip(node.outputs, new.outputs):
+        nv.name = old.name
+        memo[id(old)] = nv

@@ -28,7 +28,7 @@ import numpy as np
 from . import dtypes
 from . import frontend as F
 from .ops import Op, register
-from .types import TensorType
+from .types import TensorType, int_pair
 
 _DEFINED = "egopt/lang/pool.py"
 MODES = ("max", "sum", "average_exc_pad", "average_inc_pad")
@@ -231,16 +231,6 @@ pool_grad_grad_op = _op("pool_2d_grad_grad", _pool_grad_grad_infer, _pool_grad_g
 
 # ---- frontend -----------------------------------------------------------------------------------------------------
 
-def _pair(v, what: str) -> tuple[int, int]:
-    if isinstance(v, (int, np.integer)):
-        return int(v), int(v)
-    try:
-        a, b = v
-        return int(a), int(b)
-    except (TypeError, ValueError):
-        raise ValueError(f"pool_2d: {what} must be a pair of ints, got {v!r}") from None
-
-
 def pool_2d(input, ws=None, ignore_border: bool | None = None, stride=None, pad=(0, 0), mode: str = "max",
             ds=None, st=None, padding=None):
     """Theano's ``pool_2d``: pool the last two axes of ``input`` over ``ws`` windows.
@@ -260,9 +250,9 @@ def pool_2d(input, ws=None, ignore_border: bool | None = None, stride=None, pad=
     if ws is None:
         raise TypeError("pool_2d: give the window size ws=(rows, cols)")
     x = F.as_tensor_variable(input)
-    ws = _pair(ws, "ws")
-    stride = ws if stride is None else _pair(stride, "stride")
-    pad = _pair(pad, "pad")
+    ws = int_pair(ws, "pool_2d: ws")
+    stride = ws if stride is None else int_pair(stride, "pool_2d: stride")
+    pad = int_pair(pad, "pool_2d: pad")
     ignore_border = True if ignore_border is None else bool(ignore_border)
     mode = "average_exc_pad" if mode == "average" else mode
     if mode not in MODES:

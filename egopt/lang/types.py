@@ -111,3 +111,15 @@ def broadcast_shapes(*shapes: tuple[int | None, ...], op: str = "elemwise") -> t
 
 def _fmt(shape) -> str:
     return "(" + ", ".join("?" if s is None else str(s) for s in shape) + (",)" if len(shape) == 1 else ")")
+
+
+def int_pair(v, what: str) -> tuple[int, int]:
+    """An int or a pair of ints as a pair (window sizes, strides, paddings); ``what`` names the
+    argument in the error, e.g. "conv2d: subsample"."""
+    if isinstance(v, (int, np.integer)):
+        return int(v), int(v)
+    try:
+        a, b = v
+        return int(a), int(b)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be an int or a pair of ints, got {v!r}") from None
