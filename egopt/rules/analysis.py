@@ -1,67 +1,214 @@
-"""Sign analysis over the e-graph: ``(Pos e)`` says every value of class e is > 0, ``(NonNeg e)``
-that it is >= 0 (as real numbers; in floating point a positive value may underflow to 0).
+"""Range analysis over the e-graph: an interval for every e-class, with the sign facts derived
+from it (one analysis, so the two can never disagree).
 
-Both are egglog relations, filled by rules in the ``core`` ruleset (run to saturation before
-and after every iteration of every phase; loaded only when a rule has a sign condition), seeded by op ranges (exp, sigmoid, softplus, cosh,
-erfc > 0; abs, sqr, sqrt, x*x >= 0; positive literals) and propagated through +, *, /, sqrt,
-pow, maximum, sums and products. Because the facts live on e-classes, a fact proved for one
-form holds for every equivalent form. Rules use them as conditions:
+- ``(Lo e)`` and ``(Hi e)`` are egglog functions to f64, merged by ``max`` and ``min``: every
+  form of a class narrows the class's interval, and a fact proved for one form holds for every
+  equivalent one. A missing ``Lo`` (``Hi``) is -inf (+inf). Bounds are real-number bounds on
+  every value the class takes (NaN aside: a NaN has no range).
+- ``(Pos e)`` marks the lower bound as strict at 0 (``e > 0``): exp, sigmoid and softplus are
+  in (0, ...), which a closed bound cannot say. ``(NonNeg e)`` is derived only from
+  ``Lo >= 0``, ``(NonZero e)`` from ``Pos``, ``Hi < 0`` and the negation of a positive class.
+
+Seeds are op ranges (exp > 0, sigmoid in (0, 1), tanh and erf in [-1, 1], cos and sin in
+[-1, 1], atan in [-pi/2, pi/2], softplus > 0, cosh >= 1, sqr, abs, sqrt >= 0, literals) and
+propagation is interval arithmetic over +, -, *, /, neg, abs, sqr, maximum, minimum, switch,
+clip and monotone functions where the bound is a literal fact (log >= 0 above 1, exp <= 1
+below 0). Computed bounds are widened outward (relatively by 1e-15, absolutely by 1e-300) so
+that egglog's round-to-nearest f64 arithmetic never narrows an interval, and a bound beyond
+1e300 is dropped (unbounded); exact sign rules (a sum or product of non-negatives is >= 0)
+restore the bounds that widening would blur at 0.
+
+Rules use the analysis as conditions (``rules.positive``, ``rules.nonnegative``,
+``rules.nonzero``, ``rules.in_range(x, lo, hi)``), e.g.
 
     rules.rewrite(T.exp(-T.log(x)), 1 / x, when=[rules.positive(x)])
+    rules.rewrite(T.arctan(T.tan(x)), x, when=[rules.in_range(x, -1.5, 1.5)])
 
-``egopt check-rules`` proves such a rule under its condition (x a positive symbol; sampled
-points restricted to x > 0); tests/property/test_sign_analysis.py checks that the analysis
-never claims a sign that a random input contradicts.
+``egopt check-rules`` proves such a rule under its condition; tests/property/
+test_sign_analysis.py checks that no interval or sign ever excludes a value the expression
+takes on random inputs.
 """
 from __future__ import annotations
 
-_POS_SEEDS = ("Exp", "Sigmoid", "Softplus", "Cosh", "Erfc")
-_NONNEG_SEEDS = ("Abs", "Sqr", "Sqrt")
+import math
 
+# (op, lo, hi, strictly positive): the range of an op's values for any input
+_SEEDS = (
+    ("Exp", 0.0, None, True),
+    ("Sigmoid", 0.0, 1.0, True),
+    ("Softplus", 0.0, None, True),
+    ("Erfc", 0.0, 2.0, True),
+    ("Cosh", 1.0, None, True),
+    ("Tanh", -1.0, 1.0, False),
+    ("Erf", -1.0, 1.0, False),
+    ("Cos", -1.0, 1.0, False),
+    ("Sin", -1.0, 1.0, False),
+    ("Arctan", -math.pi / 2 - 1e-15, math.pi / 2 + 1e-15, False),
+    ("Arccos", 0.0, math.pi + 1e-15, False),
+    ("Arcsin", -math.pi / 2 - 1e-15, math.pi / 2 + 1e-15, False),
+    ("Abs", 0.0, None, False),
+    ("Sqr", 0.0, None, False),
+    ("Sqrt", 0.0, None, False),
+    ("Expm1", -1.0, None, False),
+    ("Sgn", -1.0, 1.0, False),
+    ("Log1mexp", None, 0.0, False),
+    ("LogErfc", None, math.log(2) + 1e-15, False),
+)
 
-RELATIONS = "(relation Pos (S))\n(relation NonNeg (S))\n"
+RELATIONS = ("(relation Pos (S))\n(relation NonNeg (S))\n(relation NonZero (S))\n"
+             "(function Lo (S) f64 :merge (max old new))\n(function Hi (S) f64 :merge (min old new))\n")
+
+_FACTS = ("(Pos ", "(NonNeg ", "(NonZero ", "(Lo ", "(Hi ")
 
 
 def needed(rule_texts) -> bool:
-    """Does any rule read the analysis (a ``(Pos x)`` or ``(NonNeg x)`` condition)?"""
-    return any("(Pos " in t or "(NonNeg " in t for t in rule_texts)
+    """Does any rule read the analysis (a sign or range condition)?"""
+    return any(f in t for t in rule_texts for f in _FACTS)
+
+
+def _down(r: str) -> str:
+    return f"(- {r} (+ (* (abs {r}) 1e-15) 1e-300))"
+
+
+def _up(r: str) -> str:
+    return f"(+ {r} (+ (* (abs {r}) 1e-15) 1e-300))"
+
+
+_FINITE = "(< (abs r) 1e300)"
+
+
+def _lo(query: str, value: str) -> str:
+    """Set Lo e from value (a primitive expression over the query's variables), widened down."""
+    return f"(rule ({query} (= r {value}) {_FINITE}) ((set (Lo e) {_down('r')})) :ruleset core)"
+
+
+def _hi(query: str, value: str) -> str:
+    return f"(rule ({query} (= r {value}) {_FINITE}) ((set (Hi e) {_up('r')})) :ruleset core)"
+
+
+def _both(a: str) -> str:
+    return f"(= l{a} (Lo {a})) (= h{a} (Hi {a}))"
 
 
 def analysis_text() -> str:
-    """The rules that fill Pos and NonNeg (the relations are part of the schema)."""
-    rules = []
+    """The rules that fill Lo, Hi, Pos, NonNeg and NonZero (declared in the schema)."""
+    rules: list[str] = []
     r = rules.append
-    for op in _POS_SEEDS:
-        r(f"(rule ((= e ({op} a))) ((Pos e)) :ruleset core)")
-    for op in _NONNEG_SEEDS:
-        r(f"(rule ((= e ({op} a))) ((NonNeg e)) :ruleset core)")
-    r("(rule ((= e (Lit c)) (> c 0.0)) ((Pos e)) :ruleset core)")
-    r("(rule ((= e (Lit c)) (>= c 0.0)) ((NonNeg e)) :ruleset core)")
-    r("(rule ((= e (Mul a a))) ((NonNeg e)) :ruleset core)")
-    r("(rule ((Pos e)) ((NonNeg e)) :ruleset core)")
-    # propagation
+    # ---- seeds ----------------------------------------------------------------------------------
+    for op, lo, hi, pos in _SEEDS:
+        acts = []
+        if lo is not None:
+            acts.append(f"(set (Lo e) {lo!r})")
+        if hi is not None:
+            acts.append(f"(set (Hi e) {hi!r})")
+        if pos:
+            acts.append("(Pos e)")
+        r(f"(rule ((= e ({op} a))) ({' '.join(acts)}) :ruleset core)")
+    r("(rule ((= e (Lit c)) (< (abs c) 1e300)) ((set (Lo e) c) (set (Hi e) c)) :ruleset core)")
+    r("(rule ((= e (Mul a a))) ((set (Lo e) 0.0)) :ruleset core)")
+    # ---- signs from the interval ------------------------------------------------------------------
+    r("(rule ((= l (Lo e)) (> l 0.0)) ((Pos e)) :ruleset core)")
+    r("(rule ((Pos e)) ((set (Lo e) 0.0)) :ruleset core)")
+    r("(rule ((= l (Lo e)) (>= l 0.0)) ((NonNeg e)) :ruleset core)")
+    r("(rule ((Pos e)) ((NonZero e)) :ruleset core)")
+    r("(rule ((= h (Hi e)) (< h 0.0)) ((NonZero e)) :ruleset core)")
+    r("(rule ((= e (Neg a)) (Pos a)) ((NonZero e)) :ruleset core)")
+    r("(rule ((= e (Mul a b)) (NonZero a) (NonZero b)) ((NonZero e)) :ruleset core)")
+    # ---- interval arithmetic --------------------------------------------------------------------
+    add, sub = "(= e (Add a b))", "(= e (Sub a b))"
+    r(_lo(f"{add} (= la (Lo a)) (= lb (Lo b))", "(+ la lb)"))
+    r(_hi(f"{add} (= ha (Hi a)) (= hb (Hi b))", "(+ ha hb)"))
+    r(_lo(f"{sub} (= la (Lo a)) (= hb (Hi b))", "(- la hb)"))
+    r(_hi(f"{sub} (= ha (Hi a)) (= lb (Lo b))", "(- ha lb)"))
+    # an exactly representable sum or difference needs no widening (Fast2Sum: when r - a == b
+    # and r - b == a, the rounding error of r = a + b is 0); 1 + sqr(x) keeps its bound 1
+    exact = "(= r {v}) (< (abs r) 1e300) (= (- r {a}) {b}) (= (- r {b}) {a})"
+    r(f"(rule ({add} (= la (Lo a)) (= lb (Lo b)) {exact.format(v='(+ la lb)', a='la', b='lb')}) "
+      "((set (Lo e) r)) :ruleset core)")
+    r(f"(rule ({add} (= ha (Hi a)) (= hb (Hi b)) {exact.format(v='(+ ha hb)', a='ha', b='hb')}) "
+      "((set (Hi e) r)) :ruleset core)")
+    r(f"(rule ({sub} (= la (Lo a)) (= hb (Hi b)) (= nb (neg hb)) {exact.format(v='(- la hb)', a='la', b='nb')}) "
+      "((set (Lo e) r)) :ruleset core)")
+    r(f"(rule ({sub} (= ha (Hi a)) (= lb (Lo b)) (= nb (neg lb)) {exact.format(v='(- ha lb)', a='ha', b='nb')}) "
+      "((set (Hi e) r)) :ruleset core)")
+    r("(rule ((= e (Neg a)) (= la (Lo a))) ((set (Hi e) (neg la))) :ruleset core)")
+    r("(rule ((= e (Neg a)) (= ha (Hi a))) ((set (Lo e) (neg ha))) :ruleset core)")
+    mul = f"(= e (Mul a b)) {_both('a')} {_both('b')}"
+    p4 = ["(* la lb)", "(* la hb)", "(* ha lb)", "(* ha hb)"]
+    r(_lo(mul, f"(min (min {p4[0]} {p4[1]}) (min {p4[2]} {p4[3]}))"))
+    r(_hi(mul, f"(max (max {p4[0]} {p4[1]}) (max {p4[2]} {p4[3]}))"))
+    # half-bounded non-negative factors: the lower bound is the product of the lower bounds
+    r(_lo("(= e (Mul a b)) (= la (Lo a)) (>= la 0.0) (= lb (Lo b)) (>= lb 0.0)", "(* la lb)"))
+    # a / b with b of one sign: a * [1/hb, 1/lb]
+    div = f"(= e (TrueDiv a b)) {_both('a')} {_both('b')}"
+    for sign in ("(> lb 0.0)", "(< hb 0.0)"):
+        q4 = ["(/ la lb)", "(/ la hb)", "(/ ha lb)", "(/ ha hb)"]
+        r(_lo(f"{div} {sign}", f"(min (min {q4[0]} {q4[1]}) (min {q4[2]} {q4[3]}))"))
+        r(_hi(f"{div} {sign}", f"(max (max {q4[0]} {q4[1]}) (max {q4[2]} {q4[3]}))"))
+    # a non-negative numerator over a positive denominator with a lower bound: [0, ha / lb]
+    r(_hi("(= e (TrueDiv a b)) (= la (Lo a)) (>= la 0.0) (= ha (Hi a)) (= lb (Lo b)) (> lb 0.0)",
+          "(/ ha lb)"))
+    for op in ("Abs", "Sqr"):
+        sq = "(* m m)" if op == "Sqr" else "m"
+        r(_hi(f"(= e ({op} a)) {_both('a')} (= m (max (abs la) (abs ha)))", sq))
+    r(_lo("(= e (Sqr a)) (= la (Lo a)) (> la 0.0)", "(* la la)"))
+    r(_lo("(= e (Sqr a)) (= ha (Hi a)) (< ha 0.0)", "(* ha ha)"))
+    r(_lo("(= e (Abs a)) (= la (Lo a)) (> la 0.0)", "la"))
+    r(_lo("(= e (Abs a)) (= ha (Hi a)) (< ha 0.0)", "(neg ha)"))
+    r(_hi(f"(= e (Mul a a)) {_both('a')} (= m (max (abs la) (abs ha)))", "(* m m)"))
+    # order and selection
+    r("(rule ((= e (Maximum a b)) (= la (Lo a))) ((set (Lo e) la)) :ruleset core)")
+    r("(rule ((= e (Maximum a b)) (= lb (Lo b))) ((set (Lo e) lb)) :ruleset core)")
+    r("(rule ((= e (Maximum a b)) (= ha (Hi a)) (= hb (Hi b))) ((set (Hi e) (max ha hb))) :ruleset core)")
+    r("(rule ((= e (Minimum a b)) (= ha (Hi a))) ((set (Hi e) ha)) :ruleset core)")
+    r("(rule ((= e (Minimum a b)) (= hb (Hi b))) ((set (Hi e) hb)) :ruleset core)")
+    r("(rule ((= e (Minimum a b)) (= la (Lo a)) (= lb (Lo b))) ((set (Lo e) (min la lb))) :ruleset core)")
+    r("(rule ((= e (Switch c a b)) (= la (Lo a)) (= lb (Lo b))) ((set (Lo e) (min la lb))) :ruleset core)")
+    r("(rule ((= e (Switch c a b)) (= ha (Hi a)) (= hb (Hi b))) ((set (Hi e) (max ha hb))) :ruleset core)")
+    # clip(x, a, b) is min(max(x, a), b): in [min(a, b), max(a, b)] whatever x is
+    r("(rule ((= e (Clip x a b)) (= la (Lo a)) (= lb (Lo b))) ((set (Lo e) (min la lb))) :ruleset core)")
+    r("(rule ((= e (Clip x a b)) (= ha (Hi a)) (= hb (Hi b))) ((set (Hi e) (max ha hb))) :ruleset core)")
+    for op in ("Identity", "Second"):
+        arg = "a" if op == "Identity" else "b"
+        args = "a" if op == "Identity" else "a b"
+        r(f"(rule ((= e ({op} {args})) (= l (Lo {arg}))) ((set (Lo e) l)) :ruleset core)")
+        r(f"(rule ((= e ({op} {args})) (= h (Hi {arg}))) ((set (Hi e) h)) :ruleset core)")
+        r(f"(rule ((= e ({op} {args})) (Pos {arg})) ((Pos e)) :ruleset core)")
+    # monotone functions at literal thresholds
+    r("(rule ((= e (Log a)) (= la (Lo a)) (>= la 1.0)) ((set (Lo e) 0.0)) :ruleset core)")
+    r("(rule ((= e (Log a)) (= ha (Hi a)) (<= ha 1.0)) ((set (Hi e) 0.0)) :ruleset core)")
+    r("(rule ((= e (Log1p a)) (= la (Lo a)) (>= la 0.0)) ((set (Lo e) 0.0)) :ruleset core)")
+    r("(rule ((= e (Log1p a)) (= ha (Hi a)) (<= ha 0.0)) ((set (Hi e) 0.0)) :ruleset core)")
+    r("(rule ((= e (Exp a)) (= ha (Hi a)) (<= ha 0.0)) ((set (Hi e) 1.0)) :ruleset core)")
+    r("(rule ((= e (Exp a)) (= la (Lo a)) (>= la 0.0)) ((set (Lo e) 1.0)) :ruleset core)")
+    r("(rule ((= e (Expm1 a)) (= la (Lo a)) (>= la 0.0)) ((set (Lo e) 0.0)) :ruleset core)")
+    r("(rule ((= e (Expm1 a)) (= ha (Hi a)) (<= ha 0.0)) ((set (Hi e) 0.0)) :ruleset core)")
+    for op in ("Sqrt", "Tanh", "Sinh", "Arctan", "Erf"):    # odd or increasing through 0
+        r(f"(rule ((= e ({op} a)) (= la (Lo a)) (>= la 0.0)) ((set (Lo e) 0.0)) :ruleset core)")
+        r(f"(rule ((= e ({op} a)) (= ha (Hi a)) (<= ha 0.0)) ((set (Hi e) 0.0)) :ruleset core)")
+        r(f"(rule ((= e ({op} a)) (Pos a)) ((Pos e)) :ruleset core)")
+    r("(rule ((= e (Sigmoid a)) (= la (Lo a)) (>= la 0.0)) ((set (Lo e) 0.5)) :ruleset core)")
+    r("(rule ((= e (Sigmoid a)) (= ha (Hi a)) (<= ha 0.0)) ((set (Hi e) 0.5)) :ruleset core)")
+    # ---- exact signs (widening would blur a bound of exactly 0) and strictness ----------------
     r("(rule ((= e (Add a b)) (Pos a) (NonNeg b)) ((Pos e)) :ruleset core)")
     r("(rule ((= e (Add a b)) (NonNeg a) (Pos b)) ((Pos e)) :ruleset core)")
-    r("(rule ((= e (Add a b)) (NonNeg a) (NonNeg b)) ((NonNeg e)) :ruleset core)")
+    r("(rule ((= e (Add a b)) (NonNeg a) (NonNeg b)) ((set (Lo e) 0.0)) :ruleset core)")
     r("(rule ((= e (Mul a b)) (Pos a) (Pos b)) ((Pos e)) :ruleset core)")
-    r("(rule ((= e (Mul a b)) (NonNeg a) (NonNeg b)) ((NonNeg e)) :ruleset core)")
+    r("(rule ((= e (Mul a b)) (NonNeg a) (NonNeg b)) ((set (Lo e) 0.0)) :ruleset core)")
     r("(rule ((= e (TrueDiv a b)) (Pos a) (Pos b)) ((Pos e)) :ruleset core)")
-    r("(rule ((= e (TrueDiv a b)) (NonNeg a) (Pos b)) ((NonNeg e)) :ruleset core)")
+    r("(rule ((= e (TrueDiv a b)) (NonNeg a) (Pos b)) ((set (Lo e) 0.0)) :ruleset core)")
     r("(rule ((= e (Sqrt a)) (Pos a)) ((Pos e)) :ruleset core)")
     r("(rule ((= e (Pow a b)) (Pos a)) ((Pos e)) :ruleset core)")
     r("(rule ((= e (Maximum a b)) (Pos a)) ((Pos e)) :ruleset core)")
     r("(rule ((= e (Maximum a b)) (Pos b)) ((Pos e)) :ruleset core)")
-    r("(rule ((= e (Maximum a b)) (NonNeg a)) ((NonNeg e)) :ruleset core)")
-    r("(rule ((= e (Maximum a b)) (NonNeg b)) ((NonNeg e)) :ruleset core)")
     r("(rule ((= e (Minimum a b)) (Pos a) (Pos b)) ((Pos e)) :ruleset core)")
-    r("(rule ((= e (Minimum a b)) (NonNeg a) (NonNeg b)) ((NonNeg e)) :ruleset core)")
-    r("(rule ((= e (Second a b)) (Pos b)) ((Pos e)) :ruleset core)")
-    r("(rule ((= e (Second a b)) (NonNeg b)) ((NonNeg e)) :ruleset core)")
+    r("(rule ((= e (Switch c a b)) (Pos a) (Pos b)) ((Pos e)) :ruleset core)")
     # reductions: a sum of non-negative elements is >= 0 (an empty sum is 0, so not > 0); an
-    # (empty or not) product of positive elements is > 0
-    r("(rule ((= e (Ld (Sum (Ew s) p))) (NonNeg s)) ((NonNeg e)) :ruleset core)")
+    # (empty or not) product of positive elements is > 0; max/min of elements keep their bounds
+    r("(rule ((= e (Ld (Sum (Ew s) p))) (NonNeg s)) ((set (Lo e) 0.0)) :ruleset core)")
     r("(rule ((= e (Ld (Prod (Ew s) p))) (Pos s)) ((Pos e)) :ruleset core)")
-    r("(rule ((= e (Ld (Softmax t p)))) ((NonNeg e)) :ruleset core)")
+    r("(rule ((= e (Ld (Softmax t p)))) ((set (Lo e) 0.0) (set (Hi e) 1.0)) :ruleset core)")
+    r("(rule ((= e (Ld (LogSoftmax t p)))) ((set (Hi e) 0.0)) :ruleset core)")
     # named, so that the optimization report lists them by what they derive
-    named = [r[:-1] + f' :name "sign-{i}")' for i, r in enumerate(rules)]
+    named = [x[:-1] + f' :name "range-{i}")' for i, x in enumerate(rules)]
     return "\n".join(named) + "\n"

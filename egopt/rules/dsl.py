@@ -115,9 +115,28 @@ def nonnegative(v: Variable) -> str:
     return f"(NonNeg {_scalar_name(v)})"
 
 
+def nonzero(v: Variable) -> str:
+    """A ``when=`` condition: the range analysis proves v != 0 (``(NonZero v)``)."""
+    return f"(NonZero {_scalar_name(v)})"
+
+
+def in_range(v: Variable, lo: float | None = None, hi: float | None = None, strict: bool = False) -> str:
+    """A ``when=`` condition: the range analysis proves lo <= v <= hi (lo < v < hi if
+    ``strict``); a bound of None is not checked. ``in_range(x, -1, 1, strict=True)`` is |x| < 1."""
+    if lo is None and hi is None:
+        raise ValueError("in_range needs a lower or an upper bound")
+    name = _scalar_name(v)
+    facts = []
+    if lo is not None:
+        facts.append(f"({'>' if strict else '>='} (Lo {name}) {float(lo)!r})")
+    if hi is not None:
+        facts.append(f"({'<' if strict else '<='} (Hi {name}) {float(hi)!r})")
+    return " ".join(facts)
+
+
 def _scalar_name(v: Variable) -> str:
     if not _is_pattern(v):
-        raise ValueError(f"sign conditions take a pattern variable, got {v!r}")
+        raise ValueError(f"sign and range conditions take a pattern variable, got {v!r}")
     return v.tag.pattern
 
 

@@ -482,10 +482,13 @@ def _sample(left, right, symbols, conds, rng, n_random=40):
         points.append(("edge", [float(rng.choice(EDGE)) for _ in syms]))
     for kind, pt in points:
         env = dict(zip([s.name for s in syms], pt))
-        if not all(c(env) for c in conds):
-            pt = [abs(v) for v in pt]          # a sign condition: try the point's magnitudes
-            env = dict(zip([s.name for s in syms], pt))
-            if not all(c(env) for c in conds):
+        if not all(c(env) for c in conds):     # a sign or range condition: try the magnitudes,
+            for cand in ([abs(v) for v in pt], [-abs(v) for v in pt]):   # then their negations
+                env = dict(zip([s.name for s in syms], cand))
+                if all(c(env) for c in conds):
+                    pt = cand
+                    break
+            else:
                 continue
         args = [_mp(v) for v in pt]
         for f, g in zip(fl, fr):
@@ -658,27 +661,60 @@ def _precise(f, g, pt, dps: int = 800):
         return a, b
 
 
-_SIGNS = {"Pos": (lambda v: v > 0, {"positive": True}), "NonNeg": (lambda v: v >= 0, {"nonnegative": True})}
+_SIGNS = {"Pos": (lambda v: v > 0, {"positive": True}), "NonNeg": (lambda v: v >= 0, {"nonnegative": True}),
+          "NonZero": (lambda v: v != 0, {"nonzero": True})}
+_BOUND_TESTS = {">": lambda v, c: v > c, ">=": lambda v, c: v >= c, "<": lambda v, c: v < c,
+                "<=": lambda v, c: v <= c}
+
+
+def _range_fact(f):
+    """(var, op, bound) for a range condition ``(>= (Lo x) c)`` / ``(< (Hi x) c)``, else None."""
+    if (isinstance(f, list) and len(f) == 3 and f[0] in _BOUND_TESTS and isinstance(f[1], list)
+            and len(f[1]) == 2 and f[1][0] in ("Lo", "Hi") and isinstance(f[1][1], str)):
+        lower = f[1][0] == "Lo" and f[0] in (">", ">=")
+        upper = f[1][0] == "Hi" and f[0] in ("<", "<=")
+        if lower or upper:
+            return f[1][1], f[0], float(f[2])
+    return None
 
 
 def _sign_facts(when) -> dict:
-    """pattern variable -> sympy assumptions, from (Pos x) / (NonNeg x) conditions."""
+    """pattern variable -> the symbol that stands for it under the conditions: a symbol with
+    sympy assumptions for (Pos x) / (NonNeg x) / (NonZero x); for a range condition x >= c
+    (x > c) it is c + p, x <= c (x < c) it is c - p, with p non-negative (positive). Proving
+    an identity for the larger domain a one-sided bound allows proves it for the interval."""
     out = {}
     for f in when:
         if isinstance(f, list) and len(f) == 2 and f[0] in _SIGNS and isinstance(f[1], str):
-            out[f[1]] = _SIGNS[f[0]][1]
+            out.setdefault(f[1], _SIGNS[f[0]][1])
+    for f in when:
+        rf = _range_fact(f)
+        if rf is None or isinstance(out.get(rf[0]), tuple):
+            continue
+        v, op, c = rf
+        assumptions = {"positive": True} if op in (">", "<") else {"nonnegative": True}
+        out[v] = (c, 1 if op in (">", ">=") else -1, assumptions)
     return out
 
 
 def _assume(arr, facts: dict):
-    """Replace the symbols of conditioned variables by symbols with those assumptions."""
+    """Replace the symbols of conditioned variables by symbols with those assumptions (or by
+    the shifted symbol of a range condition)."""
     if not facts:
         return arr
     out = np.empty(arr.shape, dtype=object)
     for idx in np.ndindex(arr.shape):
         e = sympy.sympify(arr[idx])
-        sub = {s: sympy.Symbol(s.name, **facts[n]) for s in e.free_symbols
-               for n in facts if s.name == n or s.name.startswith(n + "_")}
+        sub = {}
+        for s in e.free_symbols:
+            for n, fact in facts.items():
+                if s.name == n or s.name.startswith(n + "_"):
+                    if isinstance(fact, tuple):
+                        c, sign, assumptions = fact
+                        p = sympy.Symbol(s.name + "_off", **assumptions)
+                        sub[s] = sympy.nsimplify(c) + sign * p
+                    else:
+                        sub[s] = sympy.Symbol(s.name, **fact)
         out[idx] = e.xreplace(sub) if sub else e
     return out
 
@@ -690,6 +726,13 @@ def _conditions(when):
             test = _SIGNS[f[0]][0]
             conds.append(lambda env, v=f[1], test=test: all(
                 test(val) for k, val in env.items() if k == v or k.startswith(v + "_")))
+            continue
+        rf = _range_fact(f)
+        if rf is not None:
+            v, op, c = rf
+            test = _BOUND_TESTS[op]
+            conds.append(lambda env, v=v, c=c, test=test: all(
+                test(val, c) for k, val in env.items() if k == v or k.startswith(v + "_")))
             continue
         if isinstance(f, list) and f[0] == "!=" and isinstance(f[1], str):
             v, c = f[1], float(f[2])
