@@ -30,7 +30,9 @@ takes on random inputs.
 """
 from __future__ import annotations
 
+import functools
 import math
+import re
 
 # (op, lo, hi, strictly positive): the range of an op's values for any input
 _SEEDS = (
@@ -90,8 +92,45 @@ def _both(a: str) -> str:
     return f"(= l{a} (Lo {a})) (= h{a} (Hi {a}))"
 
 
-def analysis_text() -> str:
-    """The rules that fill Lo, Hi, Pos, NonNeg and NonZero (declared in the schema)."""
+_TOKEN = re.compile(r"\(([A-Z][A-Za-z0-9]*)")
+_ALWAYS = frozenset({"Lo", "Hi", "Pos", "NonNeg", "NonZero", "Lit", "Ld", "Ew"})
+
+
+def constructors(pairs, rule_texts) -> set[str]:
+    """Every constructor that can appear in the e-graph: those of the encoded graph (its
+    constructor ``pairs``) and those the rules' texts mention (a rule's right side is the only
+    way a new constructor enters)."""
+    out = {c for pair in pairs for c in pair}
+    for t in rule_texts:
+        out.update(_TOKEN.findall(t))
+    return out
+
+
+def analysis_text(ctors: set[str] | None = None) -> str:
+    """The rules that fill Lo, Hi, Pos, NonNeg and NonZero (declared in the schema); with
+    ``ctors``, only those whose query can match (egglog matches every rule it is given in
+    every iteration of the core ruleset, so this is compile time for every graph)."""
+    text = _all_rules()
+    if ctors is None:
+        return text
+    ok = _ALWAYS | set(ctors)
+    keep = [line for line in text.splitlines() if set(_TOKEN.findall(_query(line))) <= ok]
+    return "\n".join(keep) + "\n"
+
+
+def _query(rule: str) -> str:
+    """The query (first list) of a ``(rule (...) (...))`` line."""
+    start = rule.index("((")
+    depth = 0
+    for i in range(start, len(rule)):
+        depth += {"(": 1, ")": -1}.get(rule[i], 0)
+        if depth == 0:
+            return rule[start:i + 1]
+    return rule
+
+
+@functools.lru_cache(maxsize=1)
+def _all_rules() -> str:
     rules: list[str] = []
     r = rules.append
     # ---- seeds ----------------------------------------------------------------------------------

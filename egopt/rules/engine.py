@@ -80,9 +80,9 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     from .relevance import graph_pairs, relevant
     active = relevant(rules, graph_pairs(enc))
     text = "\n".join(r.egg() for r in active)
-    from .analysis import analysis_text, needed
+    from .analysis import analysis_text, constructors, needed
     if needed(r.egg() for r in active):
-        text = analysis_text() + text
+        text = analysis_text(constructors(graph_pairs(enc), [r.egg() for r in active])) + text
     if text:
         eg.run_program(*eg.parse_program(text, filename="<rules>"))
     eg.run_program(*enc.commands)

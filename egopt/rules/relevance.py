@@ -100,8 +100,36 @@ ROOT = "^"
 
 
 def relevant(rules: Iterable, pairs: set) -> list:
-    """The rules (in their order) that may fire on a graph with these constructor ``pairs``."""
+    """The rules (in their order) that may fire on a graph with these constructor ``pairs``.
+
+    A rule marked ``gate="direct"`` (the cancellation repairs) must find its left side's pairs
+    in a tighter closure, one where a rule's variables do not carry every constructor they may
+    bind to their new parents: the difference it repairs must be written in the graph, or made
+    by a rewrite of the nodes written there (log(x + 1) - log(x) becomes log1p(x) - log(x)).
+    A factoring rule such as x*y - x*z -> x*(y - z) would otherwise put a Sub over everything,
+    and every training graph would compile the whole cancellation library."""
     rules = list(rules)
+    gated = [getattr(r, "meta", {}).get("gate") == "direct" for r in rules]
+    if not any(gated):
+        return _closure(rules, pairs, bind=True)
+    # the direct closure: the graph's pairs and what the ungated rules make of them
+    plain = [r for r, g in zip(rules, gated) if not g]
+    have: set = set()
+    _closure(plain, pairs, bind=False, out=have)
+    parents: dict = {}
+    for p, c in have:
+        parents.setdefault(c, set()).add(p)
+    direct = set()
+    for r, g in zip(rules, gated):
+        if g:
+            kind, root, need = _sides(r.egg())[:3]
+            if kind == "rewrite" and (root == ANY or root in parents) and need <= have:
+                direct.add(id(r))
+    keep = set(map(id, _closure([r for r, g in zip(rules, gated) if not g or id(r) in direct], pairs, bind=True)))
+    return [r for r in rules if id(r) in keep]
+
+
+def _closure(rules: list, pairs: set, bind: bool, out: set | None = None) -> list:
     have = set(pairs)
     parents: dict = {}
     for p, c in have:
@@ -141,11 +169,13 @@ def relevant(rules: Iterable, pairs: set) -> list:
                     continue
                 keep[i] = changed = True
                 new = set(make)
-                for var, pars in used.items():
+                for var, pars in (used.items() if bind else ()):
                     for c in bindings(bound, var):
                         new |= {(q, c) for q in pars}
                 if new_root != ANY:
                     new |= {(par, new_root) for par in parents.get(root, ())} | {(ROOT, new_root)}
                 for pair in new:
                     add(pair)
+    if out is not None:
+        out |= have
     return [r for r, k in zip(rules, keep) if k]
