@@ -78,6 +78,22 @@ def _sides(text: str):
     return kind, _head(lhs), lp, _head(rhs), rp, lv, rv
 
 
+@lru_cache(maxsize=8192)
+def _root_vars(text: str):
+    """(variable, {right root}) for the variables that are arguments of the root on both sides
+    (x + -y -> x - y moves x from under Add to under Sub): the tight closure follows these
+    re-rootings of what is written in the graph, not what deeper rewrites may bind."""
+    form = parse(text)
+    if form[0] != "rewrite":
+        return ()
+    lhs, rhs = form[1], form[2]
+    if not (isinstance(lhs, list) and isinstance(rhs, list)) or _head(rhs) == ANY:
+        return ()
+    left = {_var(a) for a in _args(lhs)} - {None}
+    right = {_var(a) for a in _args(rhs)} - {None}
+    return tuple((v, frozenset({_head(rhs)})) for v in sorted(left & right))
+
+
 def graph_pairs(enc) -> set:
     """(parent, child) constructor pairs of an encoded graph, and (ROOT, c) for its nodes."""
     from .schema import op_ctor
@@ -169,7 +185,7 @@ def _closure(rules: list, pairs: set, bind: bool, out: set | None = None) -> lis
                     continue
                 keep[i] = changed = True
                 new = set(make)
-                for var, pars in (used.items() if bind else ()):
+                for var, pars in (used.items() if bind else _root_vars(rules[i].egg())):
                     for c in bindings(bound, var):
                         new |= {(q, c) for q in pars}
                 if new_root != ANY:
