@@ -135,6 +135,16 @@ RULES = [r for group in [
                    _kept(T.log(a), T.log1p(b))),
           "log-log1p-difference"),
 
+    # ---- inverse tangents: the difference identity, where it holds (a*b > -1) ------------------
+    # atan(a) - atan(b) = atan((a - b) / (1 + a b)) for a b > -1; a - b is often exact (or
+    # simplifies: atan(x + 1) - atan(x) -> atan(1 / (1 + x (x + 1)))); elsewhere (the branch
+    # cut, or 1 + a b overflowing) the difference is kept
+    _stab(T.arctan(a) - T.arctan(b),
+          T.switch(T.gt(a * b, -1), T.switch(T.lt(abs(a * b), 1e300), T.arctan((a - b) / (1 + a * b)),
+                                             _kept(T.arctan(a), T.arctan(b))),
+                   _kept(T.arctan(a), T.arctan(b))),
+          "atan-difference"),
+
     # ---- exponentials as hyperbolic functions -------------------------------------------------
     _stab(T.exp(x) - T.exp(-x), 2 * T.sinh(x), "exp-difference-sinh"),
     _stab((T.exp(x) - T.exp(-x)) / (T.exp(x) + T.exp(-x)), T.tanh(x), "exp-ratio-tanh"),

@@ -47,6 +47,13 @@ RULES = [
     rules.rewrite(T.sqrt(x ** 2), abs(x), name="sqrt-pow-two", phase="stabilize"),
     # the logit of a sigmoid: 1 - sigmoid(x) (now sigmoid(-x)) underflows for x > 37
     rules.rewrite(T.log(T.sigmoid(x) / T.sigmoid(-x)), x, name="logit-sigmoid", phase="stabilize"),
+    # log(x*y) of signs unknown: the product overflows or underflows long before its log does;
+    # there, log|x| + log|y| (+ log of the sign product: 0, or NaN where the product is < 0)
+    rules.rewrite(T.log(x * y),
+                  T.switch(T.isinf(x * y), T.log(abs(x)) + T.log(abs(y)) + T.log(T.sgn(x) * T.sgn(y)),
+                           T.switch(T.eq(x * y, 0), T.log(abs(x)) + T.log(abs(y)) + T.log(T.sgn(x) * T.sgn(y)),
+                                    T.log(T.identity(x) * y))),
+                  name="log-product-regimes", phase="stabilize"),
     # log(exp(x) + exp(y)): max subtraction, and log1p for the smaller term
     rules.rewrite(T.log(T.exp(x) + T.exp(y)),
                   T.switch(T.isinf(T.maximum(x, y)), T.maximum(x, y),

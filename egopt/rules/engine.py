@@ -79,7 +79,9 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))
     from .relevance import graph_pairs, relevant
     active = relevant(rules, graph_pairs(enc))
-    text = "\n".join(r.egg() for r in active)
+    from .retire import RULESET as RETIRE, deferred
+    eg.run_program(*eg.parse_program(f"(ruleset {RETIRE})\n"))
+    text = deferred(r.egg() for r in active)     # stability rules retire forms at phase end
     from .analysis import analysis_text, constructors, needed
     if needed(r.egg() for r in active):
         text = analysis_text(constructors(graph_pairs(enc), [r.egg() for r in active])) + text
@@ -93,6 +95,7 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
         f"(run-schedule (saturate (run core)) (let-scheduler bo (back-off :match-limit {MATCH_LIMIT} "
         f":ban-length 3)) (run-with bo {p}))") for p in PHASES}
     core = eg.parse_program("(run-schedule (saturate (run core)))")
+    retire = eg.parse_program(f"(run-schedule (run {RETIRE}) (saturate (run core)))")
     eg.run_program(*core)
     rss0 = _rss_bytes()
     for ph in phases:
@@ -127,7 +130,7 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
             if _rss_bytes() - rss0 > MEMORY_LIMIT_BYTES:
                 rep.stop = f"memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)"
                 break
-        eg.run_program(*core)
+        eg.run_program(*retire)
         rep.seconds = time.perf_counter() - t0
     return sat
 

@@ -358,12 +358,39 @@ def _zero(d) -> bool:
         e = sympy.expand(d.rewrite(sympy.exp))
         if e == 0 or sympy.simplify(e) == 0:
             return True
-    if not d.has(sympy.log):
+    if d.has(sympy.log):
+        for e in (sympy.logcombine(d, force=True), sympy.expand_log(d, force=True)):
+            if sympy.simplify(e) == 0:
+                return True
+    return _by_signs(d) or _locally_constant(d)
+
+
+def _by_signs(d) -> bool:
+    """d == 0 in every sign case of its symbols (x = p or x = -p, p > 0; x = 0 is left to the
+    sampling): what log(|x|) + log(|y|) + log(sgn(x) sgn(y)) = log(x y) needs."""
+    if not d.has(sympy.Abs, sympy.sign) or not d.has(sympy.log):
         return False
-    for e in (sympy.logcombine(d, force=True), sympy.expand_log(d, force=True)):
-        if sympy.simplify(e) == 0:
-            return True
-    return False
+    syms = sorted(d.free_symbols, key=lambda s: s.name)
+    if not syms or len(syms) > 3:
+        return False
+    from itertools import product
+    pos = [sympy.Symbol(s.name + "_mag", positive=True) for s in syms]
+    for signs in product((1, -1), repeat=len(syms)):
+        e = d.xreplace({s: k * p for s, k, p in zip(syms, signs, pos)})
+        if sympy.simplify(sympy.expand_log(e, force=True)) != 0:
+            return False
+    return True
+
+
+def _locally_constant(d) -> bool:
+    """Every partial derivative of d is 0 (an inverse-function identity such as
+    atan(a) - atan(b) = atan((a - b) / (1 + a b))): d is constant on each connected region
+    where it is smooth, and the sampling, which runs before any proof, found d = 0 at every
+    point it drew inside the rule's condition (a wrong branch, e.g. a b < -1, is refuted there)."""
+    if not d.has(sympy.atan, sympy.asin, sympy.acos):
+        return False
+    syms = sorted(d.free_symbols, key=lambda s: s.name)
+    return bool(syms) and all(sympy.simplify(sympy.diff(d, s)) == 0 for s in syms)
 
 
 def _cases(d):
@@ -377,7 +404,13 @@ def _cases(d):
             out.append(f)
             continue
         for expr, cond in f.args:
-            out.append(_under(expr, cond))
+            e = _under(expr, cond)
+            # under Eq(u, v) both sides may be infinite at the solution (log(0 * y) against
+            # log|0| + ...): oo - oo is NaN there, and the sampling (edge points 0, inf)
+            # compares the two sides' values instead
+            if e is sympy.nan and isinstance(cond, sympy.Eq):
+                continue
+            out.append(e)
     return out
 
 
