@@ -53,7 +53,6 @@ def _root_variants(lhs):
 
 def _stab(lhs, rhs, name, variants=True, **kw):
     forms = _root_variants(lhs) if variants else [(lhs, False)]
-    kw.setdefault("gate", "direct")     # see egopt/rules/relevance.py: compile time of other graphs
     return [rules.rewrite(v, -rhs if neg else rhs, name=name if i == 0 else f"{name}~{i}", phase="stabilize", **kw)
             for i, (v, neg) in enumerate(forms)]
 
@@ -61,7 +60,7 @@ def _stab(lhs, rhs, name, variants=True, **kw):
 def _exact(lhs, rhs, name):
     """A simplification: the right side is cheaper, so the extractor takes it over every
     variant of the left side; no variants and no subsumption needed."""
-    return _stab(lhs, rhs, name, variants=False, subsume=False, gate=None)
+    return _stab(lhs, rhs, name, variants=False, subsume=False)
 
 
 RULES = [r for group in [

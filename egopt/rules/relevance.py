@@ -78,22 +78,6 @@ def _sides(text: str):
     return kind, _head(lhs), lp, _head(rhs), rp, lv, rv
 
 
-@lru_cache(maxsize=8192)
-def _root_vars(text: str):
-    """(variable, {right root}) for the variables that are arguments of the root on both sides
-    (x + -y -> x - y moves x from under Add to under Sub): the tight closure follows these
-    re-rootings of what is written in the graph, not what deeper rewrites may bind."""
-    form = parse(text)
-    if form[0] != "rewrite":
-        return ()
-    lhs, rhs = form[1], form[2]
-    if not (isinstance(lhs, list) and isinstance(rhs, list)) or _head(rhs) == ANY:
-        return ()
-    left = {_var(a) for a in _args(lhs)} - {None}
-    right = {_var(a) for a in _args(rhs)} - {None}
-    return tuple((v, frozenset({_head(rhs)})) for v in sorted(left & right))
-
-
 def graph_pairs(enc) -> set:
     """(parent, child) constructor pairs of an encoded graph, and (ROOT, c) for its nodes."""
     from .schema import op_ctor
@@ -116,36 +100,8 @@ ROOT = "^"
 
 
 def relevant(rules: Iterable, pairs: set) -> list:
-    """The rules (in their order) that may fire on a graph with these constructor ``pairs``.
-
-    A rule marked ``gate="direct"`` (the cancellation repairs) must find its left side's pairs
-    in a tighter closure, one where a rule's variables do not carry every constructor they may
-    bind to their new parents: the difference it repairs must be written in the graph, or made
-    by a rewrite of the nodes written there (log(x + 1) - log(x) becomes log1p(x) - log(x)).
-    A factoring rule such as x*y - x*z -> x*(y - z) would otherwise put a Sub over everything,
-    and every training graph would compile the whole cancellation library."""
+    """The rules (in their order) that may fire on a graph with these constructor ``pairs``."""
     rules = list(rules)
-    gated = [getattr(r, "meta", {}).get("gate") == "direct" for r in rules]
-    if not any(gated):
-        return _closure(rules, pairs, bind=True)
-    # the direct closure: the graph's pairs and what the ungated rules make of them
-    plain = [r for r, g in zip(rules, gated) if not g]
-    have: set = set()
-    _closure(plain, pairs, bind=False, out=have)
-    parents: dict = {}
-    for p, c in have:
-        parents.setdefault(c, set()).add(p)
-    direct = set()
-    for r, g in zip(rules, gated):
-        if g:
-            kind, root, need = _sides(r.egg())[:3]
-            if kind == "rewrite" and (root == ANY or root in parents) and need <= have:
-                direct.add(id(r))
-    keep = set(map(id, _closure([r for r, g in zip(rules, gated) if not g or id(r) in direct], pairs, bind=True)))
-    return [r for r in rules if id(r) in keep]
-
-
-def _closure(rules: list, pairs: set, bind: bool, out: set | None = None) -> list:
     have = set(pairs)
     parents: dict = {}
     for p, c in have:
@@ -185,13 +141,11 @@ def _closure(rules: list, pairs: set, bind: bool, out: set | None = None) -> lis
                     continue
                 keep[i] = changed = True
                 new = set(make)
-                for var, pars in (used.items() if bind else _root_vars(rules[i].egg())):
+                for var, pars in used.items():
                     for c in bindings(bound, var):
                         new |= {(q, c) for q in pars}
                 if new_root != ANY:
                     new |= {(par, new_root) for par in parents.get(root, ())} | {(ROOT, new_root)}
                 for pair in new:
                     add(pair)
-    if out is not None:
-        out |= have
     return [r for r, k in zip(rules, keep) if k]
