@@ -77,10 +77,10 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     from .schema import schema_text
     eg = b.EGraph()
     eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))
-    from .relevance import graph_pairs, relevant
-    active = relevant(rules, graph_pairs(enc))
     from .retire import RULESET as RETIRE, deferred
     eg.run_program(*eg.parse_program(f"(ruleset {RETIRE})\n"))
+    from .relevance import graph_pairs, relevant
+    active = relevant(rules, graph_pairs(enc))
     text = deferred(r.egg() for r in active)     # stability rules retire forms at phase end
     from .analysis import analysis_text, constructors, needed
     if needed(r.egg() for r in active):
@@ -88,6 +88,10 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     if text:
         eg.run_program(*eg.parse_program(text, filename="<rules>"))
     eg.run_program(*enc.commands)
+    from .rational import combined_fractions
+    extra = combined_fractions(enc)     # sums of fractions over a common denominator (SymPy)
+    if extra:
+        eg.run_program(*eg.parse_program(extra, filename="<fractions>"))
     sat = Saturation(eg, nodes_start=egraph_size(eg))
     # the back-off scheduler caps how often each rule may match in one iteration, so a single
     # iteration cannot explode (egglog cannot be interrupted inside a run)
