@@ -106,16 +106,26 @@ def constructors(pairs, rule_texts) -> set[str]:
     return out
 
 
-def analysis_text(ctors: set[str] | None = None) -> str:
+def needs_intervals(rule_texts) -> bool:
+    """Does any rule read a bound (a range condition), not only a sign?"""
+    return any("(Lo " in t or "(Hi " in t or "(NonZero " in t for t in rule_texts)
+
+
+def analysis_text(ctors: set[str] | None = None, intervals: bool = True) -> str:
     """The rules that fill Lo, Hi, Pos, NonNeg and NonZero (declared in the schema); with
     ``ctors``, only those whose query can match (egglog matches every rule it is given in
-    every iteration of the core ruleset, so this is compile time for every graph)."""
+    every iteration of the core ruleset, so this is compile time for every graph). Without
+    ``intervals`` (the loaded rules read signs only), the interval arithmetic is left out:
+    the seeds and the exact sign rules still derive every Pos and NonNeg fact they did."""
     text = _all_rules()
-    if ctors is None:
-        return text
-    ok = _ALWAYS | set(ctors)
-    keep = [line for line in text.splitlines() if set(_TOKEN.findall(_query(line))) <= ok]
-    return "\n".join(keep) + "\n"
+    lines = text.splitlines()
+    if not intervals:
+        lines = [x for x in lines if "(= r " not in _query(x) and "(Hi " not in _query(x)
+                 and "NonZero" not in x]
+    if ctors is not None:
+        ok = _ALWAYS | set(ctors)
+        lines = [x for x in lines if set(_TOKEN.findall(_query(x))) <= ok]
+    return "\n".join(lines) + "\n"
 
 
 def _query(rule: str) -> str:

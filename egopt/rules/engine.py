@@ -82,9 +82,11 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     from .relevance import graph_pairs, relevant
     active = relevant(rules, graph_pairs(enc))
     text = deferred(r.egg() for r in active)     # stability rules retire forms at phase end
-    from .analysis import analysis_text, constructors, needed
-    if needed(r.egg() for r in active):
-        text = analysis_text(constructors(graph_pairs(enc), [r.egg() for r in active])) + text
+    subsuming = {r.phase for r in active if " :subsume" in r.egg()}
+    from .analysis import analysis_text, constructors, needed, needs_intervals
+    texts = [r.egg() for r in active]
+    if needed(texts):
+        text = analysis_text(constructors(graph_pairs(enc), texts), needs_intervals(texts)) + text
     if text:
         eg.run_program(*eg.parse_program(text, filename="<rules>"))
     eg.run_program(*enc.commands)
@@ -134,7 +136,8 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
             if _rss_bytes() - rss0 > MEMORY_LIMIT_BYTES:
                 rep.stop = f"memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)"
                 break
-        eg.run_program(*retire)
+        # retire what the phase's stability rules matched (and the written fraction sums)
+        eg.run_program(*(retire if extra or ph.name in subsuming else core))
         rep.seconds = time.perf_counter() - t0
     return sat
 

