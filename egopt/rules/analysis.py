@@ -106,6 +106,51 @@ def constructors(pairs, rule_texts) -> set[str]:
     return out
 
 
+def _sexpr_at(text: str, start: int) -> str:
+    """The balanced s-expression starting at ``text[start]`` (quote-aware)."""
+    depth, i, quoted = 0, start, False
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return text[start:i + 1]
+        i += 1
+    raise ValueError(f"unbalanced rule text: {text[:80]}")
+
+
+def condition_queries(rule_texts) -> list[str]:
+    """``(check LHS)`` for each rule with a sign or range condition: the analysis is loaded
+    only once one of them matches (see ``needed_now``)."""
+    out = []
+    for t in rule_texts:
+        if t.startswith("(rewrite ") and any(f in t for f in _FACTS):
+            out.append(f"(check {_sexpr_at(t, len('(rewrite '))})")
+    return out
+
+
+def needed_now(eg, queries: list[str]) -> bool:
+    """Does a conditional rule's left side match in the e-graph now? Training graphs make the
+    conservative relevance closure keep conditional rules that never match; the analysis (up
+    to ~100 rules run to saturation in every iteration) then costs them compile time."""
+    for q in queries:
+        try:
+            eg.run_program(*eg.parse_program(q))
+            return True
+        except Exception:        # egglog reports a failed check as an error
+            continue
+    return False
+
+
 def needs_intervals(rule_texts) -> bool:
     """Does any rule read a bound (a range condition), not only a sign?"""
     return any("(Lo " in t or "(Hi " in t or "(NonZero " in t for t in rule_texts)

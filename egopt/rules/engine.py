@@ -83,10 +83,10 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     active = relevant(rules, graph_pairs(enc))
     text = deferred(r.egg() for r in active)     # stability rules retire forms at phase end
     subsuming = {r.phase for r in active if " :subsume" in r.egg()}
-    from .analysis import analysis_text, constructors, needed, needs_intervals
+    from .analysis import analysis_text, condition_queries, constructors, needed, needed_now, needs_intervals
     texts = [r.egg() for r in active]
-    if needed(texts):
-        text = analysis_text(constructors(graph_pairs(enc), texts), needs_intervals(texts)) + text
+    # the range analysis is loaded at the start of the first phase where a conditional rule matches
+    pending = analysis_text(constructors(graph_pairs(enc), texts), needs_intervals(texts)) if needed(texts) else ""
     if text:
         eg.run_program(*eg.parse_program(text, filename="<rules>"))
     eg.run_program(*enc.commands)
@@ -104,6 +104,7 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     retire = eg.parse_program(f"(run-schedule (run {RETIRE}) (saturate (run core)))")
     eg.run_program(*core)
     rss0 = _rss_bytes()
+    queries = condition_queries(texts) if pending else []
     for ph in phases:
         rep = PhaseReport(ph.name)
         sat.phases.append(rep)
@@ -118,6 +119,9 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
             if rep.iterations >= ph.iters:
                 rep.stop = "iteration limit"
                 break
+            if pending and needed_now(eg, queries):
+                eg.run_program(*eg.parse_program(pending, filename="<analysis>"))
+                pending = ""
             (out,) = eg.run_program(*step[ph.name])
             rep.iterations += 1
             for name, n in out.report.num_matches_per_rule.items():
