@@ -50,12 +50,13 @@ class Saturation:
     phases: list[PhaseReport] = field(default_factory=list)
     fired: dict[str, int] = field(default_factory=dict)
     nodes_start: int = 0
+    provenance: dict | None = None     # e-class -> rule names (``provenance.read``), when recorded
 
 
 def egraph_size(eg) -> int:
     from egglog import bindings as b
     (out,) = eg.run_program(b.PrintSize(b.PanicSpan(), None))
-    return sum(n for name, n in out.sizes if not name.startswith("$"))
+    return sum(n for name, n in out.sizes if not name.startswith(("$", "prov_")))
 
 
 def _rss_bytes() -> int:
@@ -78,8 +79,11 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     eg = b.EGraph()
     eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))
     from .relevance import graph_pairs, relevant
+    from . import provenance
     active = relevant(rules, graph_pairs(enc))
     text = "\n".join(r.egg() for r in active)
+    if provenance.wanted(rules):          # DebugMode: the same rules, also recording their names
+        text = provenance.schema_text() + "\n".join(provenance.instrumented(r) for r in active)
     from .analysis import analysis_text, needed
     if needed(r.egg() for r in active):
         text = analysis_text() + text
@@ -145,6 +149,9 @@ def saturate_to_view(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES, poll:
         try:
             sat = saturate(enc, rules, phases, cancel)
             box["view"] = view_of(sat.egraph, enc)
+            from . import provenance
+            if provenance.wanted(rules):
+                sat.provenance = provenance.read(sat.egraph, box["view"])
             sat.egraph = None
             box["sat"] = sat
         except BaseException as e:     # a Rust panic is a BaseException: hand it to the caller

@@ -4,9 +4,14 @@ same inputs and compares every value the two share.
 Which values are shared comes from the optimizer: a decoded variable and the input graph's
 variables in its e-class (and of its type) are equal by the rules (``OptimizationReport.
 equivalents``). The first optimized value (in run order) that disagrees with its input-graph
-twin is reported with the op, the user's source line, the input values, and the rules to blame:
-the fired rules without which the optimized function agrees again (each is left out in turn
-and the function re-optimized; this runs only after a mismatch).
+twin is reported with the op, the user's source line, the input values, and the rules to blame.
+
+Which rules: DebugMode optimizes with rule provenance on (``egopt.rules.provenance``): each
+e-class records the rules that rewrote into it, and each optimized variable (fused ones: the
+union over their body) carries the rules of the classes it was decoded from. The first
+diverging value's rules are the candidates; a sound rule that fired elsewhere in the graph is
+not among them. Each candidate is then confirmed by leaving it out and re-optimizing (only
+after a mismatch, only over the candidates): the confirmed ones are ``BadOptimization.rules``.
 """
 from __future__ import annotations
 
@@ -24,9 +29,11 @@ MAX_BLAMED_RULES = 60
 class BadOptimization(EgoptError):
     """DebugMode found an optimized value that differs from the unoptimized graph's."""
 
-    def __init__(self, message: str, rules: list[str] | None = None):
+    def __init__(self, message: str, rules: list[str] | None = None, provenance: list[str] | None = None):
         super().__init__(message)
-        self.rules = rules or []
+        self.rules = rules or []                 # confirmed: without each one, the results agree
+        self.provenance = provenance or []       # the rules that rewrote the diverging node's e-classes
+        self.optimized = None                    # the first diverging optimized variable
 
 
 def _close(got, want) -> bool:
@@ -105,18 +112,26 @@ class DebugProgram:
         mismatch, outs = _first_mismatch(self.program, self.reference, self.equivalents, self.leaves, values)
         if mismatch is None:
             return outs
-        rules = self._blame(values)
-        raise BadOptimization(self._message(mismatch, values, rules), rules)
+        produced = sorted(self.fn.report.provenance.get(id(mismatch.optimized), (None, ()))[1])
+        rules = self._blame(values, produced)
+        err = BadOptimization(self._message(mismatch, values, rules, produced), rules, produced)
+        err.optimized = mismatch.optimized
+        raise err
 
-    def _blame(self, values) -> list[str]:
-        """Fired rules without which the optimized program agrees with the reference."""
+    def _blame(self, values, candidates: list[str]) -> list[str]:
+        """The candidate rules (else every fired rule) without which the optimized program agrees
+        with the reference."""
         from ..rules import RuleSet
         from .optimize import optimize
         report = self.fn.report
         ruleset = report.ruleset
         if ruleset is None:
             return []
-        fired = [r for r in ruleset if report.fired.get(r.name)][:MAX_BLAMED_RULES]
+        if candidates:
+            fired = [r for r in ruleset if r.name in set(candidates)]
+        else:
+            fired = [r for r in ruleset if report.fired.get(r.name) or report.fired.get(r.name + "=>")
+                     or report.fired.get(r.name + "<=")][:MAX_BLAMED_RULES]
         blamed = []
         for rule in fired:
             rest = RuleSet([r for r in ruleset if r is not rule], name=ruleset.name)
@@ -127,7 +142,7 @@ class DebugProgram:
                 blamed.append(rule.name)
         return blamed
 
-    def _message(self, m: Mismatch, values, rules: list[str]) -> str:
+    def _message(self, m: Mismatch, values, rules: list[str], produced: list[str]) -> str:
         names = [getattr(v, "name", None) or f"input {i}" for i, v in enumerate(self.leaves)]
         lines = [f"DebugMode: {self.fn._label()}: the optimized graph disagrees with the unoptimized one",
                  f"  at: {_describe(m.original)}",
@@ -135,8 +150,10 @@ class DebugProgram:
                  f"  unoptimized value: {_short(m.want)}",
                  f"  optimized value:   {_short(m.got)}",
                  "  inputs: " + "; ".join(f"{n} = {_short(a)}" for n, a in zip(names, values))]
+        if produced:
+            lines.append(f"  produced by the rules (provenance of its e-classes): {', '.join(produced)}")
         if rules:
             lines.append(f"  rules to blame (without them the results agree): {', '.join(rules)}")
-        else:
+        elif not produced:
             lines.append("  rules fired: " + ", ".join(sorted(k for k, n in self.fn.report.fired.items() if n)))
         return "\n".join(lines)

@@ -35,6 +35,8 @@ class OptimizationReport:
     # decoded variable -> the input graph's variables it equals (same e-class and type), for DebugMode
     equivalents: dict = field(default_factory=dict, repr=False)
     ruleset: object = field(default=None, repr=False)
+    # id(optimized variable) -> (variable, names of the rules that rewrote its e-classes); DebugMode
+    provenance: dict = field(default_factory=dict, repr=False)
 
     @property
     def fell_back(self) -> bool:
@@ -76,6 +78,9 @@ def ruleset_for(mode):
     for extra in mode.rules:
         extra = extra if isinstance(extra, RuleSet) else load(extra)
         rs = rs + namespaced(extra, {r.name for r in rs})   # a user name that clashes gets a prefix
+    if mode.options.get("check") == "debug":       # DebugMode: record which rules made what
+        from ..rules.provenance import with_provenance
+        rs = with_provenance(rs)
     return rs
 
 
@@ -143,6 +148,9 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
     rep.cost_after = cost
     rep.ruleset = ruleset
     rep.equivalents = _equivalents(view, enc, decoded, fused)
+    if sat.provenance is not None:
+        from ..rules.provenance import attribute
+        rep.provenance = attribute(decoded, fused, sat.provenance, getattr(view, "base", None))
     rep.nodes_out = len(toposort(new, stop=leaves))
     rep.outcome = "optimized"
     return new, rep

@@ -1,0 +1,66 @@
+"""Rule provenance in DebugMode: the rules recorded for the first diverging node's e-classes
+name the unsound rule directly; sound rules that fired elsewhere are not among them; fused
+nodes carry their body's rules; recording changes nothing about what is optimized."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import egopt
+import egopt.tensor as T
+from egopt import rules
+
+
+def _mode(*rule_sets):
+    return egopt.Mode("egraph", "py", rules=rule_sets, name="DEBUG_MODE", options={"check": "debug"})
+
+
+def test_provenance_names_the_unsound_rule_and_not_a_sound_one_elsewhere():
+    x, = rules.pattern_vars("x")
+    bad = rules.RuleSet([rules.rewrite(T.sqrt(x * x), x, name="bad-sqrt-square")], name="mine")
+    v, w = T.dvectors("v", "w")
+    elsewhere = T.log(1 + T.exp(w))                   # a stability rule rewrites this (softplus)
+    f = egopt.function([v, w], [T.sqrt(v * v) + 1, elsewhere], mode=_mode(bad))
+    fired_elsewhere = {n for n in f.report.fired if "softplus" in n or "log1p" in n}
+    assert fired_elsewhere                             # a sound rewrite did fire, on w's side
+    with pytest.raises(egopt.BadOptimization) as e:
+        f([-1.0, 2.0], [0.5, 1.0])
+    assert "bad-sqrt-square" in e.value.provenance
+    assert not fired_elsewhere & set(e.value.provenance)
+    assert e.value.rules == ["bad-sqrt-square"]        # leave-one-out confirms it among the candidates
+    assert "produced by the rules" in str(e.value)
+    assert e.value.optimized is v                      # the diverging value is v; its twin is sqrt(v * v)
+
+
+def test_fused_nodes_carry_the_rules_of_their_body():
+    x, y = rules.pattern_vars("x y")
+    bad = rules.RuleSet([rules.rewrite(T.exp(x) * T.exp(y), x * y + 1, name="bad-exp-mul")], name="mine")
+    a, b = T.dvectors("a", "b")
+    f = egopt.function([a, b], T.tanh(T.exp(a) * T.exp(b)) * 3, mode=_mode(bad))
+    fused = [(var, r) for var, r in f.report.provenance.values()
+             if var.owner is not None and var.owner.op.name == "fused_elemwise"]
+    assert fused and all("bad-exp-mul" in r for _, r in fused)
+    av, bv = np.array([-3.0, 0.1]), np.array([-2.0, -0.2])
+    with pytest.raises(egopt.BadOptimization) as e:
+        f(av, bv)
+    assert e.value.optimized.owner.op.name == "fused_elemwise"
+    assert "bad-exp-mul" in e.value.provenance and e.value.rules == ["bad-exp-mul"]
+    assert "exp-mul" not in e.value.rules
+    ref = np.tanh(np.exp(av) * np.exp(bv)) * 3          # what the program should have computed
+    assert not np.allclose(np.tanh(av * bv + 1) * 3, ref)
+
+
+def test_recording_provenance_optimizes_exactly_as_without():
+    x = T.dvector("x")
+    w = egopt.shared(np.array([0.5, -1.0, 2.0]), name="w")
+    cost = T.sum(T.log(1 + T.exp(-(x * w))) + x * 0 + (x / x))
+    outs = [cost, T.grad(cost, w)]
+    debug = egopt.function([x], outs, mode="DebugMode")
+    plain = egopt.function([x], outs, mode=egopt.Mode("egraph", "py"))
+    assert debug.report.provenance and not plain.report.provenance
+    assert debug.report.fired == plain.report.fired
+    assert debug.report.egraph_nodes == plain.report.egraph_nodes
+    assert debug.report.cost_after == plain.report.cost_after
+    xv = np.array([1.0, -2.0, 3.0])
+    for got, want in zip(debug(xv), plain(xv)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
