@@ -63,15 +63,19 @@ class Mismatch:
     want: np.ndarray
 
 
-def _first_mismatch(program: Program, reference: Program, equivalents: dict, leaves, values):
+def _first_mismatch(program: Program, reference: Program, equivalents: dict, leaves, values,
+                    seen: dict | None = None):
     """Run both programs; the first optimized value (inputs first, then nodes in order) that
-    differs from an input-graph variable of its e-class, and the optimized outputs."""
+    differs from an input-graph variable of its e-class, and the optimized outputs.
+    ``seen`` (if given) receives every optimized value, by id of its variable."""
     want: dict[int, np.ndarray] = {id(v): a for v, a in zip(leaves, values)}
     reference.run(values, observer=lambda node, args, outs: want.update(
         (id(o), a) for o, a in zip(node.outputs, outs)))
     found: list[Mismatch] = []
 
     def check(var, value):
+        if seen is not None:
+            seen[id(var)] = value
         if found or id(var) not in equivalents:
             return
         for orig in equivalents[id(var)][1]:
@@ -107,16 +111,29 @@ class DebugProgram:
         self.program = fn.program
         self.reference = Program(self.leaves, fn.input_graph)
         self.equivalents = fn.report.equivalents
+        self._cprog = False                 # the C program of the optimized graph, built at the first call
 
     def run(self, values, profile=None):
-        mismatch, outs = _first_mismatch(self.program, self.reference, self.equivalents, self.leaves, values)
+        seen: dict = {}
+        mismatch, outs = _first_mismatch(self.program, self.reference, self.equivalents, self.leaves, values,
+                                         seen)
         if mismatch is None:
+            self._check_kernels(values, seen)
             return outs
         produced = sorted(self.fn.report.provenance.get(id(mismatch.optimized), (None, ()))[1])
         rules = self._blame(values, produced)
         err = BadOptimization(self._message(mismatch, values, rules, produced), rules, produced)
         err.optimized = mismatch.optimized
         raise err
+
+    def _check_kernels(self, values, seen: dict) -> None:
+        """The C linker's run of the same optimized graph agrees kernel by kernel (else BadKernel)."""
+        from .kernel_check import c_program, check_kernels
+        if self._cprog is False:
+            fn = self.fn
+            self._cprog = c_program(self.leaves, list(fn.outputs) + [e for _, e in fn.updates])
+        if self._cprog is not None:
+            check_kernels(self._cprog, values, seen, _close, _short, self.fn._label())
 
     def _blame(self, values, candidates: list[str]) -> list[str]:
         """The candidate rules (else every fired rule) without which the optimized program agrees
