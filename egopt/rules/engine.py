@@ -1,7 +1,8 @@
 """Bounded, phased saturation: canonicalize -> stabilize -> specialize -> fuse.
 
 egglog has no node limit, timeout or interrupt inside a run, so each phase runs one
-iteration at a time and checks the e-graph size and the clock in between. Hitting a limit is
+iteration at a time and checks the e-graph size and the clock in between; the memory guard
+also sizes each iteration (``memory_guard``), so one iteration cannot overshoot it. Hitting a limit is
 normal: the best graph found so far is used. Each phase says why it stopped.
 """
 from __future__ import annotations
@@ -51,23 +52,13 @@ class Saturation:
     fired: dict[str, int] = field(default_factory=dict)
     nodes_start: int = 0
     provenance: dict | None = None     # e-class -> rule names (``provenance.read``), when recorded
+    memory_grown: int = 0              # bytes the process grew while the phases ran
 
 
 def egraph_size(eg) -> int:
     from egglog import bindings as b
     (out,) = eg.run_program(b.PrintSize(b.PanicSpan(), None))
     return sum(n for name, n in out.sizes if not name.startswith(("$", "prov_")))
-
-
-def _rss_bytes() -> int:
-    """The process's resident memory now (Linux), else its peak so far."""
-    try:
-        with open("/proc/self/statm") as f:
-            import os
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        import resource
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
@@ -92,13 +83,24 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     eg.run_program(*enc.commands)
     sat = Saturation(eg, nodes_start=egraph_size(eg))
     # the back-off scheduler caps how often each rule may match in one iteration, so a single
-    # iteration cannot explode (egglog cannot be interrupted inside a run)
-    step = {p: eg.parse_program(
-        f"(run-schedule (saturate (run core)) (let-scheduler bo (back-off :match-limit {MATCH_LIMIT} "
-        f":ban-length 3)) (run-with bo {p}))") for p in PHASES}
+    # iteration cannot explode (egglog cannot be interrupted inside a run); the memory guard
+    # lowers that cap as the budget runs out (see memory_guard)
+    steps: dict = {}
+
+    def step(p: str, limit: int):
+        if (p, limit) not in steps:
+            steps[p, limit] = eg.parse_program(
+                f"(run-schedule (saturate (run core)) (let-scheduler bo (back-off :match-limit {limit} "
+                f":ban-length 3)) (run-with bo {p}))")
+        return steps[p, limit]
     core = eg.parse_program("(run-schedule (saturate (run core)))")
     eg.run_program(*core)
-    rss0 = _rss_bytes()
+    from .memory_guard import MemoryGuard, nodes_per_match
+    from .schema import by_name
+    guard = MemoryGuard(MEMORY_LIMIT_BYTES, MATCH_LIMIT)
+    ctors = by_name()
+    weight = {p: sum(nodes_per_match(r.egg(), ctors) for r in active if r.phase == p) for p in PHASES}
+    memory_stop = f"memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)"
     for ph in phases:
         rep = PhaseReport(ph.name)
         sat.phases.append(rep)
@@ -113,14 +115,19 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
             if rep.iterations >= ph.iters:
                 rep.stop = "iteration limit"
                 break
-            (out,) = eg.run_program(*step[ph.name])
+            limit = guard.match_limit(weight[ph.name])
+            if limit == 0:
+                rep.stop = memory_stop
+                break
+            (out,) = eg.run_program(*step(ph.name, limit))
             rep.iterations += 1
             for name, n in out.report.num_matches_per_rule.items():
                 if n:
                     sat.fired[name] = sat.fired.get(name, 0) + n
             rep.nodes = egraph_size(eg)
-            if not out.report.updated:
-                rep.stop = "saturated"
+            guard.observe(rep.nodes)
+            if not out.report.updated:      # with a lowered cap, rules over it were skipped
+                rep.stop = "saturated" if limit == MATCH_LIMIT else memory_stop
                 break
             if rep.nodes >= ph.nodes:
                 rep.stop = f"node limit ({ph.nodes})"
@@ -128,11 +135,12 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
             if time.perf_counter() - t0 >= ph.seconds:
                 rep.stop = f"time limit ({ph.seconds} s)"
                 break
-            if _rss_bytes() - rss0 > MEMORY_LIMIT_BYTES:
-                rep.stop = f"memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)"
+            if guard.exceeded():
+                rep.stop = memory_stop
                 break
         eg.run_program(*core)
         rep.seconds = time.perf_counter() - t0
+    sat.memory_grown = guard.grown()
     return sat
 
 
