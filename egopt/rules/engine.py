@@ -51,7 +51,7 @@ class Saturation:
     phases: list[PhaseReport] = field(default_factory=list)
     fired: dict[str, int] = field(default_factory=dict)
     nodes_start: int = 0
-    provenance: dict | None = None     # e-class -> rule names (``provenance.read``), when recorded
+    provenance: object = None          # ``provenance.Provenance``, when recorded (DebugMode)
     memory_grown: int = 0              # bytes the process grew while the phases ran
 
 
@@ -73,7 +73,8 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     from . import provenance
     active = relevant(rules, graph_pairs(enc))
     text = "\n".join(r.egg() for r in active)
-    if provenance.wanted(rules):          # DebugMode: the same rules, also recording their names
+    recording = provenance.wanted(rules)
+    if recording:                         # DebugMode: the same rules, also recording their names
         text = provenance.schema_text() + "\n".join(provenance.instrumented(r) for r in active)
     from .analysis import analysis_text, needed
     if needed(r.egg() for r in active):
@@ -108,6 +109,7 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
             rep.stop, rep.nodes = "no rules", egraph_size(eg)
             continue
         t0 = time.perf_counter()
+        state = provenance.fingerprint(eg) if recording else None
         while True:
             if cancel is not None and cancel.is_set():
                 rep.stop = "interrupted"
@@ -126,7 +128,11 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
                     sat.fired[name] = sat.fired.get(name, 0) + n
             rep.nodes = egraph_size(eg)
             guard.observe(rep.nodes)
-            if not out.report.updated:      # with a lowered cap, rules over it were skipped
+            updated = out.report.updated
+            if recording:                   # provenance rows alone are not a change
+                state, before = provenance.fingerprint(eg), state
+                updated = updated and state != before
+            if not updated:                 # with a lowered cap, rules over it were skipped
                 rep.stop = "saturated" if limit == MATCH_LIMIT else memory_stop
                 break
             if rep.nodes >= ph.nodes:

@@ -3,20 +3,28 @@
 egglog 13.2's Python bindings have no usable proofs or explanations (``prove`` needs an
 e-graph built in proof mode, which the bindings cannot make), and a run report counts matches
 per rule, not where they matched. So, when provenance is on, every rule is rewritten into an
-equivalent ``rule`` form whose actions also add ``(prov_<sort> class "rule name")`` for the
-e-class it rewrites. The relation is keyed by the e-class, so when classes merge their rule
-names merge too: after saturation each class knows every rule that rewrote into it (or into a
-class merged with it). Decoded variables get the rules of the classes they were decoded from,
-and a fused node the union over the variables of its body.
+equivalent ``rule`` form whose actions also record the rule's name twice:
+
+- on each e-node its right side builds, ``(prov_n_<Ctor> children... "rule")`` (one relation
+  per constructor, keyed like the e-node itself): the rules that *built* a node;
+- on the e-class it rewrites, ``(prov_<sort> class "rule")``: keyed by the class, so when classes
+  merge their names merge too, and each class knows every rule that *rewrote* into it (needed
+  where the node extraction picks is an input's, e.g. ``sqrt(x * x) -> x``).
+
+A decoded variable gets the rules of the nodes chosen for the classes it was decoded from and of
+those classes; a fused node the union over the variables of its body.
 
 The same rule with and without the extra action matches and unions the same terms, so
 DebugMode optimizes exactly as FAST_RUN does; FAST_RUN never loads the instrumented rules.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ..lang.graph import Variable, toposort
+from .decode import ENode
 from .dsl import RuleSet
-from .schema import by_name
+from .schema import by_name, constructors
 
 SORTS = ("T", "S", "TL")
 PREFIX = "prov_"        # egraph_size leaves these tables out: they are bookkeeping, not e-nodes
@@ -36,8 +44,42 @@ def wanted(rs) -> bool:
     return bool(getattr(rs, "provenance", False))
 
 
+def fingerprint(eg) -> tuple:
+    """The e-graph's state without the provenance tables: rows, e-classes and subsumed rows.
+
+    An iteration whose only change is a provenance row (a rule matched again where it had built
+    nothing new) counts as no change, so a phase stops after as many iterations as without
+    provenance."""
+    rows = subsumed = 0
+    classes = set()
+    for name, fn in eg.freeze().functions.items():
+        if name.startswith(PREFIX):
+            continue
+        for row in fn.rows:
+            rows += 1
+            subsumed += row.subsumed
+            classes.add((fn.output_sort, row.output))
+    return rows, len(classes), subsumed
+
+
 def schema_text() -> str:
-    return "".join(f"(relation {PREFIX}{s} ({s} String))\n" for s in SORTS)
+    text = "".join(f"(relation {PREFIX}{s} ({s} String))\n" for s in SORTS)
+    return text + "".join(f"(relation {PREFIX}n_{c.name} ({' '.join(c.args + ('String',))}))\n"
+                          for c in constructors())
+
+
+def _built(term: str, name: str) -> list[str]:
+    """Actions recording ``name`` on every constructor application in ``term``."""
+    if not term.startswith("("):
+        return []
+    parts = items(term)
+    out = []
+    ctor = by_name().get(parts[0])
+    if ctor is not None and len(ctor.args) == len(parts) - 1:
+        out.append(f"({PREFIX}n_{ctor.name} {' '.join(parts[1:] + [_string(name)])})")
+    for p in parts[1:]:
+        out.extend(_built(p, name))
+    return out
 
 
 # ---- rewriting rule text -------------------------------------------------------------------------
@@ -138,7 +180,7 @@ def _rule(lhs: str, rhs: str, keys: dict, subsume: bool, name: str, rule_name) -
     when = items(keys[":when"]) if ":when" in keys else []
     facts = " ".join([f"(= __prov_root {lhs})"] + when)
     actions = [f"(union __prov_root {rhs})"] + ([f"(subsume {lhs})"] if subsume else []) + \
-        [f"({PREFIX}{sort} __prov_root {_string(name)})"]
+        [f"({PREFIX}{sort} __prov_root {_string(name)})"] + _built(rhs, name)
     return (f"(rule ({facts}) ({' '.join(actions)}) :ruleset {keys[':ruleset']}"
             f" :name {_string(rule_name or name)})")
 
@@ -167,6 +209,7 @@ def _instrument_rule(text: str, parts: list[str], name: str) -> str:
                         None)
             if sort is not None:
                 extra.append(f"({PREFIX}{sort} {a[1]} {_string(name)})")
+                extra.extend(_built(a[2], name))
     if not extra:
         return text
     actions = parts[2][:-1] + " " + " ".join(extra) + ")"
@@ -182,53 +225,89 @@ def instrumented(rule) -> str:
 
 # ---- reading it back -----------------------------------------------------------------------------
 
-def read(eg, view) -> dict[int, frozenset]:
-    """e-class id (the view's numbering) -> the names of the rules that rewrote into it."""
+@dataclass
+class Provenance:
+    """What saturation recorded, in the view's class numbering."""
+    classes: dict[int, frozenset] = field(default_factory=dict)    # e-class -> rules that rewrote into it
+    nodes: dict[ENode, frozenset] = field(default_factory=dict)    # e-node -> rules that built it
+
+
+def read(eg, view) -> Provenance:
     frozen = eg.freeze()
-    out: dict[int, set] = {}
+    conv = {"i64": eg.value_to_i64, "f64": eg.value_to_f64, "String": eg.value_to_string}
+    classes: dict[int, set] = {}
     for sort in SORTS:
         fn = frozen.functions.get(PREFIX + sort)
-        if fn is None:
-            continue
-        for row in fn.rows:
+        for row in (fn.rows if fn is not None else ()):
             cls, name = row.inputs
             c = view.ids.get((sort, cls))
             if c is not None:
-                out.setdefault(c, set()).add(eg.value_to_string(name))
-    return {c: frozenset(s) for c, s in out.items()}
+                classes.setdefault(c, set()).add(eg.value_to_string(name))
+    nodes: dict[ENode, set] = {}
+    for ctor in constructors():
+        fn = frozen.functions.get(f"{PREFIX}n_{ctor.name}")
+        for row in (fn.rows if fn is not None else ()):
+            *args, name = row.inputs
+            kids, payload = [], []
+            for sort, val in zip(ctor.args, args):
+                if sort in conv:
+                    payload.append(conv[sort](val))
+                else:
+                    kids.append(view.ids.get((sort, val)))
+            if None not in kids:
+                nodes.setdefault(ENode(ctor.name, tuple(kids), tuple(payload)), set()).add(eg.value_to_string(name))
+    return Provenance({c: frozenset(s) for c, s in classes.items()}, {n: frozenset(s) for n, s in nodes.items()})
 
 
-def attribute(decoded: dict, fused: dict, by_class: dict[int, frozenset], base: dict | None = None
-              ) -> dict[int, tuple]:
-    """id(optimized variable) -> (variable, rules): a decoded variable gets the rules of every
-    class decoded as it; a variable the fusion pass made gets the union over the decoded
-    variables of its node's body (all outputs of a multi-output fused node share it).
-    ``base``: the typed view's class -> (e-class, type), where decoding used a typed view."""
+@dataclass
+class Origin:
+    """The rules behind one optimized variable."""
+    var: Variable
+    built: frozenset = frozenset()        # rules that built the e-nodes it was decoded from
+    rewritten: frozenset = frozenset()    # rules that rewrote into the e-classes it was decoded from
+
+    @property
+    def rules(self) -> frozenset:
+        return self.built | self.rewritten
+
+
+def attribute(decoded: dict, fused: dict, prov: Provenance, choice: dict, base: dict | None = None
+              ) -> dict[int, Origin]:
+    """id(optimized variable) -> ``Origin``: a decoded variable gets the rules of the nodes chosen
+    for the classes decoded as it, and of those classes; a variable the fusion pass made gets the
+    union over the decoded variables of its node's body (all outputs of a multi-output fused node
+    share it). ``base``: the typed view's class -> (e-class, type), where decoding used one."""
     base = base or {}
-    rules: dict[int, set] = {}
-    var: dict[int, Variable] = {}
+
+    def plain(k):
+        return base[k][0] if k in base else k
+
+    out: dict[int, Origin] = {}
     for k, v in decoded.items():
-        if isinstance(v, Variable):
-            c = base[k][0] if k in base else k
-            rules.setdefault(id(v), set()).update(by_class.get(c, ()))
-            var[id(v)] = v
-    new_to_old = {id(nv): var[old] for old, nv in fused.items() if old in var}
+        if not isinstance(v, Variable):
+            continue
+        o = out.setdefault(id(v), Origin(v))
+        node = choice.get(k)
+        if node is not None:
+            key = ENode(node.op, tuple(plain(ch) for ch in node.children), node.payload)
+            o.built |= prov.nodes.get(key, frozenset())
+        o.rewritten |= prov.classes.get(plain(k), frozenset())
+    new_to_old = {id(nv): out[old].var for old, nv in fused.items() if old in out}
     done: set[int] = set()
     for old_id, nv in fused.items():
         node = nv.owner
-        if node is None or id(node) in done or old_id not in var:
+        if node is None or id(node) in done or old_id not in out:
             continue
         done.add(id(node))
         olds = [new_to_old[id(o)] for o in node.outputs if id(o) in new_to_old]
         if node.op.name in ("fused_elemwise", "fused_reduce"):
             stop = [new_to_old.get(id(i), i) for i in node.inputs]
-            body: set = set()
-            for n in toposort(olds, stop=stop):
-                for o in n.outputs:
-                    body |= rules.get(id(o), set())
+            body = [o for n in toposort(olds, stop=stop) for o in n.outputs]
         else:
-            body = set().union(*(rules.get(id(o), set()) for o in olds))
+            body = olds
+        parts = [out[id(o)] for o in body if id(o) in out]
+        built = frozenset().union(*(p.built for p in parts))
+        rewritten = frozenset().union(*(p.rewritten for p in parts))
         for o in node.outputs:
-            rules[id(o)] = set(body)
-            var[id(o)] = o
-    return {i: (var[i], frozenset(r)) for i, r in rules.items()}
+            out[id(o)] = Origin(o, built, rewritten)
+    return out

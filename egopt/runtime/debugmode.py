@@ -7,8 +7,9 @@ equivalents``). The first optimized value (in run order) that disagrees with its
 twin is reported with the op, the user's source line, the input values, and the rules to blame.
 
 Which rules: DebugMode optimizes with rule provenance on (``egopt.rules.provenance``): each
-e-class records the rules that rewrote into it, and each optimized variable (fused ones: the
-union over their body) carries the rules of the classes it was decoded from. The first
+e-node records the rules that built it and each e-class the rules that rewrote into it, and
+each optimized variable (fused ones: the union over their body) carries the rules of the nodes
+and classes it was decoded from. The first
 diverging value's rules are the candidates; a sound rule that fired elsewhere in the graph is
 not among them. Each candidate is then confirmed by leaving it out and re-optimizing (only
 after a mismatch, only over the candidates): the confirmed ones are ``BadOptimization.rules``.
@@ -32,7 +33,8 @@ class BadOptimization(EgoptError):
     def __init__(self, message: str, rules: list[str] | None = None, provenance: list[str] | None = None):
         super().__init__(message)
         self.rules = rules or []                 # confirmed: without each one, the results agree
-        self.provenance = provenance or []       # the rules that rewrote the diverging node's e-classes
+        self.provenance = provenance or []       # the rules that built its e-nodes or rewrote its e-classes
+        self.built_by: list[str] = []            # of those, the rules that built the extracted e-nodes
         self.optimized = None                    # the first diverging optimized variable
 
 
@@ -120,10 +122,12 @@ class DebugProgram:
         if mismatch is None:
             self._check_kernels(values, seen)
             return outs
-        produced = sorted(self.fn.report.provenance.get(id(mismatch.optimized), (None, ()))[1])
+        origin = self.fn.report.provenance.get(id(mismatch.optimized))
+        built = sorted(origin.built) if origin else []
+        produced = sorted(origin.rules) if origin else []
         rules = self._blame(values, produced)
-        err = BadOptimization(self._message(mismatch, values, rules, produced), rules, produced)
-        err.optimized = mismatch.optimized
+        err = BadOptimization(self._message(mismatch, values, rules, built, produced), rules, produced)
+        err.optimized, err.built_by = mismatch.optimized, built
         raise err
 
     def _check_kernels(self, values, seen: dict) -> None:
@@ -159,7 +163,7 @@ class DebugProgram:
                 blamed.append(rule.name)
         return blamed
 
-    def _message(self, m: Mismatch, values, rules: list[str], produced: list[str]) -> str:
+    def _message(self, m: Mismatch, values, rules: list[str], built: list[str], produced: list[str]) -> str:
         names = [getattr(v, "name", None) or f"input {i}" for i, v in enumerate(self.leaves)]
         lines = [f"DebugMode: {self.fn._label()}: the optimized graph disagrees with the unoptimized one",
                  f"  at: {_describe(m.original)}",
@@ -167,8 +171,10 @@ class DebugProgram:
                  f"  unoptimized value: {_short(m.want)}",
                  f"  optimized value:   {_short(m.got)}",
                  "  inputs: " + "; ".join(f"{n} = {_short(a)}" for n, a in zip(names, values))]
+        if built:
+            lines.append(f"  its e-nodes were built by the rules: {', '.join(built)}")
         if produced:
-            lines.append(f"  produced by the rules (provenance of its e-classes): {', '.join(produced)}")
+            lines.append(f"  produced by the rules (built its e-nodes or rewrote its e-classes): {', '.join(produced)}")
         if rules:
             lines.append(f"  rules to blame (without them the results agree): {', '.join(rules)}")
         elif not produced:

@@ -35,7 +35,7 @@ class OptimizationReport:
     # decoded variable -> the input graph's variables it equals (same e-class and type), for DebugMode
     equivalents: dict = field(default_factory=dict, repr=False)
     ruleset: object = field(default=None, repr=False)
-    # id(optimized variable) -> (variable, names of the rules that rewrote its e-classes); DebugMode
+    # id(optimized variable) -> the rules that built its e-nodes and rewrote its e-classes; DebugMode
     provenance: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -150,7 +150,7 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
     rep.equivalents = _equivalents(view, enc, decoded, fused)
     if sat.provenance is not None:
         from ..rules.provenance import attribute
-        rep.provenance = attribute(decoded, fused, sat.provenance, getattr(view, "base", None))
+        rep.provenance = attribute(decoded, fused, sat.provenance, choice, getattr(view, "base", None))
     rep.nodes_out = len(toposort(new, stop=leaves))
     rep.outcome = "optimized"
     return new, rep

@@ -30,6 +30,7 @@ def test_provenance_names_the_unsound_rule_and_not_a_sound_one_elsewhere():
     assert e.value.rules == ["bad-sqrt-square"]        # leave-one-out confirms it among the candidates
     assert "produced by the rules" in str(e.value)
     assert e.value.optimized is v                      # the diverging value is v; its twin is sqrt(v * v)
+    assert e.value.built_by == []                      # v is an input: no rule built it, one rewrote into it
 
 
 def test_fused_nodes_carry_the_rules_of_their_body():
@@ -37,15 +38,16 @@ def test_fused_nodes_carry_the_rules_of_their_body():
     bad = rules.RuleSet([rules.rewrite(T.exp(x) * T.exp(y), x * y + 1, name="bad-exp-mul")], name="mine")
     a, b = T.dvectors("a", "b")
     f = egopt.function([a, b], T.tanh(T.exp(a) * T.exp(b)) * 3, mode=_mode(bad))
-    fused = [(var, r) for var, r in f.report.provenance.values()
-             if var.owner is not None and var.owner.op.name == "fused_elemwise"]
-    assert fused and all("bad-exp-mul" in r for _, r in fused)
+    fused = [o for o in f.report.provenance.values()
+             if o.var.owner is not None and o.var.owner.op.name == "fused_elemwise"]
+    assert fused and all("bad-exp-mul" in o.built for o in fused)
     av, bv = np.array([-3.0, 0.1]), np.array([-2.0, -0.2])
     with pytest.raises(egopt.BadOptimization) as e:
         f(av, bv)
     assert e.value.optimized.owner.op.name == "fused_elemwise"
     assert "bad-exp-mul" in e.value.provenance and e.value.rules == ["bad-exp-mul"]
-    assert "exp-mul" not in e.value.rules
+    assert "bad-exp-mul" in e.value.built_by                 # it built the nodes that run (a*b + 1)
+    assert "exp-mul" not in e.value.built_by and "exp-mul" not in e.value.rules
     ref = np.tanh(np.exp(av) * np.exp(bv)) * 3          # what the program should have computed
     assert not np.allclose(np.tanh(av * bv + 1) * 3, ref)
 
@@ -64,3 +66,24 @@ def test_recording_provenance_optimizes_exactly_as_without():
     xv = np.array([1.0, -2.0, 3.0])
     for got, want in zip(debug(xv), plain(xv)):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_a_training_graph_in_debugmode_optimizes_as_without_and_passes_its_checks():
+    import pathlib
+    import sys
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+    from bench.compile_time import mlp
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 20)), rng.integers(0, 3, 16)
+    runs = []
+    for mode in ("DebugMode", egopt.Mode("egraph", "py")):
+        ins, outs, upd = mlp(T, egopt.shared, n_in=20, n_hid=8, n_out=3)
+        f = egopt.function(ins, outs, updates=upd, mode=mode)
+        costs = [float(f(x, y)[0]) for _ in range(3)]    # DebugMode checks values and kernels each call
+        runs.append((f.report, costs))
+    (debug, c_debug), (plain, c_plain) = runs
+    assert debug.outcome == plain.outcome == "optimized"
+    assert debug.fired == plain.fired and debug.egraph_nodes == plain.egraph_nodes
+    phases = [[(p.name, p.iterations, p.stop) for p in r.phases] for r in (debug, plain)]
+    assert phases[0] == phases[1]
+    np.testing.assert_allclose(c_debug, c_plain, rtol=1e-12)
