@@ -9,10 +9,14 @@ twin is reported with the op, the user's source line, the input values, and the 
 Which rules: DebugMode optimizes with rule provenance on (``egopt.rules.provenance``): each
 e-node records the rules that built it and each e-class the rules that rewrote into it, and
 each optimized variable (fused ones: the union over their body) carries the rules of the nodes
-and classes it was decoded from. The first
-diverging value's rules are the candidates; a sound rule that fired elsewhere in the graph is
-not among them. Each candidate is then confirmed by leaving it out and re-optimizing (only
-after a mismatch, only over the candidates): the confirmed ones are ``BadOptimization.rules``.
+and classes it was decoded from. The first diverging value's rules are the candidates; a sound
+rule that fired elsewhere in the graph is not among them. Each candidate is then confirmed by leaving it out and re-optimizing (only
+after a mismatch, only over the candidates): the confirmed ones are ``BadOptimization.rules``
+(all the candidates where no single one is confirmed).
+
+Then the C linker's program of the same optimized graph (what FAST_RUN runs) is checked kernel
+by kernel against the NumPy run (``kernel_check``): a kernel bug is a ``BadKernel``, not a
+``BadOptimization``.
 """
 from __future__ import annotations
 
@@ -125,8 +129,10 @@ class DebugProgram:
         origin = self.fn.report.provenance.get(id(mismatch.optimized))
         built = sorted(origin.built) if origin else []
         produced = sorted(origin.rules) if origin else []
-        rules = self._blame(values, produced)
-        err = BadOptimization(self._message(mismatch, values, rules, built, produced), rules, produced)
+        confirmed = self._blame(values, produced)
+        msg = self._message(mismatch, values, confirmed, built, produced)
+        # no candidate alone explains it (two rules each enough to break it): the provenance answer
+        err = BadOptimization(msg, confirmed or produced, produced)
         err.optimized, err.built_by = mismatch.optimized, built
         raise err
 
@@ -177,6 +183,8 @@ class DebugProgram:
             lines.append(f"  produced by the rules (built its e-nodes or rewrote its e-classes): {', '.join(produced)}")
         if rules:
             lines.append(f"  rules to blame (without them the results agree): {', '.join(rules)}")
-        elif not produced:
+        elif produced:
+            lines.append("  (leaving out any one of them alone does not make the results agree)")
+        else:
             lines.append("  rules fired: " + ", ".join(sorted(k for k, n in self.fn.report.fired.items() if n)))
         return "\n".join(lines)

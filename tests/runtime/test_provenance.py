@@ -87,3 +87,16 @@ def test_a_training_graph_in_debugmode_optimizes_as_without_and_passes_its_check
     phases = [[(p.name, p.iterations, p.stop) for p in r.phases] for r in (debug, plain)]
     assert phases[0] == phases[1]
     np.testing.assert_allclose(c_debug, c_plain, rtol=1e-12)
+
+
+def test_two_unsound_rules_each_enough_are_both_named():
+    x, = rules.pattern_vars("x")
+    bad = rules.RuleSet([rules.rewrite(T.sqrt(x * x), x, name="bad-1"),
+                         rules.rewrite(T.sqrt(x * x), x * 1, name="bad-2")], name="mine")
+    v = T.dvector("v")
+    f = egopt.function([v], T.sqrt(v * v) + 1, mode=_mode(bad))
+    with pytest.raises(egopt.BadOptimization) as e:
+        f([-1.0, 2.0])
+    assert {"bad-1", "bad-2"} <= set(e.value.rules)          # leaving either out alone is not enough
+    assert e.value.rules == e.value.provenance
+    assert "leaving out any one of them alone" in str(e.value)
