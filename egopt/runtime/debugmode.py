@@ -14,6 +14,10 @@ rule that fired elsewhere in the graph is not among them. Each candidate is then
 after a mismatch, only over the candidates): the confirmed ones are ``BadOptimization.rules``
 (all the candidates where no single one is confirmed).
 
+Where the diverging value is a fused node's, the graph before fusion (kept by the optimizer in
+DebugMode, with the elementwise bodies paired to their input-graph twins) is run too, and the
+first op inside that diverges is reported and its rules are the candidates.
+
 Then the C linker's program of the same optimized graph (what FAST_RUN runs) is checked kernel
 by kernel against the NumPy run (``kernel_check``): a kernel bug is a ``BadKernel``, not a
 ``BadOptimization``.
@@ -40,6 +44,7 @@ class BadOptimization(EgoptError):
         self.provenance = provenance or []       # the rules that built its e-nodes or rewrote its e-classes
         self.built_by: list[str] = []            # of those, the rules that built the extracted e-nodes
         self.optimized = None                    # the first diverging optimized variable
+        self.inner = None                        # where that is a fused node's: the op inside that diverges
 
 
 def _close(got, want) -> bool:
@@ -67,6 +72,7 @@ class Mismatch:
     original: Variable
     got: np.ndarray
     want: np.ndarray
+    inner: "Mismatch | None" = None     # inside a fused node: the op that diverges first
 
 
 def _first_mismatch(program: Program, reference: Program, equivalents: dict, leaves, values,
@@ -126,7 +132,8 @@ class DebugProgram:
         if mismatch is None:
             self._check_kernels(values, seen)
             return outs
-        origin = self.fn.report.provenance.get(id(mismatch.optimized))
+        mismatch.inner = self._inside_fused(mismatch, values)
+        origin = self.fn.report.provenance.get(id((mismatch.inner or mismatch).optimized))
         built = sorted(origin.built) if origin else []
         produced = sorted(origin.rules) if origin else []
         confirmed = self._blame(values, produced)
@@ -134,7 +141,19 @@ class DebugProgram:
         # no candidate alone explains it (two rules each enough to break it): the provenance answer
         err = BadOptimization(msg, confirmed or produced, produced)
         err.optimized, err.built_by = mismatch.optimized, built
+        err.inner = mismatch.inner.optimized if mismatch.inner is not None else None
         raise err
+
+    def _inside_fused(self, m: "Mismatch", values) -> "Mismatch | None":
+        """Where the diverging value is a fused node's, the first diverging value of the graph
+        before fusion: the one op inside it whose inputs agree and whose output does not."""
+        node = m.optimized.owner
+        unfused = self.fn.report.unfused
+        if node is None or unfused is None or node.op.name not in ("fused_elemwise", "fused_reduce"):
+            return None
+        outputs, equivalents = unfused
+        inner, _ = _first_mismatch(Program(self.leaves, outputs), self.reference, equivalents, self.leaves, values)
+        return inner
 
     def _check_kernels(self, values, seen: dict) -> None:
         """The C linker's run of the same optimized graph agrees kernel by kernel (else BadKernel)."""
@@ -173,14 +192,21 @@ class DebugProgram:
         names = [getattr(v, "name", None) or f"input {i}" for i, v in enumerate(self.leaves)]
         lines = [f"DebugMode: {self.fn._label()}: the optimized graph disagrees with the unoptimized one",
                  f"  at: {_describe(m.original)}",
-                 f"  optimized as: {_describe(m.optimized)}",
-                 f"  unoptimized value: {_short(m.want)}",
-                 f"  optimized value:   {_short(m.got)}",
-                 "  inputs: " + "; ".join(f"{n} = {_short(a)}" for n, a in zip(names, values))]
+                 f"  optimized as: {_describe(m.optimized)}"]
+        lines += [f"  unoptimized value: {_short(m.want)}",
+                  f"  optimized value:   {_short(m.got)}"]
+        if m.inner is not None:
+            i = m.inner
+            lines += [f"  inside it, the first op that diverges: {_describe(i.optimized)}",
+                      f"    its unoptimized twin: {_describe(i.original)}",
+                      f"    unoptimized value: {_short(i.want)}",
+                      f"    optimized value:   {_short(i.got)}"]
+        lines.append("  inputs: " + "; ".join(f"{n} = {_short(a)}" for n, a in zip(names, values)))
         if built:
             lines.append(f"  its e-nodes were built by the rules: {', '.join(built)}")
         if produced:
-            lines.append(f"  produced by the rules (built its e-nodes or rewrote its e-classes): {', '.join(produced)}")
+            lines.append("  produced by the rules (built its e-nodes or rewrote its e-classes): "
+                         + ", ".join(produced))
         if rules:
             lines.append(f"  rules to blame (without them the results agree): {', '.join(rules)}")
         elif produced:

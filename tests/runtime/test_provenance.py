@@ -45,6 +45,9 @@ def test_fused_nodes_carry_the_rules_of_their_body():
     with pytest.raises(egopt.BadOptimization) as e:
         f(av, bv)
     assert e.value.optimized.owner.op.name == "fused_elemwise"
+    inner = e.value.inner                                     # narrowed inside the fused node:
+    assert inner.owner.op.name == "add" and inner.owner.inputs[0].owner.op.name == "mul"   # a * b + 1
+    assert "inside it, the first op that diverges: add" in str(e.value)
     assert "bad-exp-mul" in e.value.provenance and e.value.rules == ["bad-exp-mul"]
     assert "bad-exp-mul" in e.value.built_by                 # it built the nodes that run (a*b + 1)
     assert "exp-mul" not in e.value.built_by and "exp-mul" not in e.value.rules
