@@ -1,4 +1,5 @@
-"""Rule provenance: which rules rewrote the e-classes that extraction picks (DebugMode only).
+"""Rule provenance: which rules built the e-nodes and rewrote the e-classes that extraction picks
+(DebugMode only).
 
 egglog 13.2's Python bindings have no usable proofs or explanations (``prove`` needs an
 e-graph built in proof mode, which the bindings cannot make), and a run report counts matches
@@ -14,8 +15,10 @@ equivalent ``rule`` form whose actions also record the rule's name twice:
 A decoded variable gets the rules of the nodes chosen for the classes it was decoded from and of
 those classes; a fused node the union over the variables of its body.
 
-The same rule with and without the extra action matches and unions the same terms, so
-DebugMode optimizes exactly as FAST_RUN does; FAST_RUN never loads the instrumented rules.
+The same rule with and without the extra actions matches and unions the same terms, and an
+iteration that added only provenance rows counts as no change (``fingerprint``), so DebugMode
+optimizes as FAST_RUN does, unless a phase's time or memory limit comes sooner (recording costs
+both); FAST_RUN never loads the instrumented rules.
 """
 from __future__ import annotations
 
