@@ -2,8 +2,8 @@
 
 egglog has no node limit, timeout or interrupt inside a run, so each phase runs one
 iteration at a time and checks the e-graph size and the clock in between; the memory guard
-also sizes each iteration (``memory_guard``), so one iteration cannot overshoot it. Hitting a limit is
-normal: the best graph found so far is used. Each phase says why it stopped.
+also sizes each iteration (``memory_guard``), so one iteration cannot overshoot it. Hitting a
+limit is normal: the best graph found so far is used. Each phase says why it stopped.
 """
 from __future__ import annotations
 
