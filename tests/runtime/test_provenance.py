@@ -103,3 +103,19 @@ def test_two_unsound_rules_each_enough_are_both_named():
     assert {"bad-1", "bad-2"} <= set(e.value.rules)          # leaving either out alone is not enough
     assert e.value.rules == e.value.provenance
     assert "leaving out any one of them alone" in str(e.value)
+
+
+def test_unsound_rules_from_an_egg_file_are_named(tmp_path):
+    path = tmp_path / "mine.egg"      # |a| = a only for a >= 0; -(-b) = -b only for b = 0
+    path.write_text('(rewrite (Abs a) a :ruleset canonicalize :name "abs-drop")\n'
+                    "(rewrite (Neg (Neg b)) (Neg b) :ruleset canonicalize)\n")   # unnamed: mine.egg:2
+    a, b = T.dvectors("a", "b")
+    f = egopt.function([a, b], T.abs(a) * 2 + T.neg(T.neg(b)),
+                       mode=egopt.Mode("egraph", "py", rules=[str(path)], options={"check": "debug"}))
+    np.testing.assert_allclose(f([2.0, 3.0], [0.0, 0.0]), [4.0, 6.0])      # where both happen to hold
+    for av, bv, rule in (([-2.0, 3.0], [0.0, 0.0], "abs-drop"), ([2.0, 3.0], [1.0, -1.0], "mine.egg:2")):
+        with pytest.raises(egopt.BadOptimization) as e:
+            f(av, bv)
+        # (-(-b) = -b needs the sound neg-neg too to break the result: both are then confirmed)
+        assert rule in e.value.rules and set(e.value.rules) <= set(e.value.provenance)
+        assert set(e.value.rules) <= {rule, "neg-neg"}
