@@ -188,3 +188,24 @@ def test_a_cluster_egopt_starts_prints_its_dashboard(capsys):
     finally:
         client.close()
         cluster.close()
+
+
+def test_kernels_run_on_one_openmp_thread_inside_dask_tasks():
+    # Dask runs a task per core already; OpenMP teams inside them would oversubscribe the cores
+    f = _w1()
+    kernel = ed.Kernel.of(f)
+    libs = list(kernel.fn.program._libs.values())
+    assert libs
+    seen, saved = [], [lib.egopt_set_threads for lib in libs]
+    for lib, real in zip(libs, saved):
+        lib.egopt_set_threads = lambda n, real=real: (seen.append(n), real(n))
+    X = RNG.normal(size=(40, 30))
+    try:
+        out = da.blockwise(kernel, "ij", da.from_array(X, chunks=(20, 30)), "ij", X, "ij", X[0], "j",
+                           dtype=float, meta=np.empty((0, 0)))
+        np.testing.assert_allclose(out.compute(), f(X, X, X[0]), rtol=1e-14, atol=1e-14)
+    finally:
+        for lib, real in zip(libs, saved):
+            lib.egopt_set_threads = real
+    from egopt.dask.kernel import _cores
+    assert seen == [1, egopt.config.threads or _cores()] * 2 * len(libs)     # two blocks, in turn
