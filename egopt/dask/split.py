@@ -126,7 +126,9 @@ class Splitter:
         leaves = self.fn.input_vars + self.fn.shared_vars
         outputs = unfuse(self.fn.outputs, leaves, split=self._chunked)
         self.keep.append(outputs)
-        for node in toposort(outputs, stop=leaves):
+        nodes = toposort(outputs, stop=leaves)
+        shared = self.shared_nodes(nodes, outputs)
+        for node in nodes:
             how = self.classify(node)
             if node.op.name in SIZES:        # known before computing: a constant, no pass over data
                 sizes = [sum(c) for c in self.chunks(node.inputs[0])]
@@ -136,7 +138,69 @@ class Splitter:
             elif how == "whole":
                 for out in node.outputs:
                     self._set(out, self.stage(out))
+            elif id(node) in shared:
+                self.stage_shared(node, shared[id(node)])
         return [self.materialize(v) for v in outputs]
+
+    # ---- work that several stages read ---------------------------------------------------------------
+    def shared_nodes(self, nodes: list, outputs: Sequence[Variable]) -> dict[int, list[Variable]]:
+        """The local nodes whose work several stages would repeat, mapped to their outputs to keep.
+
+        A stage is rooted at an output, a tree reduction's input or a whole op's output, and takes
+        in the local nodes above it back to what is materialized. A computing node reached from
+        two roots is staged on its own (its blocks are computed once and read by both), unless the
+        same roots reach each of its consumers, which are then staged instead (the outermost
+        shared work is kept, not every step of it). Dimshuffles are views: never staged alone.
+        """
+        roots: list[Variable] = [v for v in outputs if v.owner is not None and id(v) not in self.values]
+        for node in nodes:
+            how = self.classify(node)
+            if how == "tree":
+                roots.append(node.inputs[0])
+            elif how == "whole" and node.op.name not in SIZES:
+                roots.extend(node.outputs)
+        reach: dict[int, set] = {}          # id(node) -> indices of the roots reaching it
+        users: dict[int, list] = {}         # id(node) -> local nodes (in regions) reading it
+        is_root: set[int] = set()
+        for r, root in enumerate(roots):
+            if root.owner is None or id(root) in self.values:
+                continue
+            is_root.add(id(root.owner))
+            stack, seen = [root.owner], set()
+            while stack:
+                node = stack.pop()
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                reach.setdefault(id(node), set()).add(r)
+                for v in node.inputs:
+                    up = v.owner
+                    if up is None or id(v) in self.values or isinstance(v, Constant):
+                        continue
+                    if self.classify(up) != "local" or up.op.name in SIZES:
+                        continue
+                    users.setdefault(id(up), []).append(node)
+                    stack.append(up)
+        shared = {}
+        for node in nodes:
+            r = reach.get(id(node), set())
+            if (len(r) < 2 or self.classify(node) != "local" or node.op.name == "dimshuffle"
+                    or node.op.name in SIZES):
+                continue
+            if id(node) in is_root or any(reach[id(u)] != r or u.op.name == "dimshuffle"
+                                          for u in users.get(id(node), [])):
+                read = {id(v) for u in users.get(id(node), []) for v in u.inputs} | set(map(id, roots))
+                shared[id(node)] = [o for o in node.outputs if id(o) in read]
+        return shared
+
+    def stage_shared(self, node, outs: list[Variable]) -> None:
+        """``outs`` of one node computed once per block (one task per block for all of them)."""
+        if len(outs) == 1 or len({o.type.shape for o in outs}) > 1:
+            for out in outs:
+                self._set(out, self.stage(out))
+            return
+        for out, arr in zip(outs, self.stage_many(outs)):
+            self._set(out, arr)
 
     def _chunked(self, v: Variable, axes) -> bool:
         """Whether ``v`` (of the graph being split) has more than one block on one of ``axes``."""
@@ -276,9 +340,10 @@ class Splitter:
             return [list(out_letters)]
         raise AssertionError(op.name)
 
-    def build(self, root: Variable, root_letters: list, inputs: list) -> Variable:
-        """``root`` rebuilt over fresh input variables, one per (materialized leaf, index letters)."""
-        memo: dict = {}
+    def build(self, root: Variable, root_letters: list, inputs: list, memo: dict | None = None) -> Variable:
+        """``root`` rebuilt over fresh input variables, one per (materialized leaf, index letters);
+        roots built with one ``memo`` share what they have in common."""
+        memo = {} if memo is None else memo
         stack = [(root, tuple(root_letters), False)]
         while stack:
             v, letters, expanded = stack.pop()
@@ -344,6 +409,32 @@ class Splitter:
                                  meta=np.empty((0,) * var.ndim, dtype=dtype),
                                  name=f"egopt-{kernel.key[:10]}-" + self.da.core.tokenize(*args))
 
+    def stage_many(self, roots: list[Variable]) -> list:
+        """Same-shaped ``roots`` computed by one kernel per block: a Dask task per block returns
+        all of them, and one array per root picks its part (Dask keeps the shared task once)."""
+        self._pending = {}
+        out_letters = [self.letter() for _ in range(roots[0].ndim)]
+        inputs: list = []
+        memo: dict = {}
+        new_roots = [self.build(v, out_letters, inputs, memo) for v in roots]
+        fn = function([nv for _, _, nv in inputs], new_roots, mode=self.mode, on_unused_input="ignore",
+                      name=f"dask stage of {self.fn.name or 'function'}")
+        kernel = Kernel(fn)
+        args, seen = [], set()
+        for arr, letters, _ in inputs:
+            args += [arr, letters]
+            seen.update(letters)
+        sizes = self.chunks(roots[0])
+        new_axes = {ltr: sum(sizes[a]) for a, ltr in enumerate(out_letters) if ltr not in seen}
+        meta = np.empty((0,) * len(out_letters), dtype=new_roots[0].dtype)
+        name = f"egopt-{kernel.key[:10]}-" + self.da.core.tokenize(*args)
+        both = self.da.blockwise(_Tuple(kernel), tuple(out_letters), *args, dtype=meta.dtype,
+                                 concatenate=True, new_axes=new_axes or None, meta=meta, name=name)
+        return [self.da.blockwise(_Item(j), tuple(out_letters), both, tuple(out_letters),
+                                  dtype=np.dtype(r.dtype), meta=np.empty(meta.shape, dtype=r.dtype),
+                                  name=f"{name}-{j}")
+                for j, r in enumerate(new_roots)]
+
     def materialize(self, var: Variable):
         if id(var) in self.values:
             return self.values[id(var)]
@@ -376,6 +467,30 @@ class Splitter:
         return self.da.reduction(partials, _Step(combine), _Step(aggregate), axis=axis, keepdims=keep,
                                  dtype=np.dtype(out.dtype), combine=_Step(combine), concatenate=True,
                                  meta=meta, name=f"egopt-{op.name}-{aggregate.key[:10]}")
+
+
+class _Tuple:
+    """A multi-output kernel as a Dask task: its results as one tuple (picked apart by ``_Item``)."""
+
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+
+    def __call__(self, *blocks):
+        return tuple(self.kernel(*blocks))
+
+    def __dask_tokenize__(self):
+        return ("egopt-tuple", self.kernel.key)
+
+
+class _Item:
+    def __init__(self, j: int):
+        self.j = j
+
+    def __call__(self, results):
+        return results[self.j]
+
+    def __dask_tokenize__(self):
+        return ("egopt-item", self.j)
 
 
 class _Step:

@@ -209,3 +209,53 @@ def test_kernels_run_on_one_openmp_thread_inside_dask_tasks():
             lib.egopt_set_threads = real
     from egopt.dask.kernel import _cores
     assert seen == [1, egopt.config.threads or _cores()] * 2 * len(libs)     # two blocks, in turn
+
+
+def _ops_of(kernel) -> set[str]:
+    """Op names a kernel's graph evaluates (fused bodies included)."""
+    from egopt.lang.graph import toposort
+    names, todo = set(), [(kernel.fn.outputs, kernel.fn.input_vars)]
+    while todo:
+        outs, stop = todo.pop()
+        for n in toposort(outs, stop=stop):
+            names.add(n.op.name)
+            body = n.params.get("body")
+            if body is not None:
+                todo.append((body.outputs, body.inputs))
+    return names
+
+
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """(ops of the kernel, block shape of its first argument) for every kernel call in tasks."""
+    calls = []
+    real = ed.Kernel.__call__
+
+    def counting(self, *arrays):
+        calls.append((_ops_of(self), np.shape(arrays[0]) if arrays else ()))
+        return real(self, *arrays)
+
+    monkeypatch.setattr(ed.Kernel, "__call__", counting)
+    return calls
+
+
+@pytest.mark.parametrize("case", ["elementwise", "tree", "whole"])
+def test_outputs_sharing_work_compute_it_once_per_block(case, kernel_calls):
+    x = T.dmatrix("x")
+    a = T.exp(x) * T.sin(x)
+    outs = {"elementwise": [a + 1, a * 3, a],
+            "tree": [a + 1, a.sum(axis=0), T.max(a, axis=0)],
+            "whole": [a + 1, T.argmax(a, axis=0)]}[case]
+    f = egopt.function([x], outs)
+    X = RNG.normal(size=(40, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ed.RechunkWarning)      # argmax over the chunked axis
+        res = ed.map(f, da.from_array(X, chunks=(10, 6)))
+    del kernel_calls[:]
+    got = dask.compute(*res)                                       # one graph: shared keys once
+    for o, ref in zip(got, f(X)):
+        np.testing.assert_allclose(o, ref, rtol=1e-14, atol=1e-14)
+    with_sin = [shape for ops, shape in kernel_calls if "sin" in ops]
+    assert with_sin == [(10, 6)] * 4, kernel_calls                 # a = exp(x)*sin(x): once per block
+    if case == "elementwise":
+        assert len(kernel_calls) == 4                              # the three outputs: one task per block
