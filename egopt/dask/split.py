@@ -124,7 +124,7 @@ class Splitter:
     # ---- the walk --------------------------------------------------------------------------------
     def run(self) -> list:
         leaves = self.fn.input_vars + self.fn.shared_vars
-        outputs = unfuse(self.fn.outputs, leaves, split=self._chunked)
+        outputs = unfuse(self.fn.outputs, leaves)
         self.keep.append(outputs)
         nodes = toposort(outputs, stop=leaves)
         shared = self.shared_nodes(nodes, outputs)
@@ -133,6 +133,8 @@ class Splitter:
             if node.op.name in SIZES:        # known before computing: a constant, no pass over data
                 sizes = [sum(c) for c in self.chunks(node.inputs[0])]
                 self._set(node.outputs[0], self.da.from_array(SIZES[node.op.name](node.params, sizes)))
+            elif how == "tree" and node.op.name == "logsumexp":
+                self._set(node.outputs[0], self.logsumexp_reduce(node))
             elif how == "tree":
                 self._set(node.outputs[0], self.tree_reduce(node))
             elif how == "whole":
@@ -152,7 +154,8 @@ class Splitter:
         same roots reach each of its consumers, which are then staged instead (the outermost
         shared work is kept, not every step of it). Dimshuffles are views: never staged alone.
         """
-        roots: list[Variable] = [v for v in outputs if v.owner is not None and id(v) not in self.values]
+        roots: list[Variable] = [v for v in outputs if v.owner is not None and id(v) not in self.values
+                                 and self.classify(v.owner) == "local"]
         for node in nodes:
             how = self.classify(node)
             if how == "tree":
@@ -202,11 +205,6 @@ class Splitter:
         for out, arr in zip(outs, self.stage_many(outs)):
             self._set(out, arr)
 
-    def _chunked(self, v: Variable, axes) -> bool:
-        """Whether ``v`` (of the graph being split) has more than one block on one of ``axes``."""
-        ch = self.chunks(v)
-        return any(len(ch[a]) > 1 for a in axes)
-
     def classify(self, node) -> str:
         """"local" (runs per block inside a stage), "tree" or "whole" (decided once per node)."""
         if id(node) not in self.how:
@@ -220,6 +218,9 @@ class Splitter:
             return "whole"
         if _elementwise(op) or op.name == "dimshuffle":
             return "local"
+        if op.name == "logsumexp":
+            ch = self.chunks(node.inputs[0])
+            return "tree" if any(len(ch[a]) > 1 for a in p["axis"]) else "local"
         if op.kind == "reduce":
             ch = self.chunks(node.inputs[0])
             chunked = [a for a in p["axis"] if len(ch[a]) > 1]
@@ -281,7 +282,7 @@ class Splitter:
         if op.name == "dimshuffle":
             ch = self.chunks(node.inputs[0])
             return tuple((1,) if q == "x" else ch[q] for q in p["pattern"])
-        if op.kind == "reduce":
+        if op.kind == "reduce" or op.name == "logsumexp":
             ch = self.chunks(node.inputs[0])
             if p["keepdims"]:
                 return tuple((1,) if a in p["axis"] else c for a, c in enumerate(ch))
@@ -325,7 +326,7 @@ class Splitter:
             pat = list(p["pattern"])
             return [[out_letters[pat.index(a)] if a in pat else self.letter()
                      for a in range(node.inputs[0].ndim)]]
-        if op.kind == "reduce":
+        if op.kind == "reduce" or op.name == "logsumexp":
             x, axis = node.inputs[0], p["axis"]
             kept = iter(out_letters if not p["keepdims"] else
                         [ltr for a, ltr in enumerate(out_letters) if a not in axis])
@@ -380,8 +381,9 @@ class Splitter:
     def stage(self, var: Variable, partial=None, meta_dtype: str | None = None):
         """``var`` as a Dask array computed block by block by one compiled kernel.
 
-        ``partial(new_var) -> Variable`` wraps the kernel's output (a reduction's per-block partial:
-        its reduced axes then have one element per block).
+        ``partial(new_var) -> (root, axes)`` wraps the kernel's output (a reduction's per-block
+        partial: its reduced ``axes`` then have one element per block). A list of same-shaped
+        roots is returned stacked on a new last axis (one array of partial statistics).
         """
         self._pending: dict = {}
         out_letters = [self.letter() for _ in range(var.ndim)]
@@ -403,10 +405,16 @@ class Splitter:
         for a, ltr in enumerate(out_letters):
             if ltr in new_axes and len(sizes[a]) > 1:
                 raise AssertionError("an axis without a leaf is chunked")
+        func = kernel
+        if isinstance(new_root, list):
+            func, stacked = _Stack(kernel), self.letter()
+            out_letters = out_letters + [stacked]
+            new_axes[stacked] = len(new_root)
+            new_root = new_root[0]
         dtype = np.dtype(meta_dtype or new_root.dtype)
-        return self.da.blockwise(kernel, tuple(out_letters), *args, dtype=dtype, concatenate=True,
+        return self.da.blockwise(func, tuple(out_letters), *args, dtype=dtype, concatenate=True,
                                  new_axes=new_axes or None, adjust_chunks=adjust or None,
-                                 meta=np.empty((0,) * var.ndim, dtype=dtype),
+                                 meta=np.empty((0,) * len(out_letters), dtype=dtype),
                                  name=f"egopt-{kernel.key[:10]}-" + self.da.core.tokenize(*args))
 
     def stage_many(self, roots: list[Variable]) -> list:
@@ -468,6 +476,82 @@ class Splitter:
                                  dtype=np.dtype(out.dtype), combine=_Step(combine), concatenate=True,
                                  meta=meta, name=f"egopt-{op.name}-{aggregate.key[:10]}")
 
+    def logsumexp_reduce(self, node):
+        """A logsumexp over chunked axes in one pass over the data: each block's kernel gives its
+        pair ``(max, rest)`` (``lse_partial``, fused with the work above it), Dask's tree
+        reduction combines pairs rescaled to the larger max (``lse_combine``), and the last step
+        is ``max + log1p(rest)``."""
+        axis, keep = tuple(node.params["axis"]), node.params["keepdims"]
+        x, out = node.inputs[0], node.outputs[0]
+        dt = out.dtype
+
+        def partial(nx):
+            if nx.dtype != dt:
+                nx = _op("cast", nx, dtype=dt, loc=node.loc)
+            return list(lse_partial(nx, axis, node.loc)), axis
+
+        pairs = self.stage(x, partial)
+        kept = tuple(1 if a in axis else None for a in range(x.ndim))
+        m, r = (Variable(TensorType(dt, kept), name=n) for n in ("m", "r"))
+        pm, pr = (Variable(TensorType(dt, (None,) * x.ndim), name=n) for n in ("m", "r"))
+        combine = _PairStep(Kernel(function([pm, pr], list(lse_combine(pm, pr, axis)), mode=self.mode)))
+        final = Kernel(function([m, r], lse_final(m, r, axis, keep), mode=self.mode))
+        reduced = self.da.reduction(pairs, combine, combine, axis=axis, keepdims=True, dtype=np.dtype(dt),
+                                    combine=combine, concatenate=True,
+                                    meta=np.empty((0,) * (x.ndim + 1), dtype=dt),
+                                    name=f"egopt-logsumexp-{final.key[:10]}")
+        drop = [a for a in axis if not keep] + [x.ndim]
+        return self.da.map_blocks(_PairStep(final, stack=False), reduced, drop_axis=drop, dtype=np.dtype(dt),
+                                  meta=np.empty((0,) * out.ndim, dtype=dt),
+                                  name=f"egopt-logsumexp-final-{final.key[:10]}-{reduced.name}")
+
+
+def _op(name: str, *ins, loc=None, **params) -> Variable:
+    return get_op(name).make_node(list(ins), loc=loc, **params).outputs[0]
+
+
+def _const(value, dtype: str) -> Constant:
+    return Constant(np.asarray(value, dtype=dtype))
+
+
+def lse_partial(x: Variable, axis: tuple, loc=None) -> tuple[Variable, Variable]:
+    """Per block, ``(m, r)`` with ``logsumexp(x) = m + log1p(r)`` over ``axis`` (kept, size 1):
+    ``m`` the max, ``r`` the sum of ``exp(x - m)`` less the max's own exact 1 (so a dominant
+    entry keeps the tiny rest, as the op itself computes). An all ``-inf`` block is ``(-inf,
+    -1)``, a block holding ``+inf`` is ``(+inf, +inf)``."""
+    dt = x.dtype
+    m = _op("max", x, axis=axis, keepdims=True, loc=loc)
+    top = _op("eq", x, m, loc=loc)
+    count = _op("sum", _op("cast", top, dtype=dt, loc=loc), axis=axis, keepdims=True, loc=loc)
+    rest = _op("sum", _op("switch", top, _const(0, dt), _op("exp", _op("sub", x, m, loc=loc), loc=loc), loc=loc),
+               axis=axis, keepdims=True, loc=loc)
+    r = _op("add", _op("sub", count, _const(1, dt), loc=loc), rest, loc=loc)
+    infinite = _op("switch", _op("gt", m, _const(0, dt), loc=loc), _const(np.inf, dt), _const(-1, dt), loc=loc)
+    return m, _op("switch", _op("isinf", m, loc=loc), infinite, r, loc=loc)
+
+
+def lse_combine(m: Variable, r: Variable, axis: tuple) -> tuple[Variable, Variable]:
+    """Pairs ``(m_i, r_i)`` of blocks combined over ``axis`` into one pair, rescaled to the
+    largest ``m``: the blocks holding it add their ``r`` and their count less one, the others
+    ``(1 + r_i) * exp(m_i - M)`` (never above 1: no overflow)."""
+    dt = m.dtype
+    big = _op("max", m, axis=axis, keepdims=True)
+    top = _op("eq", m, big)
+    count = _op("sum", _op("cast", top, dtype=dt), axis=axis, keepdims=True)
+    scaled = _op("mul", _op("add", r, _const(1, dt)), _op("exp", _op("sub", m, big)))
+    rest = _op("sum", _op("switch", top, r, scaled), axis=axis, keepdims=True)
+    return big, _op("add", _op("sub", count, _const(1, dt)), rest)
+
+
+def lse_final(m: Variable, r: Variable, axis: tuple, keepdims: bool) -> Variable:
+    """``m + log1p(r)``, ``m`` taken as 0 where infinite (``log1p`` gives the infinity then)."""
+    dt = m.dtype
+    shift = _op("switch", _op("isinf", m), _const(0, dt), m)
+    out = _op("add", shift, _op("log1p", r))
+    if not keepdims:
+        out = _op("dimshuffle", out, pattern=tuple(a for a in range(m.ndim) if a not in axis))
+    return out
+
 
 class _Tuple:
     """A multi-output kernel as a Dask task: its results as one tuple (picked apart by ``_Item``)."""
@@ -493,6 +577,36 @@ class _Item:
         return ("egopt-item", self.j)
 
 
+class _Stack:
+    """A multi-output kernel whose results are stacked on a new last axis (partial statistics)."""
+
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+
+    def __call__(self, *blocks):
+        return np.stack(self.kernel(*blocks), axis=-1)
+
+    def __dask_tokenize__(self):
+        return ("egopt-stack", self.kernel.key)
+
+
+class _PairStep:
+    """A compiled step on stacked pairs (last axis of 2), called as ``da.reduction`` calls its
+    chunk/combine/aggregate; ``stack=False`` returns the kernel's one output as it is."""
+
+    def __init__(self, kernel: Kernel, stack: bool = True):
+        self.kernel, self.stack = kernel, stack
+
+    def __call__(self, x, axis=None, keepdims=None, computing_meta=False, **_):
+        if computing_meta:
+            return x
+        out = self.kernel(x[..., 0], x[..., 1])
+        return np.stack(out, axis=-1) if self.stack else out
+
+    def __dask_tokenize__(self):
+        return ("egopt-pair-step", self.kernel.key, self.stack)
+
+
 class _Step:
     """A compiled reduction step called the way ``da.reduction`` calls its chunk/combine/aggregate."""
 
@@ -514,7 +628,7 @@ def _elementwise(op) -> bool:
     return op.kind == "elemwise" or op.name == "fused_elemwise"
 
 
-def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable], split=None) -> list[Variable]:
+def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable]) -> list[Variable]:
     """``outputs`` with the fused nodes the splitter cannot map over chunks as they are rewritten
     over the same leaves; a graph without one is returned as is.
 
@@ -524,11 +638,9 @@ def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable], split=None) 
       elementwise ops (its contracted axis may then be chunked like a dot's);
     * a ``fused_elemwise`` whose outputs differ in shape is one fused node per output (the
       splitter gives an elementwise node's inputs their index letters from its output);
-    * a ``logsumexp`` over axes that ``split(x, axes)`` says are chunked is ``m + log(sum(exp(x -
-      m)))`` with ``m`` its (finite) max, so that the max and the sum are tree reductions.
     """
     nodes = toposort(outputs, stop=leaves)
-    if not any(_needs_unfusing(n) or n.op.name == "logsumexp" for n in nodes):
+    if not any(_needs_unfusing(n) for n in nodes):
         return list(outputs)
     memo: dict[int, Variable] = {}
 
@@ -552,8 +664,6 @@ def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable], split=None) 
             outs = [_as_dtype(r, node.outputs[0].dtype, node.loc)]
         elif name == "gemm":
             outs = [_gemm_plain(node, args)]
-        elif name == "logsumexp" and p["axis"] and split is not None and split(args[0], p["axis"]):
-            outs = [_logsumexp_plain(node, args[0])]
         elif all(a is b for a, b in zip(args, node.inputs)):
             continue
         else:
@@ -563,23 +673,6 @@ def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable], split=None) 
                 raise AssertionError(f"rewriting {name} changed {old.type} into {nv.type}")
             memo[id(old)] = nv
     return [new(v) for v in outputs]
-
-
-def _logsumexp_plain(node, x: Variable) -> Variable:
-    """``logsumexp(x, axis)`` as ``m + log(sum(exp(x - m), axis))``, ``m`` the max over ``axis``
-    where it is finite, else 0 (as the op's reference perform shifts)."""
-    axis, keep, loc = tuple(node.params["axis"]), node.params["keepdims"], node.loc
-
-    def op(name, *ins, **params):
-        return get_op(name).make_node(list(ins), loc=loc, **params).outputs[0]
-
-    m = op("max", x, axis=axis, keepdims=True)
-    zero = Constant(np.asarray(0, dtype=m.dtype))
-    m = op("switch", op("isinf", m), zero, m)
-    lse = op("add", op("log", op("sum", op("exp", op("sub", x, m)), axis=axis, keepdims=True)), m)
-    if not keep:
-        lse = op("dimshuffle", lse, pattern=tuple(a for a in range(x.ndim) if a not in axis))
-    return _as_dtype(lse, node.outputs[0].dtype, loc)
 
 
 def _needs_unfusing(node) -> bool:

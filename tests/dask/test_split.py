@@ -65,7 +65,7 @@ def test_reductions_over_chunked_axes_use_tree_reduction_and_match():
     I = RNG.integers(-3, 4, size=(30, 41)).astype("int32")
     res = ed.map(f, da.from_array(X, chunks=(7, 11)), da.from_array(I, chunks=(13, 4)))
     graph = dict(res[0].__dask_graph__())
-    assert any("egopt-sum" in str(k) for k in graph)           # a Dask tree reduction, not a rechunk
+    assert any("egopt-logsumexp" in str(k) for k in graph)     # a Dask tree reduction, not a rechunk
     for o, ref in zip(dask.compute(*res), f(X, I)):
         assert o.dtype == ref.dtype and o.shape == ref.shape
         np.testing.assert_allclose(o, ref, rtol=1e-12, atol=1e-9)
@@ -259,3 +259,45 @@ def test_outputs_sharing_work_compute_it_once_per_block(case, kernel_calls):
     assert with_sin == [(10, 6)] * 4, kernel_calls                 # a = exp(x)*sin(x): once per block
     if case == "elementwise":
         assert len(kernel_calls) == 4                              # the three outputs: one task per block
+
+
+def test_logsumexp_over_chunks_is_one_pass_and_stable_like_scipy(kernel_calls):
+    from scipy.special import logsumexp as scipy_lse
+    x = T.dmatrix("x")
+    lse = T.nnet.logsumexp
+    f = egopt.function([x], [lse(x, axis=1), lse(x, axis=0, keepdims=True), lse(x), lse(2 * x, axis=(0, 1))])
+    X = RNG.normal(size=(20, 31)) * 300                  # exp overflows unless rescaled
+    X[:, 0] += 1e5                                       # huge values
+    X[3, :] = -np.inf                                    # a row of -inf everywhere (every chunk)
+    X[4, :15] = -np.inf                                  # -inf chunks in a finite row
+    X[6:13, :5] = -np.inf                                # a whole block of -inf
+    X[5, 12] = np.inf
+    chunks = ((7, 13), (5, 10, 16))
+    res = ed.map(f, da.from_array(X, chunks=chunks))
+    graph = dict(res[0].__dask_graph__())
+    assert any("egopt-logsumexp" in str(k) for k in graph)
+    assert not any("egopt-max" in str(k) or "egopt-sum" in str(k) for k in graph)   # no max pass
+    del kernel_calls[:]
+    got = dask.compute(*res)
+    # the data is read once: one kernel call per block and output (then only small pair combines)
+    blocks = [(r, c) for r in chunks[0] for c in chunks[1]]
+    assert sorted(s for _, s in kernel_calls if s in blocks) == sorted(blocks * 4)
+    with np.errstate(all="ignore"):
+        refs = [scipy_lse(X, axis=1), scipy_lse(X, axis=0, keepdims=True), scipy_lse(X), scipy_lse(2 * X)]
+    for o, ref in zip(got, refs):
+        assert o.shape == ref.shape
+        np.testing.assert_allclose(o, ref, rtol=1e-15, atol=0)
+    assert got[0][3] == -np.inf and got[0][5] == np.inf and np.isfinite(got[0][4])
+    # an entry dominating by more than 40 keeps the tiny rest (as the op does: log1p, not log)
+    v = T.dvector("v")
+    g = egopt.function([v], lse(v))
+    D = np.array([0.0, -50.0, -60.0, -70.0, -45.0])
+    tiny = ed.map(g, da.from_array(D, chunks=(1, 3, 1))).compute()
+    np.testing.assert_allclose(tiny, np.log1p(np.exp(D[1:]).sum()), rtol=1e-14)
+    assert tiny > 0
+    # all -inf: -inf, over uneven chunks of one axis
+    assert ed.map(g, da.from_array(np.full(11, -np.inf), chunks=(1, 4, 6))).compute() == -np.inf
+    V = np.concatenate([np.full(5, -np.inf), RNG.normal(size=6) - 800.0])   # a -inf chunk, tiny values
+    out = ed.map(g, da.from_array(V, chunks=(5, 2, 4))).compute()
+    np.testing.assert_allclose(out, scipy_lse(V), rtol=1e-15)
+    np.testing.assert_allclose(out, g(V), rtol=1e-15)
