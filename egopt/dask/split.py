@@ -87,6 +87,7 @@ class Splitter:
         self.chunk_memo: dict[int, tuple] = {}
         self.how: dict[int, str] = {}
         self.keep: list = []                              # variables whose ids key the tables
+        self.read: set[int] = set()                       # ids of the variables some op reads
         for j, (var, arr) in enumerate(zip(fn.input_vars, arrays)):
             self._set(var, self._entry(j, var, arr))
         for var in fn.shared_vars:
@@ -119,7 +120,7 @@ class Splitter:
     def _set(self, var: Variable, arr) -> None:
         self.keep.append(var)
         self.values[id(var)] = arr
-        self.chunk_memo[id(var)] = tuple(tuple(int(c) for c in ax) for ax in arr.chunks)
+        self.chunk_memo[id(var)] = tuple(tuple(c if np.isnan(c) else int(c) for c in ax) for ax in arr.chunks)
 
     # ---- the walk --------------------------------------------------------------------------------
     def run(self) -> list:
@@ -127,6 +128,7 @@ class Splitter:
         outputs = unfuse(self.fn.outputs, leaves)
         self.keep.append(outputs)
         nodes = toposort(outputs, stop=leaves)
+        self.read = {id(v) for n in nodes for v in n.inputs}     # variables some op reads
         shared = self.shared_nodes(nodes, outputs)
         for node in nodes:
             how = self.classify(node)
@@ -271,7 +273,8 @@ class Splitter:
         op, p, out = node.op, node.params, node.outputs[index]
         what = f"{op.name}{_where(node)}"
         if self.classify(node) == "whole":
-            return tuple((s,) for s in self.static_shape(node)[index])
+            shape = self.static_shape(node, unknown_ok=self._final(node))[index]
+            return tuple((np.nan if s is None else s,) for s in shape)
         if _elementwise(op):
             per_axis: list[list] = [[] for _ in range(out.ndim)]
             for v, letters in zip(node.inputs, _elemwise_map(node, list(range(out.ndim)), lambda: None)):
@@ -294,8 +297,9 @@ class Splitter:
             return self.chunks(node.inputs[0])
         raise AssertionError(op.name)
 
-    def static_shape(self, node) -> list[tuple[int, ...]]:
-        """The outputs' shapes for the actual input shapes (the op's type rule on static shapes)."""
+    def static_shape(self, node, unknown_ok: bool = False) -> list[tuple]:
+        """The outputs' shapes for the actual input shapes (the op's type rule on static shapes);
+        ``None`` for a size known only once computed, where ``unknown_ok``."""
         ins = [v if isinstance(v, Constant) else
                Variable(TensorType(v.dtype, tuple(sum(c) for c in self.chunks(v)))) for v in node.inputs]
         try:
@@ -305,12 +309,18 @@ class Splitter:
                                  f"{[v.type.shape for v in ins]}: {e}") from None
         types = [types] if isinstance(types, TensorType) else list(types)
         shapes = [t.shape for t in types]
-        if any(s is None for shape in shapes for s in shape):
+        if not unknown_ok and any(s is None for shape in shapes for s in shape):
             raise DaskSplitError(
                 f"egopt.dask: op {node.op.name}{_where(node)} cannot run on Dask arrays here: its "
-                f"output shape {shapes} is not known from the input shapes before computing. "
-                "Compute that part with NumPy, or give the graph static shapes")
+                f"output shape {shapes} is not known from the input shapes before computing, and "
+                "other ops of the function read it. Compute that part with NumPy, or give the graph "
+                "static shapes")
         return shapes
+
+    def _final(self, node) -> bool:
+        """Whether ``node``'s outputs are read only as the function's outputs (then a size known
+        only once computed is fine: the Dask output gets unknown chunk sizes, NaN)."""
+        return not any(id(o) in self.read for o in node.outputs)
 
     # ---- stages --------------------------------------------------------------------------------------
     def letter(self) -> int:

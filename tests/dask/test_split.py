@@ -106,11 +106,41 @@ def test_splittable_dot_and_softmax_do_not_warn():
     np.testing.assert_allclose(out.compute(), f(X, W), rtol=1e-12)
 
 
-def test_shape_dependent_op_without_static_shape_is_a_clear_error():
+def test_shape_dependent_op_without_static_shape_is_a_clear_error_when_read():
     x = T.dmatrix("x")
-    f = egopt.function([x], x.reshape((x.shape[0] * x.shape[1],)))
-    with pytest.warns(ed.RechunkWarning), pytest.raises(ed.DaskSplitError, match="op reshape.*not known"):
-        ed.map(f, da.from_array(RNG.normal(size=(4, 6)), chunks=2))
+    X = RNG.normal(size=(4, 6))
+    flat = x.reshape((x.shape[0] * x.shape[1],))
+    f = egopt.function([x], flat + 1)
+    with pytest.warns(ed.RechunkWarning), pytest.raises(ed.DaskSplitError, match="op reshape.*not known.*read"):
+        ed.map(f, da.from_array(X, chunks=2))
+    # as an output of its own, its size is simply known once computed (unknown Dask chunks)
+    g = egopt.function([x], flat)
+    with pytest.warns(ed.RechunkWarning, match="op reshape"):
+        out = ed.map(g, da.from_array(X, chunks=2))
+    assert np.isnan(out.shape[0])
+    np.testing.assert_array_equal(out.compute(), X.ravel())
+
+
+def test_scan_over_a_chunked_axis_runs_whole_with_a_warning_or_errors_clearly():
+    x, h0 = T.dmatrix("x"), T.dvector("h0")
+    hs, _ = egopt.scan(lambda xt, h: T.tanh(xt + 0.5 * h), sequences=[x], outputs_info=[h0])
+    f = egopt.function([x, h0], hs)
+    X, H = RNG.normal(size=(12, 5)), RNG.normal(size=5)
+    with pytest.warns(ed.RechunkWarning) as rec:
+        out = ed.map(f, da.from_array(X, chunks=((5, 5, 2), (2, 3))), H)
+    text = " ".join(str(w.message) for w in rec)
+    assert "op scan" in text and "test_split.py" in text and "(5, 5, 2)" in text
+    # the steps run in order over the whole sequence: the same as the one-process call
+    np.testing.assert_array_equal(out.compute(), f(X, H))
+    ref, h = [], H
+    for t in range(12):
+        h = np.tanh(X[t] + 0.5 * h)
+        ref.append(h)
+    np.testing.assert_allclose(out.compute(), ref, rtol=1e-14)
+    # read by another op, its unknown length is a clear error, never a guessed shape
+    g = egopt.function([x, h0], hs.sum(axis=0) * 2)
+    with pytest.warns(ed.RechunkWarning), pytest.raises(ed.DaskSplitError, match="op scan.*not known"):
+        ed.map(g, da.from_array(X, chunks=(5, 5)), H)
 
 
 def test_input_checks_name_the_input():
