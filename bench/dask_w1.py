@@ -16,7 +16,9 @@ line times one chunk's W1 in this process (egopt on one thread, as in a Dask tas
 the margin the kernels give before generation and Dask's overhead are counted.
 
 Timings on a shared machine are noisy: every figure carries the 1-minute load average before
-and after it; compare the ratios within one run.
+and after it; compare the ratios within one run. On the clusters, "task s" sums the seconds
+the tasks computed (Dask's task stream) and "xfers" counts transfers between workers: the same
+work taking more task seconds on 2 workers than on 1 means the cores were not there to scale.
 
     python -m bench.dask_w1                    # 4e8 elements, chunks of 2e6
     python -m bench.dask_w1 --quick            # 4e6 elements, chunks of 5e5 (seconds)
@@ -65,11 +67,25 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
-def _time(expr, compute) -> dict:
+def _time(expr, compute, client=None) -> dict:
+    """One run: wall seconds, the value, the load before and after; on a cluster also the
+    seconds the tasks computed (summed over workers) and the number of transfers between them."""
+    import contextlib
+    stream = contextlib.nullcontext()
+    if client is not None:
+        from distributed import get_task_stream
+        stream = get_task_stream(client)
     l0 = _load()
-    t0 = time.perf_counter()
-    value = float(compute(expr))
-    return {"seconds": time.perf_counter() - t0, "value": value, "load": (l0, _load())}
+    with stream as ts:
+        t0 = time.perf_counter()
+        value = float(compute(expr))
+        seconds = time.perf_counter() - t0
+    out = {"seconds": seconds, "value": value, "load": (l0, _load())}
+    if ts is not None:
+        spans = [s for t in ts.data for s in t["startstops"]]
+        out["task_s"] = sum(s["stop"] - s["start"] for s in spans if s["action"] == "compute")
+        out["transfers"] = sum(s["action"] == "transfer" for s in spans)
+    return out
 
 
 def one_chunk(chunk: float, samples: int = 5) -> dict:
@@ -112,14 +128,15 @@ def run(elements: float, chunk: float, workers=(1, 2), repeat: int = 1, threads:
              "inputs only": (x + y).sum() + z.sum()}
     rows = []
 
-    def measure(where, compute):
+    def measure(where, compute, client=None):
         for name, e in exprs.items():
-            cold = _time(e, compute)
-            warm = [_time(e, compute) for _ in range(repeat)]
+            cold = _time(e, compute, client)
+            warm = [_time(e, compute, client) for _ in range(repeat)]
             best = min(warm, key=lambda r: r["seconds"]) if warm else cold
             row = {"where": where, "contender": name, "cold": cold["seconds"], "cold_load": cold["load"],
                    "seconds": best["seconds"], "load": best["load"], "value": best["value"],
-                   "Melem_per_s": elements / best["seconds"] / 1e6}
+                   "Melem_per_s": elements / best["seconds"] / 1e6,
+                   "task_s": best.get("task_s"), "transfers": best.get("transfers")}
             rows.append(row)
             if log:
                 log(row)
@@ -130,16 +147,18 @@ def run(elements: float, chunk: float, workers=(1, 2), repeat: int = 1, threads:
     for n in workers:
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                           host="127.0.0.1") as cl, Client(cl) as client:
-            measure(f"{n} worker process{'es' if n > 1 else ''}", lambda e: client.compute(e, sync=True))
+            measure(f"{n} worker process{'es' if n > 1 else ''}", lambda e: client.compute(e, sync=True), client)
     return rows
 
 
 def format_row(r: dict) -> str:
+    tasks = "" if r.get("task_s") is None else f"{r['task_s']:>8.2f}{r['transfers']:>6d}"
     return (f"{r['where']:<20}{r['contender']:<13}{r['cold']:>8.2f}{r['seconds']:>8.2f}"
-            f"{r['Melem_per_s']:>9.1f}  {r['load'][0]:>4.1f}->{r['load'][1]:<4.1f}  {r['value']:.12g}")
+            f"{r['Melem_per_s']:>9.1f}  {r['load'][0]:>4.1f}->{r['load'][1]:<4.1f}  {r['value']:<16.12g}{tasks}")
 
 
-HEADER = f"{'where':<20}{'contender':<13}{'cold s':>8}{'warm s':>8}{'Melem/s':>9}  load       sum of W1"
+HEADER = (f"{'where':<20}{'contender':<13}{'cold s':>8}{'warm s':>8}{'Melem/s':>9}  {'load':<11}{'sum of W1':<16}"
+          f"{'task s':>8}{'xfers':>6}")
 
 
 def summary(rows: list[dict], chunk_info: dict | None = None) -> str:
@@ -161,8 +180,13 @@ def summary(rows: list[dict], chunk_info: dict | None = None) -> str:
     if len(procs) >= 2:
         for c in ("dask+numpy", "egopt.dask", "inputs only"):
             if (procs[0], c) in by and (procs[-1], c) in by:
-                lines.append(f"{c}: speed-up {procs[0]} -> {procs[-1]} = "
-                             f"{by[(procs[0], c)] / by[(procs[-1], c)]:.2f}x (warm)")
+                line = f"{c}: speed-up {procs[0]} -> {procs[-1]} = {by[(procs[0], c)] / by[(procs[-1], c)]:.2f}x (warm)"
+                work = {w: r["task_s"] for r in rows for w in (procs[0], procs[-1])
+                        if r["where"] == w and r["contender"] == c and r.get("task_s")}
+                if len(work) == 2:
+                    line += (f"; task seconds {work[procs[0]]:.2f} -> {work[procs[-1]]:.2f} (the same work: a rise"
+                             " means the workers got less than a core each)")
+                lines.append(line)
     return "\n".join(lines)
 
 
