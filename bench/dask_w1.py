@@ -2,8 +2,8 @@
 
     W1 = exp(-x**2/2) * sin(y) + log1p(|x*y|) / (1 + z**2),   x, y: (rows, cols), z: (cols,)
 
-The inputs are made inside the tasks, chunk by chunk (``da.random.default_rng``: x uniform in
-[0, 1), y in [-2, 2), z in [0, 1)), far larger than one chunk and never whole in memory; each
+The inputs are drawn inside the tasks, block by block (``draw``: x uniform in [0, 1), y in
+[-2, 2), z in [0, 1)), far larger than one chunk and never whole in memory; each
 contender reduces W1 to its sum, so nothing of its size is kept. egopt compiles ``sum(W1)``
 once: each block runs the compiled W1 fused with its partial sum (one task per chunk with the
 generation), and Dask's tree reduction combines the partials. "inputs only" times the
@@ -32,16 +32,32 @@ import time
 COLS = 10_000
 
 
+def draw(which: int, seed: int, low: float, high: float, block_info=None):
+    """One block of an input: uniform in [low, high), from a generator seeded by (seed, which
+    input, block position), so that a block is the same wherever and whenever it is drawn."""
+    import numpy as np
+    info = block_info[None]
+    rng = np.random.default_rng([seed, which, *info["chunk-location"]])
+    return rng.uniform(low, high, size=info["chunk-shape"])
+
+
 def inputs(elements: float, chunk: float, cols: int = COLS, seed: int = 0):
-    """x, y (rows, cols) and z (cols,) as lazy Dask arrays generated per chunk (rows-wise chunks)."""
+    """x, y (rows, cols) and z (cols,) as lazy Dask arrays drawn per block (row-wise chunks).
+
+    The draws are blockwise layers (``map_blocks`` without array arguments), so Dask fuses each
+    block's draws into the task that uses them: no block is drawn by one worker and shipped to
+    another, and no input is ever whole in memory (``da.random``'s layers are not fused: on 2
+    workers most blocks then travel between them, for both contenders)."""
     import dask.array as da
+    import numpy as np
     cols = min(cols, int(elements))
     rows = int(elements) // cols
     crow = max(1, int(chunk) // cols)
-    rng = da.random.default_rng(seed)
-    x = rng.random((rows, cols), chunks=(crow, cols))
-    y = rng.uniform(-2.0, 2.0, size=(rows, cols), chunks=(crow, cols))
-    z = rng.random((cols,), chunks=cols)
+    row_chunks = (crow,) * (rows // crow) + ((rows % crow,) if rows % crow else ())
+    meta2, meta1 = np.empty((0, 0)), np.empty((0,))
+    x = da.map_blocks(draw, 0, seed, 0.0, 1.0, chunks=(row_chunks, (cols,)), dtype=float, meta=meta2)
+    y = da.map_blocks(draw, 1, seed, -2.0, 2.0, chunks=(row_chunks, (cols,)), dtype=float, meta=meta2)
+    z = da.map_blocks(draw, 2, seed, 0.0, 1.0, chunks=((cols,),), dtype=float, meta=meta1)
     return x, y, z
 
 
@@ -90,7 +106,7 @@ def _time(expr, compute, client=None) -> dict:
 
 def one_chunk(chunk: float, samples: int = 5) -> dict:
     """Seconds per element of W1 on one in-memory chunk: egopt (1 thread, as inside a Dask task),
-    NumPy, and the generation of x and y (NumPy's default Generator, as ``da.random.default_rng``)."""
+    NumPy, and the generation of x and y (NumPy's default Generator, as ``draw``)."""
     import numpy as np
     from egopt.dask.kernel import Kernel
     cols = min(COLS, int(chunk))
@@ -185,7 +201,7 @@ def summary(rows: list[dict], chunk_info: dict | None = None) -> str:
                         if r["where"] == w and r["contender"] == c and r.get("task_s")}
                 if len(work) == 2:
                     line += (f"; task seconds {work[procs[0]]:.2f} -> {work[procs[-1]]:.2f} (the same work: a rise"
-                             " means the workers got less than a core each)")
+                             " means each worker got less than a core)")
                 lines.append(line)
     return "\n".join(lines)
 

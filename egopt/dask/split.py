@@ -11,15 +11,19 @@ The function is optimized once, whole, on the driver; this module walks the grap
 * **tree reductions**: a sum/prod/max/min/all/any/mean over a chunked axis becomes a compiled
   per-block partial (fused with the elementwise work above it) and a compiled combine step in
   Dask's tree reduction. A mean is combined as a sum and divided by the count once; a
-  logsumexp over a chunked axis is split in its max-subtracted form, so its exponentials are
-  summed after the global maximum is subtracted.
+  logsumexp over a chunked axis is one pass: per-block (max, rest) pairs combined with max
+  rescaling (``lse_partial``, ``lse_combine``, ``lse_final``).
+* **shared work**: elementwise work that several stages read (outputs sharing subexpressions,
+  an output that is also reduced) is a stage of its own, computed once per block
+  (``shared_nodes``); a multi-output node is one task per block for all its outputs.
 * **fused nodes** (``fused_elemwise``, ``fused_reduce``, ``gemm``): a fused_elemwise is
   elementwise and runs per block as it is; the others are first rewritten (``unfuse``) into
   what they stand for (body + reduction; dot + elementwise), which the stages compile.
 * **whole-array ops**: an op that cannot be split (a dot whose contracted axis is chunked, an
   argmax or softmax over a chunked axis, reshape, indexing, ...) runs on whole axes, with a
   ``RechunkWarning`` naming the op and where it was built. Its output shape must be known
-  statically from the input shapes; otherwise a clear error, never a guessed result.
+  statically from the input shapes, unless only the function's outputs read it (a scan: the
+  Dask output then has unknown chunk sizes); otherwise a clear error, never a guessed result.
 """
 from __future__ import annotations
 
