@@ -16,6 +16,8 @@ and return only their last row.
 from __future__ import annotations
 
 import inspect
+import sys
+import threading
 import weakref
 from functools import partial
 from typing import Sequence
@@ -228,6 +230,8 @@ class ScanExecutor:
         self.used = {id(p): id(p) in read for p in spec.inner_inputs}
         self._bodies: dict = {}
         self.plan = None           # the C linker's units of the body (scan_compiled.BodyPlan)
+        self._hists: dict[int, np.ndarray] = {}     # output -> last call's history buffer
+        self._lock = threading.Lock()
 
     def compile(self) -> None:
         """Run the body on C kernels from now on (the C linker's functions call this)."""
@@ -321,7 +325,7 @@ class ScanExecutor:
                     f"scan {spec.name or ''}: output {j} has shape {val.shape} at step 0 but its initial "
                     f"value (the previous output) has rows of shape {init_of[j].shape[1:]}; they must agree")
             rows = R if R is not None else L + n
-            h = np.empty((rows,) + val.shape, dtype=o.dtype)
+            h = self._history(j, (rows,) + val.shape, o.dtype)
             if L:
                 h[:L] = init_of[j]      # rows 0..L-1 hold times -L..-1; time t sits at t + L (mod R)
             h[L] = val
@@ -356,6 +360,18 @@ class ScanExecutor:
             raise
         except (ValueError, TypeError) as e:
             raise OpRuntimeError(f"scan {self.spec.name or ''}: a step failed: {e}") from e
+
+    def _history(self, j: int, shape: tuple, dtype) -> np.ndarray:
+        """The history buffer of output ``j``: last call's when nothing holds it (nor a view of
+        it: a view keeps a reference to its base) and it has the shape, else a new one. Large
+        histories that are only read inside the function (the usual case: an RNN's states feed
+        its loss and gradient) then cost no allocation and no page faults per call."""
+        with self._lock:
+            old = self._hists.get(j)
+            if old is not None and old.shape == shape and old.dtype == dtype and sys.getrefcount(old) == 3:
+                return old        # the references: the cache's, ``old``'s and getrefcount's argument
+            h = self._hists[j] = np.empty(shape, dtype=dtype)
+            return h
 
     def _result(self, j: int, h: np.ndarray, done: int) -> np.ndarray:
         L, R = self.L[j], self.ring[j]
