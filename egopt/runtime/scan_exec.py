@@ -376,12 +376,14 @@ class ScanExecutor:
     def _result(self, j: int, h: np.ndarray, done: int) -> np.ndarray:
         L, R = self.L[j], self.ring[j]
         if R is None:
-            return h[L:L + done]
+            return h[:L + done] if self.spec.keep[j] == "init" else h[L:L + done]
         i = (done - 1 + L) % R
         return h[i:i + 1]
 
     def _empty(self, j: int, init) -> np.ndarray:
         o = self.outs[j]
+        if self.spec.keep[j] == "init":
+            return np.array(init[init.shape[0] - self.L[j]:])
         row = init.shape[1:] if init is not None else tuple(s or 0 for s in o.type.shape)
         return np.empty((0,) + tuple(row), dtype=o.dtype)
 
