@@ -52,8 +52,10 @@ def test_forward_and_backward_bodies_run_kernels():
     f = egopt.function(ins, [hs, *T.grad(cost, ins[1:3])], mode=C)
     scans = _scans(f)
     assert len(scans) == 2
-    for node in scans:
-        assert executor(node.params["spec"]).plan.kernel_count >= 1
+    plans = [executor(node.params["spec"]).plan for node in scans]
+    # the forward body is gemm + tanh (tanh as NumPy's ufunc, see NUMPY_FASTER); the backward
+    # body's g * (1 - h * h) is one kernel
+    assert all(p is not None for p in plans) and plans[1].kernel_count >= 1
     g = egopt.function(ins, [hs, *T.grad(cost, ins[1:3])], mode=PY)
     assert all(executor(n.params["spec"]).plan is None for n in _scans(g))
     vals = _values()
