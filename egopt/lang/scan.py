@@ -17,7 +17,8 @@ condition when there is one. Each outer output is an output's history ``(n_steps
 (without the initial rows); an output marked ``keep="last"`` (only its last row is read) holds
 just that row, shape ``(1, ...)``, so ``out[-1]`` is the same; one marked ``keep="init"`` (set by
 the compiler where the gradient reads the initial rows and the history together) starts with
-its ``L`` initial rows.
+its ``L`` initial rows; one marked ``keep="reversed"`` (where only ``out[::-1]`` is read) holds
+the history last step first.
 
 Shared variables the body updates become hidden states after the user's outputs; ``scan``
 returns their last value as the updates. So do shared variables the body reads that have a
@@ -53,8 +54,9 @@ class ScanSpec:
     taps: tuple                  # per output: its taps (negative, ascending); () = not fed back
     n_nonseqs: int
     until: bool = False
-    keep: tuple = ()             # per output: "all" (whole history), "last" (its last row only) or
-    #                              "init" (the whole history after its L initial rows: L + n rows)
+    keep: tuple = ()             # per output: "all" (whole history), "last" (its last row only),
+    #                              "init" (the whole history after its L initial rows: L + n rows) or
+    #                              "reversed" (the whole history, last step first)
     go_backwards: bool = False   # (already applied to the sequences; kept for printing)
     truncate_gradient: int = -1
     n_updates: int = 0           # hidden states for shared-variable updates (the last outputs)
@@ -98,7 +100,7 @@ class ScanSpec:
         if self.until:
             parts.append("until")
         if self.keep and set(self.keep) != {"all"}:
-            parts.append("keep=" + "".join({"last": "L", "init": "I"}.get(k, "A") for k in self.keep))
+            parts.append("keep=" + "".join({"last": "L", "init": "I", "reversed": "R"}.get(k, "A") for k in self.keep))
         if self.truncate_gradient != -1:
             parts.append(f"truncate={self.truncate_gradient}")
         return f"Scan<{self.name or 'scan'}: {', '.join(parts)}>"

@@ -86,6 +86,8 @@ class StepBody:
 
         def row(j, off):
             R = ex.ring[j]
+            if spec.keep[j] == "reversed":      # (no taps: off is 0)
+                return f"h{j}[n - 1 - t, ...]"
             return f"h{j}[t + {off}, ...]" if R is None else f"r{j}[(t + {off}) % {R}]"
 
         for j, ps in enumerate(ex.tap_ph):
@@ -328,7 +330,7 @@ class ScanExecutor:
             h = self._history(j, (rows,) + val.shape, o.dtype)
             if L:
                 h[:L] = init_of[j]      # rows 0..L-1 hold times -L..-1; time t sits at t + L (mod R)
-            h[L] = val
+            h[n - 1 if spec.keep[j] == "reversed" else L] = val
             hists.append(h)
         done = 1
         stopped = spec.until and bool(env[id(spec.condition)])

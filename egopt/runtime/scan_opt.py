@@ -10,7 +10,11 @@ scan node is then rebuilt from its optimized inputs with its body rewritten:
 3. an output whose only readers take its last row (``out[-1]``) keeps only that row;
 4. ``concatenate([init[-L:], out])`` (the gradient reads an output with its initial rows) is the
    output's own buffer, which holds the initial rows already: the output is marked
-   ``keep="init"`` and returns them too, and readers of the output read a view past them.
+   ``keep="init"`` and returns them too, and readers of the output read a view past them;
+5. ``out[::-1]`` of an output that is not fed back, in a loop without ``until`` (the gradient
+   of a sequence: its backward loop runs from the last row) is the output written from its
+   last row back (``keep="reversed"``): a contiguous array in the order that is read, not a
+   reversed view that a product would copy.
 """
 from __future__ import annotations
 
@@ -63,6 +67,7 @@ def optimize_graph(outputs: Sequence[Variable], leaves: Sequence[Variable], rule
             memo[o] = nv
     final = clone_replace(opt_outs, memo)
     final = with_initial_rows(final, leaves)
+    final = reversed_histories(final, leaves)
     failed = [r.outcome for r in rep.scan_bodies if r.outcome.startswith("failed")]
     if failed:
         rep.outcome = f"{rep.outcome}; a scan body: {failed[0]}"
@@ -148,3 +153,34 @@ def _is_last_rows(v: Variable, init: Variable, L: int) -> bool:
     node = v.owner
     return (node is not None and node.op.name == "subtensor" and node.inputs[0] is init
             and len(node.inputs) == 1 and node.params.get("idx") == ((-L, None, None),))
+
+
+def reversed_histories(outputs: list[Variable], leaves) -> list[Variable]:
+    """Rule 5 of the module docstring, on the final graph."""
+    found: dict[int, tuple] = {}          # id(scan node) -> (node, {output j: [reversing nodes]})
+    for node in toposort(outputs, stop=list(leaves)):
+        if node.op.name != "subtensor" or len(node.inputs) != 1 or node.params.get("idx") != ((None, None, -1),):
+            continue
+        sc = node.inputs[0].owner
+        if sc is None or sc.op is not SCAN:
+            continue
+        spec, j = sc.params["spec"], node.inputs[0].index
+        if spec.taps[j] or spec.keep[j] != "all" or spec.until:
+            continue
+        found.setdefault(id(sc), (sc, {}))[1].setdefault(j, []).append(node)
+    if not found:
+        return outputs
+    swap: dict = {}
+    for sc, revs in found.values():
+        spec = sc.params["spec"]
+        keep = tuple("reversed" if j in revs else k for j, k in enumerate(spec.keep))
+        new = SCAN.make_node(list(sc.inputs), loc=sc.loc, spec=respec(spec, keep=keep))
+        for j, (old, nv) in enumerate(zip(sc.outputs, new.outputs)):
+            nv.name = old.name
+            if j in revs:
+                swap[old] = nv[::-1]
+                for r in revs[j]:
+                    swap[r.outputs[0]] = nv
+            else:
+                swap[old] = nv
+    return clone_replace(outputs, swap)

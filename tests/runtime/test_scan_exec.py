@@ -142,3 +142,20 @@ def test_gradient_reads_the_history_with_its_initial_rows_without_a_copy(taps):
     xv, av = np.random.default_rng(2).normal(size=(5, 2)), np.random.default_rng(3).normal(size=(3, 2))
     for got, want in zip(f(xv, av), ref(xv, av)):
         np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_sequence_gradient_is_written_in_forward_order():
+    ins, hs = _rnn()
+    cost = (hs ** 2).sum()
+    f = egopt.function(ins, T.grad(cost, ins))
+    fwd, bwd = _scan_nodes(f)
+    assert "reversed" in bwd.params["spec"].keep
+    # what reads the gradient history reads the scan's own output, not a reversed view of it
+    g_out = bwd.outputs[bwd.params["spec"].keep.index("reversed")]
+    readers = [n for n in f.maker.fgraph.toposort() if any(i is g_out for i in n.inputs)]
+    assert readers and not any(n.op.name == "subtensor" and n.params.get("idx") == ((None, None, -1),)
+                               for n in readers)
+    ref = egopt.function(ins, T.grad(cost, ins), mode="FAST_COMPILE")
+    vals = _values(T_=7)
+    for got, want in zip(f(*vals), ref(*vals)):
+        np.testing.assert_allclose(got, want, rtol=1e-10)
