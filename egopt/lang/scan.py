@@ -265,7 +265,9 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
     if not out_specs:
         out_specs = [(None, [])] * len(outs)
         tap_inputs = [[] for _ in outs]
-    _add_default_updates(updates, outs + list(updates.values()) + ([cond] if cond is not None else []), args)
+    body_roots = outs + list(updates.values()) + ([cond] if cond is not None else [])
+    _add_inner_updates(updates, body_roots, args)
+    _add_default_updates(updates, body_roots, args)
     # the body sees the outer non-sequences themselves (grad inside the body works, as in Theano);
     # they are swapped for placeholders here
     swap = {v: p for v, p in zip(nonseqs, nonseq_ph) if p is not v}
@@ -355,6 +357,27 @@ def foldl(fn: Callable, sequences, outputs_info, non_sequences=None, mode=None, 
 def foldr(fn: Callable, sequences, outputs_info, non_sequences=None, mode=None, name: str | None = None):
     """``reduce`` from the last row."""
     return reduce(fn, sequences, outputs_info, non_sequences, go_backwards=True, name=name)
+
+
+def _add_inner_updates(updates: OrderedDict, roots: list, args: list) -> None:
+    """A scan inside the body that updates a shared variable (a random key its body draws with)
+    which the body does not return an update for: the variable is updated, at each step, by
+    that inner scan's last value of it. (Its default update would advance a key only once per
+    step, and the next step's inner loop would draw the same numbers again, shifted by one.)"""
+    from .graph import toposort
+    for node in toposort([F.as_tensor_variable(r) for r in roots], stop=list(args)):
+        if node.op is not SCAN:
+            continue
+        spec = node.params["spec"]
+        if not spec.n_updates:
+            continue
+        _, _, inits, _ = spec.split_outer(node.inputs)
+        first = spec.n_outputs - spec.n_updates
+        for init, out in zip(inits[len(inits) - spec.n_updates:], node.outputs[first:]):
+            src = init.owner.inputs[0] if init.owner is not None and init.owner.inputs else None
+            if (isinstance(src, SharedVariable) and init.owner.op.name == "dimshuffle"
+                    and all(k is not src for k in updates)):
+                updates[src] = out[-1]
 
 
 def _add_default_updates(updates: OrderedDict, roots: list, args: list) -> None:
