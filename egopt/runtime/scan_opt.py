@@ -58,7 +58,9 @@ def optimize_graph(outputs: Sequence[Variable], leaves: Sequence[Variable], rule
         kept = [o for j, o in enumerate(node.outputs) if j not in drop]
         if drop:
             spec = drop_outputs(spec, drop)
-        keep = tuple("last" if id(o) in only_last else "all" for o in kept)
+        # (a spec this pass made before keeps its layouts: its readers read them)
+        keep = tuple(k if k in ("init", "reversed") else "last" if id(o) in only_last else "all"
+                     for o, k in zip(kept, spec.keep))
         spec, ins, body_rep = rewrite_scan(spec, ins, ruleset, keep, phases)
         rep.scan_bodies.append(body_rep)
         new = SCAN.make_node(ins, loc=node.loc, spec=spec)
