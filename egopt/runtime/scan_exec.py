@@ -233,6 +233,14 @@ class ScanExecutor:
         self._bodies: dict = {}
         self.plan = None           # the C linker's units of the body (scan_compiled.BodyPlan)
         self._hists: dict[int, np.ndarray] = {}     # output -> last call's history buffer
+        # non-sequences that are a matrix factor of a product in the body: BLAS reads a
+        # C-ordered factor faster than a transposed view (W.T from the gradient), so one copy
+        # per call pays for itself over the steps
+        ns_index = {id(p): i for i, p in enumerate(self.nonseq_ph)}
+        self.product_ns = sorted({ns_index[id(v)] for n in self.nodes if n.op.name in ("dot", "gemm")
+                                  for pos, v in enumerate(n.inputs[:2])
+                                  if id(v) in ns_index and v.ndim == 2
+                                  and not (n.op.name == "gemm" and n.params["trans_a" if pos == 0 else "trans_b"])})
         self._lock = threading.Lock()
 
     def compile(self) -> None:
@@ -335,6 +343,11 @@ class ScanExecutor:
         done = 1
         stopped = spec.until and bool(env[id(spec.condition)])
         if n > 1 and not stopped:
+            if self.product_ns:
+                nonseqs = list(nonseqs)
+                for i in self.product_ns:
+                    if not nonseqs[i].flags.c_contiguous:
+                        nonseqs[i] = np.ascontiguousarray(nonseqs[i])
             try:
                 done = self._steps(tuple(modes), env, seqs, hists, n, nonseqs, compiled)
             except _kernel_errors() as e:
