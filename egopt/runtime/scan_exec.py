@@ -7,11 +7,17 @@ body: one line per inner node, ufuncs and ``dot`` writing into buffers allocated
 call (``out=``), state outputs written straight into their history rows. Ops without an
 ``out=`` form are called through their ``perform``.
 
-The body is a ``StepBody``: ``run(t0, n, arrays) -> steps done``. A compiled body (C kernels,
-issue 9) can replace ``StepBody`` with the same signature.
+The body is a ``StepBody``: ``run(t0, n, arrays) -> steps done``. On the C linker
+(``prepare_scans``, called when a function is built) the body has a plan
+(egopt/runtime/scan_compiled.py): each elementwise region is one C kernel call writing into a
+buffer or a history row, and ``gemm`` is its product through BLAS into a buffer plus ``C``
+added in place. A kernel that meets shapes that do not broadcast makes the loop run again on
+the Python body, which raises the error that names the op.
 
 Outputs marked ``keep="last"`` live in a ring of ``L + 1`` rows (L: the output's deepest tap)
-and return only their last row.
+and return only their last row; ``keep="init"`` returns the initial rows too, ``"reversed"``
+writes step t at row n-1-t. History buffers are reused by the next call when nothing holds
+them any more.
 """
 from __future__ import annotations
 
