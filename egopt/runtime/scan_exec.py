@@ -120,7 +120,7 @@ class StepBody:
                 names[id(v)] = nm
             args = [name_of(v) for v in node.inputs]
             if modes[k] == "out":
-                env[f"f{k}"] = _out_form(node.op)
+                env[f"f{k}"] = ex.out_forms[k]
                 body.append(f"        {outs[0]} = f{k}({', '.join(args)}, out={target(node.outputs[0])})")
             elif modes[k] == "gemm":
                 body += _gemm_lines(node, outs[0], args, target(node.outputs[0]))
@@ -239,6 +239,8 @@ class ScanExecutor:
         self._bodies: dict = {}
         self.plan = None           # the C linker's units of the body (scan_compiled.BodyPlan)
         self._hists: dict[int, np.ndarray] = {}     # output -> last call's history buffer
+        self.dtypes = [[np.dtype(v.type.dtype) for v in n.outputs] for n in self.nodes]
+        self.out_forms = [_out_form(n.op) for n in self.nodes]
         # non-sequences that are a matrix factor of a product in the body: BLAS reads a
         # C-ordered factor faster than a transposed view (W.T from the gradient), so one copy
         # per call pays for itself over the steps
@@ -313,7 +315,7 @@ class ScanExecutor:
         for v in self.const_vars:
             env[id(v)] = v.data
         modes = []
-        for node in self.nodes:
+        for k, node in enumerate(self.nodes):
             args = [env[id(v)] for v in node.inputs]
             try:
                 raw = node.op.perform(node.params, *args)
@@ -322,14 +324,13 @@ class ScanExecutor:
                 raise
             raw = raw if returns_tuple(node) else (raw,)
             # a perform that returns arrays of the declared dtypes is called as it is from now on
-            trusted = all(isinstance(o, np.ndarray) and o.dtype.name == v.type.dtype
-                          for o, v in zip(raw, node.outputs))
+            trusted = all(isinstance(o, np.ndarray) and o.dtype == d for o, d in zip(raw, self.dtypes[k]))
             outs = list(raw) if trusted else [np.asarray(o).astype(v.type.dtype, copy=False)
                                               for o, v in zip(raw, node.outputs)]
             for v, o in zip(node.outputs, outs):
                 env[id(v)] = o
             one = trusted and len(outs) == 1
-            modes.append("out" if one and _out_form(node.op) is not None else
+            modes.append("out" if one and self.out_forms[k] is not None else
                          "gemm" if one and _gemm_fits(node, args, outs[0]) else
                          "raw" if trusted else "checked")
         hists = []
