@@ -220,6 +220,8 @@ class Function:
             self.outputs = list(outputs[:n])
             self.updates = [(k, e) for (k, _), e in zip(self.updates, outputs[n:])]
         self.linker = _linker_for(self.mode)
+        from .scan_exec import prepare_scans
+        prepare_scans(outputs, leaves, self.linker)       # scan bodies on C kernels too
         if self.linker == "c":
             from .schedule import CProgram
             n, first_shared = len(self.outputs), len(self.input_vars)
