@@ -45,8 +45,28 @@ def find_compiler() -> str | None:
 
 @functools.lru_cache(maxsize=None)
 def compiler_version(cc: str) -> str:
+    """The first line of ``cc --version``, remembered in the cache dir per compiler binary (its
+    resolved path, size and mtime): running the compiler costs a warm process ~15 ms."""
+    exe = shutil.which(cc.split()[0])
+    path = None
+    if exe is not None:
+        real = os.path.realpath(exe)
+        st = os.stat(real)
+        key = cache_key("cc-version", cc, real, str(st.st_size), str(st.st_mtime_ns))
+        path = os.path.join(config.compiledir, f"cc-{key[:16]}.txt")
+        try:
+            with open(path) as f:
+                text = f.read()
+            if text:
+                return text
+        except OSError:
+            pass
     out = subprocess.run([cc, "--version"], capture_output=True, text=True)
-    return out.stdout.splitlines()[0] if out.stdout else cc
+    text = out.stdout.splitlines()[0] if out.stdout else cc
+    if path is not None:
+        os.makedirs(config.compiledir, exist_ok=True)
+        _write_atomic(path, text.encode())
+    return text
 
 
 @functools.lru_cache(maxsize=None)
