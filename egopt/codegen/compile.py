@@ -119,11 +119,15 @@ def compiler_flags(cc: str) -> tuple[str, ...]:
     except (OSError, ValueError):
         pass
     flags = list(BASE_FLAGS)
-    if not _try(cc, flags):
-        raise CompilerError(f"the C compiler {cc!r} cannot build a shared library with {flags}")
-    for extra in OPTIONAL_FLAGS:
-        if _try(cc, flags + extra):
-            flags += extra
+    everything = flags + [f for extra in OPTIONAL_FLAGS for f in extra]
+    if _try(cc, everything):            # the usual case: one probe instead of one per option
+        flags = everything
+    else:
+        if not _try(cc, flags):
+            raise CompilerError(f"the C compiler {cc!r} cannot build a shared library with {flags}")
+        for extra in OPTIONAL_FLAGS:
+            if _try(cc, flags + extra):
+                flags += extra
     os.makedirs(config.compiledir, exist_ok=True)
     _write_atomic(path, json.dumps(flags).encode())
     return tuple(flags)

@@ -285,6 +285,17 @@ def _discard(path: str) -> None:
             pass
 
 
+def _with_warmup(run, mode, c_warmup):
+    """``run`` with the C linker's per-machine build going on beside it (c_warmup.py)."""
+    def both():
+        wait = c_warmup.start(mode)
+        try:
+            return run()
+        finally:
+            wait()
+    return both
+
+
 def optimize_cached(outputs: Sequence[Variable], leaves: Sequence[Variable], mode,
                     run: Callable[[], tuple[list[Variable], Any]]) -> tuple[list[Variable], Any]:
     """``run()`` (the optimizer: optimized outputs and report), or its result from the cache.
@@ -292,6 +303,8 @@ def optimize_cached(outputs: Sequence[Variable], leaves: Sequence[Variable], mod
     Bypassed (``run()`` alone) when ``config.graph_cache`` is off, when the mode checks values
     (DebugMode, NanGuardMode need the e-graph's equivalences), and for graphs with no canonical
     form (a variable inside params, as scan's)."""
+    from . import c_warmup
+    run = _with_warmup(run, mode, c_warmup)
     if not config.graph_cache or mode.options.get("check"):
         return run()
     try:
