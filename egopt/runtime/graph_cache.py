@@ -345,3 +345,44 @@ def optimize_cached(outputs: Sequence[Variable], leaves: Sequence[Variable], mod
         rep.cached = "hit"
         return new, rep
     return run()
+
+
+# ---- the built-in rule library, as checked egglog text --------------------------------------------------
+def builtin_library():
+    """The built-in rule library; with ``config.graph_cache`` on, from ``compiledir/rules``.
+
+    Loading the library runs its ``.py`` files (the rule DSL) and parses every rule against the
+    schema (~0.4 s); a process that optimizes a graph the graph cache has not seen needs only
+    the rules' checked egglog text, which is what the entry holds (keyed by the rule files'
+    bytes and the optimizer's code, like a graph entry)."""
+    from ..rules import RuleSet, builtin
+    from ..rules.dsl import Rule
+    if not config.graph_cache:
+        return builtin()
+    from ..codegen.cache import cached_build
+    h = hashlib.sha256(f"{FORMAT}\0rules\0{_source_digest()}\0".encode())
+    _files_digest([_library_dir()], h)
+    key = h.hexdigest()
+    directory = os.path.join(config.compiledir, "rules")
+    loaded: list = []
+
+    def build(tmp: str) -> None:
+        rs = builtin()
+        loaded.append(rs)
+        data = [(r.name, r.phase, r.egg(), r.loc) for r in rs]
+        with open(tmp, "wb") as f:
+            f.write(pickle.dumps({"format": FORMAT, "name": rs.name, "rules": data}))
+
+    for attempt in (1, 2):
+        path = cached_build(key, build, suffix=".rules", directory=directory)
+        if loaded:
+            return loaded[0]
+        try:
+            with open(path, "rb") as f:
+                entry = pickle.load(f)
+            if entry.get("format") != FORMAT:
+                raise ValueError("not a rule-library entry")
+            return RuleSet([Rule(n, p, text=t, loc=loc) for n, p, t, loc in entry["rules"]], name=entry["name"])
+        except Exception:
+            _discard(path)
+    return builtin()

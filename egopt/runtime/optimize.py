@@ -66,10 +66,11 @@ _BUILTIN = None
 def ruleset_for(mode):
     """The built-in library (loaded once per process) plus the mode's extra rule sets."""
     global _BUILTIN
-    from ..rules import RuleSet, builtin, load
+    from ..rules import RuleSet, load
     from ..rules.loader import namespaced
     if _BUILTIN is None:
-        _BUILTIN = builtin()
+        from .graph_cache import builtin_library     # the checked text, cached on disk
+        _BUILTIN = builtin_library()
     rs = _BUILTIN
     for extra in mode.rules:
         extra = extra if isinstance(extra, RuleSet) else load(extra)

@@ -250,3 +250,24 @@ def test_two_processes_optimizing_the_same_graph_at_once(cache_dir):
     assert sorted(outs) == ["hit", "stored"]            # optimized once, by one of them
     assert len(_entries(cache_dir)) == 1
     assert not glob.glob(str(cache_dir / "graphs" / ".tmp-*"))
+
+
+def test_the_rule_library_from_its_entry_is_the_checked_library(cache_dir):
+    from egopt import rules
+    from egopt.runtime.optimize import optimize
+    fresh = rules.builtin()
+    stored = graph_cache.builtin_library()              # loads the files and writes the entry
+    (entry,) = glob.glob(str(cache_dir / "rules" / "*.rules"))
+    loaded = graph_cache.builtin_library()              # reads the entry
+    assert loaded is not stored
+    assert [(r.name, r.phase, r.egg()) for r in loaded] == [(r.name, r.phase, r.egg()) for r in fresh]
+    x, y = T.dvectors("x", "y")
+    e = [T.log(1 + T.exp(x)) * 1 + T.sqrt(y ** 2), T.exp(x) / T.sum(T.exp(x))]
+    a, ra = optimize(e, [x, y], fresh)
+    b, rb = optimize(e, [x, y], loaded)
+    assert (ra.outcome, ra.fired, ra.nodes_out) == (rb.outcome, rb.fired, rb.nodes_out)
+    assert ra.outcome == "optimized"
+    with open(entry, "wb") as f:                       # a damaged entry: the files are loaded again
+        f.write(b"junk")
+    again = graph_cache.builtin_library()
+    assert [r.name for r in again] == [r.name for r in fresh]
