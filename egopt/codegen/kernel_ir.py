@@ -13,6 +13,7 @@ memoizes on them emits each once. The IR knows dtypes but no C: rendering owns s
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -96,9 +97,9 @@ class Kernel:
         return (isinstance(other, Kernel) and (self.ndim, self.inputs, self.outputs, self.reduce)
                 == (other.ndim, other.inputs, other.outputs, other.reduce))
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """A content hash of the structure: the kernel's name in rendered code."""
+        """A content hash of the structure: the kernel's name in rendered code (computed once)."""
         text = repr((self.ndim, self.inputs, self.outputs, self.reduce))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
