@@ -36,6 +36,18 @@ class Expr:
     """A scalar expression node; ``dtype`` is the value's dtype."""
     dtype: str
 
+    def __hash__(self) -> int:
+        # computed once per node: a dataclass hash rehashes the whole sub-DAG on every lookup,
+        # which made walking the deep bodies of big fused kernels quadratic
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((type(self).__name__,) + tuple(self.__dict__[f] for f in self.__dataclass_fields__))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}   # str hashes differ per process
+
 
 @dataclass(frozen=True)
 class Load(Expr):
@@ -68,6 +80,9 @@ class Call(Expr):
     dtype: str
     params: tuple[tuple[str, object], ...] = ()
 
+
+for _node in (Load, Const, Cast, Call):     # the dataclass decorator gave each its own (uncached) hash
+    _node.__hash__ = Expr.__hash__
 
 REDUCTIONS = ("sum", "prod", "max", "min", "mean", "all", "any")
 
