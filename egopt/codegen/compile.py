@@ -6,6 +6,8 @@ probed once per machine and compiler (the result is cached on disk too): ``-O3``
 ``-march=native`` where it works, ``-fopenmp`` where it works, ``-fno-math-errno`` (lets the
 vectorizer call libmvec) and ``-fno-trapping-math``; never ``-ffast-math``, which would let the
 compiler assume no NaN or inf. ``-fwrapv`` gives signed integers NumPy's wrap-around.
+A big source (many kernels) is compiled as several translation units at once, one per core,
+and linked into the one library (``split_source``): the compiler's time grows with the code.
 """
 from __future__ import annotations
 
