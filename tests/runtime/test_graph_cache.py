@@ -271,3 +271,13 @@ def test_the_rule_library_from_its_entry_is_the_checked_library(cache_dir):
         f.write(b"junk")
     again = graph_cache.builtin_library()
     assert [r.name for r in again] == [r.name for r in fresh]
+
+
+def test_a_scan_graph_bypasses_the_cache(cache_dir):
+    A = T.dvector("A")
+    k = T.iscalar("k")
+    res, updates = egopt.scan(lambda prior, A: prior * A, outputs_info=T.ones_like(A), non_sequences=A,
+                              n_steps=k)
+    f = egopt.function([A, k], res[-1], updates=updates)
+    assert f.optimization_report().cached == "" and _entries(cache_dir) == []
+    np.testing.assert_allclose(f(np.arange(4.0), 3), np.arange(4.0) ** 3)
