@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..rules.decode import EGraphView, ENode
-from ..rules.worklist import Worklist, parents_of
+from ..rules.decode import EGraphView, ENode, Worklist, parents_of
 from .cost import CostModel
 
 

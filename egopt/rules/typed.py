@@ -22,10 +22,9 @@ from typing import Iterable
 from ..lang.errors import EgoptError
 from ..lang.ops import get_op
 from ..lang.types import TensorType
-from .decode import DecodeError, EGraphView, ENode
+from .decode import DecodeError, EGraphView, ENode, Worklist, parents_of
 from .encode import Encoding
 from .schema import by_name
-from .worklist import Worklist, parents_of
 
 MAX_TYPES_PER_CLASS = 8
 MAX_COMBOS = 64
