@@ -183,6 +183,8 @@ def _source_digest() -> str:
         h = hashlib.sha256(__version__.encode())
         for part in _OPTIMIZER_CODE:
             path = os.path.join(root, part)
+            if not os.path.exists(path):
+                continue
             entries = sorted(os.scandir(path), key=lambda e: e.name) if os.path.isdir(path) else [path]
             for e in entries:
                 name = e if isinstance(e, str) else e.path
