@@ -262,11 +262,12 @@ def test_the_rule_library_from_its_entry_is_the_checked_library(cache_dir):
     assert loaded is not stored
     assert [(r.name, r.phase, r.egg()) for r in loaded] == [(r.name, r.phase, r.egg()) for r in fresh]
     x, y = T.dvectors("x", "y")
-    e = [T.log(1 + T.exp(x)) * 1 + T.sqrt(y ** 2), T.exp(x) / T.sum(T.exp(x))]
+    e = [T.log(1 + x) * 1 + T.sqrt(y ** 2)]      # small: saturates well within the phase time limits
     a, ra = optimize(e, [x, y], fresh)
     b, rb = optimize(e, [x, y], loaded)
+    assert all(p.stop in ("saturated", "no rules") for p in ra.phases + rb.phases)
     assert (ra.outcome, ra.fired, ra.nodes_out) == (rb.outcome, rb.fired, rb.nodes_out)
-    assert ra.outcome == "optimized"
+    assert ra.outcome == "optimized" and ra.fired.get("log1p")
     with open(entry, "wb") as f:                       # a damaged entry: the files are loaded again
         f.write(b"junk")
     again = graph_cache.builtin_library()
