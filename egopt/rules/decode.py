@@ -33,6 +33,7 @@ class EGraphView:
     roots: dict[str, int] = field(default_factory=dict)      # let name -> class id
     types: dict[int, TensorType] = field(default_factory=dict)   # class id -> IR type where known
     subsumed: dict[int, list[ENode]] = field(default_factory=dict)   # retired nodes (not to extract)
+    ids: dict = field(default_factory=dict, repr=False)   # (sort, egglog value) -> class id
 
     @property
     def n_nodes(self) -> int:
@@ -52,7 +53,7 @@ def view_of(eg, enc: Encoding) -> EGraphView:
         return ids[key]
 
     conv = {"i64": eg.value_to_i64, "f64": eg.value_to_f64, "String": eg.value_to_string}
-    view = EGraphView()
+    view = EGraphView(ids=ids)
     for name, fn in frozen.functions.items():
         if name.startswith("$"):
             for row in fn.rows:
