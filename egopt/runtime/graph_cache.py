@@ -212,7 +212,10 @@ def _portable_report(rep):
     # phases as plain records: loading them must not import the rules package (and its engine)
     phases = [SimpleNamespace(**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)})
               if dataclasses.is_dataclass(p) else p for p in rep.phases]
-    new = dataclasses.replace(rep, view=None, choice=None, ruleset=None, equivalents={}, phases=phases)
+    names = {f.name for f in dataclasses.fields(rep)}
+    drop = {k: v for k, v in (("view", None), ("choice", None), ("ruleset", None), ("equivalents", {}),
+                              ("provenance", {})) if k in names}
+    new = dataclasses.replace(rep, phases=phases, **drop)
     if hasattr(rep, "scan_bodies"):
         new.scan_bodies = [_portable_report(r) for r in rep.scan_bodies]
     return new
