@@ -207,7 +207,10 @@ def typed_view(view: EGraphView, enc: Encoding, subsumed: dict[int, list[ENode]]
                   for c in order}
     parents = parents_of({c: [n for _, n in nodes] for c, nodes in everything.items()})
     types1, derive1 = _achievable(view, typer, plain, parents)
-    types2, derive2 = _achievable(view, typer, everything, parents)
+    if any(subsumed.values()):
+        types2, derive2 = _achievable(view, typer, everything, parents)
+    else:                            # nothing subsumed: the second fixpoint would be the first
+        types2, derive2 = types1, derive1
 
     out = TypedView()
     ids: dict[tuple[int, tuple], int] = {}
