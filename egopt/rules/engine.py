@@ -56,7 +56,8 @@ class Saturation:
 
 
 def egraph_size(eg) -> int:
-    from egglog import bindings as b
+    from .egglog_bindings import bindings
+    b = bindings()
     (out,) = eg.run_program(b.PrintSize(b.PanicSpan(), None))
     return sum(n for name, n in out.sizes if not name.startswith(("$", "prov_")))
 
@@ -65,7 +66,8 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
              cancel: threading.Event | None = None) -> Saturation:
     """Build the e-graph for an encoding, then run each phase's rules within its limits
     (iterations, e-nodes, seconds, memory; ``cancel`` stops it between iterations)."""
-    from egglog import bindings as b
+    from .egglog_bindings import bindings
+    b = bindings()
     from .schema import schema_text
     eg = b.EGraph()
     eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))

@@ -215,7 +215,9 @@ class Function:
         self.report = OptimizationReport(outcome="optimizer off (mode without 'egraph')")
         self.input_graph = list(outputs)    # before optimization: DebugMode's reference
         if self.mode.optimizer == "egraph":
-            outputs, self.report = optimize_graph(outputs, leaves, ruleset_for(self.mode))
+            from .graph_cache import optimize_cached
+            outputs, self.report = optimize_cached(
+                outputs, leaves, self.mode, lambda: optimize_graph(outputs, leaves, ruleset_for(self.mode)))
             n = len(self.outputs)
             self.outputs = list(outputs[:n])
             self.updates = [(k, e) for (k, _), e in zip(self.updates, outputs[n:])]
@@ -345,6 +347,10 @@ class Function:
         from ..lang.printing import render_dot
         from ..rules.egraph_picture import egraph_dot
         rep = self.report
+        if rep.view is None and rep.cached == "hit":     # the graph cache keeps no e-graph: rebuild it
+            from .optimize import ruleset_for
+            from .scan_opt import optimize_graph
+            _, rep = optimize_graph(self.input_graph, self.input_vars + self.shared_vars, ruleset_for(self.mode))
         if rep.view is None:
             raise RuntimeError(f"{self._label()}: no e-graph to draw (optimizer: {rep.outcome}); compile "
                                "with a mode that runs the e-graph optimizer (FAST_RUN)")

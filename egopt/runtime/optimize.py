@@ -11,9 +11,6 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from ..extract import CostModel, extract
-from ..extract.cost import ir_cost
-from ..extract.fusion import fuse
 from ..lang.graph import Variable, toposort
 
 
@@ -32,6 +29,7 @@ class OptimizationReport:
     cost_after: float = 0.0
     seconds: dict = field(default_factory=dict)
     outcome: str = "not run"
+    cached: str = ""     # "hit": read from the graph cache (runtime/graph_cache.py); "stored": written there
     # decoded variable -> the input graph's variables it equals (same e-class and type), for DebugMode
     equivalents: dict = field(default_factory=dict, repr=False)
     ruleset: object = field(default=None, repr=False)
@@ -52,7 +50,7 @@ class OptimizationReport:
     root_classes: list = field(default_factory=list, repr=False, compare=False)
 
     def __str__(self) -> str:
-        lines = [f"egopt optimization: {self.outcome}",
+        lines = [f"egopt optimization: {self.outcome}" + (" (from the graph cache)" if self.cached == "hit" else ""),
                  f"  graph: {self.nodes_in} -> {self.nodes_out} nodes; cost {self.cost_before:,.0f} -> "
                  f"{self.cost_after:,.0f}; e-graph {self.egraph_nodes:,} e-nodes",
                  "  time: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in self.seconds.items())]
@@ -72,10 +70,11 @@ _BUILTIN = None
 def ruleset_for(mode):
     """The built-in library (loaded once per process) plus the mode's extra rule sets."""
     global _BUILTIN
-    from ..rules import RuleSet, builtin, load
+    from ..rules import RuleSet, load
     from ..rules.loader import namespaced
     if _BUILTIN is None:
-        _BUILTIN = builtin()
+        from .graph_cache import builtin_library     # the checked text, cached on disk
+        _BUILTIN = builtin_library()
     rs = _BUILTIN
     for extra in mode.rules:
         extra = extra if isinstance(extra, RuleSet) else load(extra)
@@ -89,6 +88,10 @@ def ruleset_for(mode):
 def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, phases=None
              ) -> tuple[list[Variable], OptimizationReport]:
     """Optimized copies of ``outputs`` (same types), or the outputs themselves, and a report."""
+    # imported here: a process whose graphs all come from the graph cache never loads them
+    from ..extract import CostModel, extract
+    from ..extract.cost import ir_cost
+    from ..extract.fusion import fuse
     from ..rules import engine
     from ..rules.decode import rebuild
     from ..rules.typed import typed_view
