@@ -22,6 +22,7 @@ from ..lang import frontend as F
 from ..lang.errors import EgoptTypeError, MissingInputError, UnusedInputError
 from ..lang.graph import Constant, Variable, ancestors, clone_replace, graph_inputs, toposort
 from ..lang.shared import SharedVariable
+from .cuda import is_device_array
 from .mode import Mode, get_mode
 from .profile import ProfileStats, print_at_exit
 from .py_linker import Program
@@ -227,6 +228,10 @@ class Function:
             inplace = [(n + k, first_shared + where[id(var)])
                        for k, var in enumerate(self.update_vars) if id(var) in where]
             return CProgram(leaves, outputs, inplace)
+        if self.linker == "cuda":
+            from .cuda_program import CUDAProgram
+            return CUDAProgram(leaves, outputs, len(self.outputs),
+                               outputs_on_device=bool(self.mode.options.get("device_outputs")))
         return Program(leaves, outputs)
 
     def optimization_report(self) -> "OptimizationReport":
@@ -321,6 +326,11 @@ class Function:
     def _filter(self, j: int, value) -> np.ndarray:
         inp = self.ins[j]
         label = f"{self._label()} input {j} ({inp.name or repr(inp.variable)})"
+        if is_device_array(value):      # a CuPy array: used in place on the GPU, else copied to the host
+            from ..lang.shared import DEVICE
+            if getattr(self, "linker", None) == "cuda":
+                return DEVICE.filter(inp.variable.type, value, label, borrow=True)
+            value = DEVICE.to_host(value)
         return inp.variable.type.filter(value, name=label, allow_downcast=self.allow_input_downcast)
 
     def _label(self) -> str:
@@ -393,9 +403,11 @@ def _rebuild(spec: dict, graph: FlatGraph, ins: list, n_out: int, single: bool) 
 
 
 def _linker_for(mode: Mode) -> str:
-    """The linker that runs: "c" for "c" and "auto" where a C compiler exists, else "py";
-    "auto" follows ``config.linker`` when that names one."""
+    """The linker that runs: "cuda" for ``device="cuda"`` (any linker) or linker "cuda"; "c" for
+    "c" and "auto" where a C compiler exists, else "py"; "auto" follows ``config.linker``."""
     linker = mode.linker
+    if linker == "cuda" or config.device.startswith("cuda"):
+        return "cuda"           # require_backend has checked that cupy and a device are there
     if linker == "auto" and config.linker != "auto":
         linker = config.linker
     if linker in ("c", "auto"):
