@@ -120,6 +120,8 @@ for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply), 
 for _name, _uf in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal),
                    ("eq", np.equal), ("ne", np.not_equal), ("and", np.logical_and)]:
     setattr(ndarray, f"__{_name}__", lambda self, o, _f=_uf: _wrap(_f(self._a, _unwrap(o))))
+for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("truediv", np.true_divide)]:
+    setattr(ndarray, f"__i{_name}__", lambda self, o, _f=_uf: (_f(self._a, _unwrap(o), out=self._a), self)[1])
 ndarray.__neg__ = lambda self: ndarray(-self._a)
 ndarray.__abs__ = lambda self: ndarray(abs(self._a))
 ndarray.__hash__ = None

@@ -68,3 +68,15 @@ def test_shared_variable_on_cuda_without_cupy_is_a_clear_error(monkeypatch):
     with egopt.config.change_flags(device="cuda"):
         with pytest.raises(BackendUnavailableError, match="device='cuda'.*cupy is not installed"):
             egopt.shared(np.zeros(3))
+
+
+def test_the_gpu_check_script_stops_clearly_without_cupy_or_a_device(monkeypatch, capsys):
+    from bench import gpu_check
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    with pytest.raises(SystemExit) as info:
+        gpu_check.main(["--no-install"])
+    assert info.value.code == 2 and "cupy not installed" in capsys.readouterr().err
+    _fake_cupy(monkeypatch, count=0)
+    with pytest.raises(SystemExit) as info:
+        gpu_check.main(["--no-install"])
+    assert info.value.code == 2 and "no device: cupy is installed but this machine has no CUDA device" in capsys.readouterr().err
