@@ -8,7 +8,7 @@ as the C trampoline computes them. The other nodes run where their data is:
 - ``shape``-like ops read a device array's shape; nodes whose inputs are all host values
   (shape arithmetic, 0-d inputs) run their NumPy perform on the host;
 - ops with a CuPy implementation (``DEVICE_OPS``: dot/gemm through CuPy's cuBLAS-backed
-  matmul, softmax, indexing, reshapes, ...) run on the device;
+  matmul, conv2d and its gradients, softmax, indexing, reshapes, ...) run on the device;
 - any other op (and a node the kernels do not cover, e.g. float16 or complex) runs on the
   host with a one-time ``HostFallbackWarning`` naming it and the user's line: its device
   inputs are copied over and back on every call, never silently.
@@ -34,6 +34,7 @@ from ..lang.shared import SharedVariable
 from ..lang.shape import fill_dims
 from ..codegen.lower import Lowered, lower_body, lower_reduce, lower_region
 from .cuda import _cupy, is_device_array, launch, load_kernels
+from .cuda_conv import CONV_OPS
 from .profile import ProfileStats
 from .py_linker import Program
 from .schedule import plan_regions
@@ -140,6 +141,7 @@ DEVICE_OPS: dict[str, Callable] = {
     "advanced_subtensor": lambda cp, p, x, *ins: x[_index(cp, p["idx"], ins)],
     "inc_subtensor": _inc(False),
     "advanced_inc_subtensor": _inc(True),
+    **CONV_OPS,            # conv2d and its gradients: im2col + cuBLAS GEMM (egopt/runtime/cuda_conv.py)
 }
 # their results are new arrays (the others may be views of an input)
 FRESH_OPS = frozenset(DEVICE_OPS) - {"dimshuffle", "reshape", "subtensor"}

@@ -153,3 +153,21 @@ def test_an_op_without_a_cuda_implementation_runs_on_the_host_with_one_warning(c
     assert ("argmax", "host (fallback)") in f.program.placement()
     xv = np.random.default_rng(3).random((4, 6))
     np.testing.assert_array_equal(f(xv), np.argmax(xv * 2, axis=1) + 1)
+
+
+def test_conv2d_and_its_gradients_on_the_device_match_the_c_linker(cp):
+    rng = np.random.default_rng(4)
+    xv, wv = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2))
+    results = {}
+    for device in ("cpu", "cuda"):
+        with egopt.config.change_flags(device=device):
+            x, w = T.dtensor4("x"), T.dtensor4("w")
+            y = T.nnet.conv2d(x, w, border_mode="half", subsample=(2, 1))
+            cost = (y * T.tanh(y)).sum()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", HostFallbackWarning)
+                f = egopt.function([x, w], [y] + T.grad(cost, [x, w]))
+            results[device] = f(xv, wv)
+    assert ("conv2d", "cupy") in f.program.placement()
+    for a, b in zip(results["cuda"], results["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
