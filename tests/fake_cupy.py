@@ -179,7 +179,22 @@ class RawModule:
         return RawKernel(self.lib, name, *self.sigs[name])
 
 
-cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+class _Device:
+    """``cupy.cuda.Device(i)``: a context manager making device ``i`` current (one device here)."""
+
+    def __init__(self, index: int = 0):
+        if index != 0:
+            raise RuntimeError(f"fake cupy: no CUDA device {index}")
+        self.id = index
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1), Device=_Device)
 
 
 def __getattr__(name):

@@ -73,7 +73,9 @@ class CuPyPlacement:
     def to_device(self, arr):
         from .. import config
         require_device(config.device)
-        return _cupy().asarray(arr)
+        cupy = _cupy()
+        with cupy.cuda.Device(device_index(config.device)):
+            return cupy.asarray(arr)
 
     def to_host(self, v):
         return _cupy().asnumpy(v)
@@ -92,16 +94,17 @@ class CuPyPlacement:
 
 
 @lru_cache(maxsize=64)
-def _module(source: str):
-    """One ``RawModule`` per translation unit (CuPy also caches compiled binaries on disk)."""
+def _module(source: str, index: int = 0):
+    """One ``RawModule`` per translation unit and device (CuPy also caches binaries on disk)."""
     return _cupy().RawModule(code=source, options=("-std=c++17",))
 
 
-def load_kernels(kernels: Sequence) -> dict[str, object]:
-    """kernel key -> ``cupy.RawKernel`` for ``kernels`` (one translation unit, cached)."""
+def load_kernels(kernels: Sequence, index: int = 0) -> dict[str, object]:
+    """kernel key -> ``cupy.RawKernel`` for ``kernels`` (one translation unit, cached), for
+    CUDA device ``index`` (call it with that device current)."""
     from ..codegen.render_cuda import CUDARenderer
     r = CUDARenderer()
-    mod = _module(r.render(kernels))
+    mod = _module(r.render(kernels), index)
     return {k.key: mod.get_function(r.kernel_name(k)) for k in kernels}
 
 

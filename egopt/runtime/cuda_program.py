@@ -33,7 +33,7 @@ from ..lang.ops import describe_call, run_node
 from ..lang.shared import SharedVariable
 from ..lang.shape import fill_dims
 from ..codegen.lower import Lowered, lower_body, lower_reduce, lower_region
-from .cuda import _cupy, is_device_array, launch, load_kernels
+from .cuda import _cupy, device_index, is_device_array, launch, load_kernels
 from .cuda_conv import CONV_OPS
 from .profile import ProfileStats
 from .py_linker import Program
@@ -156,7 +156,19 @@ def _warn_host(node: Apply, why: str) -> None:
     _WARNED.add(key)
     where = f", built at {node.loc}" if node.loc else ""
     warnings.warn(f"egopt: {node.op.name}{where} runs on the host, not the GPU ({why}): its inputs are "
-                  "copied from the GPU and its outputs back on every call", HostFallbackWarning, stacklevel=2)
+                  "copied from the GPU and its outputs back on every call", HostFallbackWarning,
+                  stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel() -> int:
+    """The warning's stack level of the first caller outside the egopt package."""
+    import os
+    import sys
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(2), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 # ---- steps ---------------------------------------------------------------------------------------------
@@ -192,7 +204,9 @@ class CUDAProgram(Program):
 
     def __init__(self, inputs: Sequence[Variable], outputs: Sequence[Variable], n_outputs: int | None = None,
                  outputs_on_device: bool = False):
+        from .. import config
         self.cp = _cupy()
+        self.device_index = device_index(config.device) if config.device.startswith("cuda") else 0
         self.slot: dict[int, int] = {}
         self.storage_init: list = []
         for v in inputs:
@@ -224,6 +238,12 @@ class CUDAProgram(Program):
         self.n_outputs = len(outputs) if n_outputs is None else n_outputs
         self.outputs_on_device = outputs_on_device
         self.constant_arrays = [a for a in self.storage_init if a is not None]
+        with self.cp.cuda.Device(self.device_index):
+            self._place_constants_and_load(kernels)
+        self.kernel_count = len(kernels)
+        self.fresh_outputs = False          # the general call path (conversions) in Function
+
+    def _place_constants_and_load(self, kernels) -> None:
         for j, a in enumerate(self.storage_init):      # constant arrays: copied to the device once
             if a is not None and np.ndim(a) > 0:
                 self.storage_init[j] = self.cp.asarray(np.asarray(a))
@@ -231,12 +251,10 @@ class CUDAProgram(Program):
         self.fresh |= {s for st in self.steps if isinstance(st, DeviceOp) and st.node.op.name in FRESH_OPS
                        for s in st.out_slots}
         if kernels:
-            loaded = load_kernels(kernels)
+            loaded = load_kernels(kernels, self.device_index)
             for st in self.steps:
                 if isinstance(st, DeviceKernel):
                     st.fn = loaded[st.lowered.kernel.key]
-        self.kernel_count = len(kernels)
-        self.fresh_outputs = False          # the general call path (conversions) in Function
 
     def _lowered(self, unit, consumers, out_ids):
         """(Lowered or None, the node(s) it stands for) for one unit of the schedule."""
@@ -281,6 +299,10 @@ class CUDAProgram(Program):
         return self.cp.asnumpy(a) if is_device_array(a) else a
 
     def run(self, values: Sequence, profile: ProfileStats | None = None) -> list:
+        with self.cp.cuda.Device(self.device_index):
+            return self._run(values, profile)
+
+    def _run(self, values: Sequence, profile: ProfileStats | None) -> list:
         cp = self.cp
         storage = list(self.storage_init)
         for s, v, dev in zip(self.input_slots, values, self.input_on_device):

@@ -148,8 +148,9 @@ def test_an_op_without_a_cuda_implementation_runs_on_the_host_with_one_warning(c
     with pytest.warns(HostFallbackWarning) as record:
         f = egopt.function([x], y)
         egopt.function([x], y)                           # the same op and line: no second warning
-    msgs = [str(w.message) for w in record if issubclass(w.category, HostFallbackWarning)]
-    assert len(msgs) == 1 and "argmax" in msgs[0] and "test_cuda_program.py" in msgs[0]
+    found = [w for w in record if issubclass(w.category, HostFallbackWarning)]
+    assert len(found) == 1 and "argmax" in str(found[0].message) and "test_cuda_program.py" in str(found[0].message)
+    assert found[0].filename == __file__                 # reported at the user's call
     assert ("argmax", "host (fallback)") in f.program.placement()
     xv = np.random.default_rng(3).random((4, 6))
     np.testing.assert_array_equal(f(xv), np.argmax(xv * 2, axis=1) + 1)
