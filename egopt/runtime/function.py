@@ -221,6 +221,11 @@ class Function:
             self.outputs = list(outputs[:n])
             self.updates = [(k, e) for (k, _), e in zip(self.updates, outputs[n:])]
         self.linker = _linker_for(self.mode)
+        on_gpu = [v for v in self.shared_vars if self.linker != "cuda" and is_device_array(v.container[0])]
+        if on_gpu:
+            raise TypeError(f"{self._label()}: shared variable(s) {', '.join(map(repr, on_gpu))} hold CuPy arrays "
+                            f"(made under device='cuda'), but this function runs on the CPU ({self.linker!r} "
+                            "linker): compile it with device='cuda', or set_value a NumPy array first")
         if self.linker == "c":
             from .schedule import CProgram
             n, first_shared = len(self.outputs), len(self.input_vars)

@@ -172,3 +172,14 @@ def test_conv2d_and_its_gradients_on_the_device_match_the_c_linker(cp):
     assert ("conv2d", "cupy") in f.program.placement()
     for a, b in zip(results["cuda"], results["cpu"]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_a_cpu_function_refuses_shared_values_held_on_the_device(cp):
+    w = egopt.shared(np.ones(3), name="w")
+    with egopt.config.change_flags(device="cpu"):
+        with pytest.raises(TypeError, match="w.*hold CuPy arrays.*device='cuda'"):
+            egopt.function([], w * 2)
+        w.set_value(np.full(3, 2.0))          # set_value keeps it on the device
+        with pytest.raises(TypeError, match="hold CuPy arrays"):
+            egopt.function([], w * 2)
+    np.testing.assert_array_equal(egopt.function([], w * 2)(), np.full(3, 4.0))
