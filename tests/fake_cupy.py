@@ -22,6 +22,7 @@ import numpy as np
 GRID_CAP = 4
 stats = {"to_device": 0, "to_host": 0, "launches": 0, "modules": 0}
 _LIBS: dict[str, object] = {}
+sources: list[str] = []          # every source given to RawModule since install()
 
 
 def _unwrap(x):
@@ -169,6 +170,7 @@ class RawModule:
     def __init__(self, code: str, options=(), **kwargs):
         from tests.codegen import cuda_emulator as emu
         self.code = code
+        sources.append(code)
         if code not in _LIBS:
             stats["modules"] += 1
             _LIBS[code] = emu.build_source(code)
@@ -213,4 +215,5 @@ def install(monkeypatch) -> types.ModuleType:
     monkeypatch.setitem(sys.modules, "cupyx", cupyx)
     for k in stats:
         stats[k] = 0
+    sources.clear()
     return mod

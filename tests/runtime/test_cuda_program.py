@@ -183,3 +183,20 @@ def test_a_cpu_function_refuses_shared_values_held_on_the_device(cp):
         with pytest.raises(TypeError, match="hold CuPy arrays"):
             egopt.function([], w * 2)
     np.testing.assert_array_equal(egopt.function([], w * 2)(), np.full(3, 4.0))
+
+
+@pytest.mark.skipif(REAL, reason="reads the sources the fake RawModule was given")
+def test_the_modules_the_runtime_builds_compile_with_nvcc(cp, tmp_path):
+    """What the fake compiles on the CPU is also what nvcc (NVRTC's front end) must accept."""
+    from tests.codegen.test_cuda_render import NVCC
+    import subprocess
+    if NVCC is None:
+        pytest.skip("nvcc not found: the runtime's CUDA modules are not compile-checked")
+    x = T.fmatrix("x")
+    egopt.function([x], [T.nnet.softmax(T.tanh(x) * 2), (x ** 2).sum(axis=0), T.max(x)])
+    src = tmp_path / "m.cu"
+    (module,) = fake_cupy.sources                     # one module per function
+    src.write_text(module)
+    proc = subprocess.run([NVCC, "-arch=sm_90", "--ptx", "-std=c++17", "-Werror", "all-warnings", "-diag-suppress",
+                           "177,550", "-o", str(tmp_path / "m.ptx"), str(src)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
