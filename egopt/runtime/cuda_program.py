@@ -8,7 +8,8 @@ as the C trampoline computes them. The other nodes run where their data is:
 - ``shape``-like ops read a device array's shape; nodes whose inputs are all host values
   (shape arithmetic, 0-d inputs) run their NumPy perform on the host;
 - ops with a CuPy implementation (``DEVICE_OPS``: dot/gemm through CuPy's cuBLAS-backed
-  matmul, conv2d and its gradients, softmax, indexing, reshapes, ...) run on the device;
+  matmul, conv2d and its gradients, softmax, indexing, reshapes, ...; a few ops' NumPy
+  performs, which NumPy dispatches to CuPy) run on the device;
 - any other op (and a node the kernels do not cover, e.g. float16 or complex) runs on the
   host with a one-time ``HostFallbackWarning`` naming it and the user's line: its device
   inputs are copied over and back on every call, never silently.
@@ -27,6 +28,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..lang import REGISTRY
 from ..lang.errors import OpRuntimeError
 from ..lang.graph import Apply, Constant, Variable, toposort
 from ..lang.ops import describe_call, run_node
@@ -143,8 +145,13 @@ DEVICE_OPS: dict[str, Callable] = {
     "advanced_inc_subtensor": _inc(True),
     **CONV_OPS,            # conv2d and its gradients: im2col + cuBLAS GEMM (egopt/runtime/cuda_conv.py)
 }
+# ops whose NumPy perform runs unchanged on CuPy arrays: every NumPy function it calls
+# dispatches to CuPy's (NEP 18), and it converts nothing to NumPy
+PERFORM_ON_DEVICE = ("argmax", "argmin", "join", "tensordot", "specify_shape")
+DEVICE_OPS.update({name: (lambda op: lambda cp, p, *args: op.perform(p, *args))(REGISTRY[name])
+                   for name in PERFORM_ON_DEVICE})
 # their results are new arrays (the others may be views of an input)
-FRESH_OPS = frozenset(DEVICE_OPS) - {"dimshuffle", "reshape", "subtensor"}
+FRESH_OPS = frozenset(DEVICE_OPS) - {"dimshuffle", "reshape", "subtensor", "specify_shape"}
 
 _WARNED: set = set()
 
