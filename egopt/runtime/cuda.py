@@ -64,6 +64,12 @@ def require_device(device: str) -> None:
             "(egopt.config.device = 'cpu', EGOPT_FLAGS=device=cpu or ~/.egoptrc) to run on the CPU.")
 
 
+@lru_cache(maxsize=None)
+def _dtype(name: str):
+    import numpy as np
+    return np.dtype(name)
+
+
 class CuPyPlacement:
     """Host <-> device moves for shared variables (egopt.lang.shared.DEVICE)."""
 
@@ -85,7 +91,7 @@ class CuPyPlacement:
         unless ``borrow``), anything else converted as on the host, then copied over."""
         if not is_device_array(value):
             return self.to_device(typ.filter(value, name=name))
-        if value.dtype.name != typ.dtype:
+        if value.dtype != _dtype(typ.dtype):
             raise TypeError(f"{name}: expected {typ}, got a CuPy array of dtype {value.dtype.name}; "
                             f"cast it with .astype({typ.dtype!r})")
         if not typ.accepts(value):

@@ -21,6 +21,7 @@ a result that could alias anything else is copied.
 """
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -186,6 +187,14 @@ class DeviceKernel:
     out_slots: tuple[int, ...]
     fn: object = None
 
+    def __post_init__(self):          # what each launch needs, computed once
+        k = self.lowered.kernel
+        self.red = frozenset(k.reduce.axes) if k.reduce is not None else frozenset()
+        self.keep = self.lowered.keepdims or not self.red
+        self.kept = tuple(a for a in range(k.ndim) if a not in self.red)
+        self.bcast = tuple(b.broadcast for b in k.inputs)
+        self.out_dtypes = tuple(b.dtype for b, _ in k.outputs)
+
 
 @dataclass
 class DeviceOp:
@@ -248,7 +257,8 @@ class CUDAProgram(Program):
         with self.cp.cuda.Device(self.device_index):
             self._place_constants_and_load(kernels)
         self.kernel_count = len(kernels)
-        self.fresh_outputs = False          # the general call path (conversions) in Function
+        # every result is a new array (run copies what could alias): Function's direct call path
+        self.fresh_outputs = True
 
     def _place_constants_and_load(self, kernels) -> None:
         for j, a in enumerate(self.storage_init):      # constant arrays: copied to the device once
@@ -309,6 +319,11 @@ class CUDAProgram(Program):
         with self.cp.cuda.Device(self.device_index):
             return self._run(values, profile)
 
+    def run_direct(self, *values):
+        """``run`` taking the inputs as arguments, returning a single output bare."""
+        outs = self.run(values)
+        return outs[0] if len(outs) == 1 else outs
+
     def _run(self, values: Sequence, profile: ProfileStats | None) -> list:
         cp = self.cp
         storage = list(self.storage_init)
@@ -334,7 +349,8 @@ class CUDAProgram(Program):
         for j, s in enumerate(self.output_slots):
             v = storage[s]
             if j < self.n_outputs and not self.outputs_on_device:
-                results.append(cp.asnumpy(v) if is_device_array(v) else v)
+                # a host value may be an input's or another result's: copied too
+                results.append(cp.asnumpy(v) if is_device_array(v) else np.array(v, copy=True))
                 continue
             fresh = s in self.fresh and s not in seen or not is_device_array(v)
             v = self._dev(v)
@@ -374,22 +390,21 @@ class CUDAProgram(Program):
                 elif shape[lead + a] != s:
                     raise self._broadcast_error(step, ins, i, lead + a, s, mismatch=True)
         strides = []
-        for i, (x, buf) in enumerate(zip(ins, k.inputs)):
+        for i, (x, bcast) in enumerate(zip(ins, step.bcast)):
             lead, row = d - x.ndim, []
             for a in range(d):
                 s = 0
                 if a >= lead:
                     if x.shape[a - lead] == 1:
-                        if shape[a] != 1 and not buf.broadcast[a]:
+                        if shape[a] != 1 and not bcast[a]:
                             raise self._broadcast_error(step, ins, i, a, shape[a], mismatch=False)
                     else:
                         s = x.strides[a - lead]
                 row.append(s)
             strides.append(row)
-        red = set(k.reduce.axes) if k.reduce is not None else set()
-        keep = step.lowered.keepdims or not red
+        red, keep = step.red, step.keep
         odims = tuple(1 if a in red else shape[a] for a in range(d) if keep or a not in red)
-        outs = [self.cp.empty(odims, dtype=buf.dtype) for buf, _ in k.outputs]
+        outs = [self.cp.empty(odims, dtype=dt) for dt in step.out_dtypes]
         for y in outs:
             row, j = [], 0
             for a in range(d):
@@ -400,8 +415,8 @@ class CUDAProgram(Program):
                     row.append(y.strides[j])
                     j += 1
             strides.append(row)
-        nred = int(np.prod([shape[a] for a in red], dtype=np.int64))
-        nout = int(np.prod([shape[a] for a in range(d) if a not in red], dtype=np.int64))
+        nred = math.prod(shape[a] for a in red)
+        nout = math.prod(shape[a] for a in step.kept)
         if red and nred == 0 and k.reduce.kind in ("max", "min"):
             node = step.lowered.nodes[0]
             raise OpRuntimeError(f"{describe_call(node.op, node.params, [v.type for v in node.inputs])}: "

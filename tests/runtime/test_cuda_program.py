@@ -141,6 +141,10 @@ def test_numpy_inputs_are_copied_once_per_call_and_cupy_inputs_used_in_place(cp)
     assert isinstance(a, cp.ndarray) and fake_cupy.stats["to_host"] == before["to_host"]
     assert same is not xd                        # an output never aliases an input
     np.testing.assert_array_equal(same.get(), xv)
+    s = T.dscalar("s")
+    ident = egopt.function([x, s], [x, s * 1, s])        # host (0-d) and device values handed back
+    out = ident(xv, np.float64(2.0))
+    assert not any(np.shares_memory(o, xv) for o in out) and not np.shares_memory(out[1], out[2])
 
 
 def test_an_op_without_a_cuda_implementation_runs_on_the_host_with_one_warning(cp):
