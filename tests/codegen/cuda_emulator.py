@@ -66,7 +66,7 @@ def signatures(src: str) -> list[tuple[str, int, int]]:
 def build_source(src: str, cxx: str = "g++"):
     """A ctypes library with ``run_<kernel name>`` for each kernel of rendered CUDA ``src``
     (what a fake ``cupy.RawModule`` compiles: tests/fake_cupy.py)."""
-    src = src.replace("#include <cuda_fp16.h>", SHIM)
+    src = SHIM + src.replace("#include <cuda_fp16.h>", "")
     src += "".join(_launcher(name, nb, nargs) for name, nb, nargs in signatures(src))
     d = Path(tempfile.mkdtemp(prefix="egopt-cuda-emu-"))
     so = d / f"k{hashlib.sha256(src.encode()).hexdigest()[:12]}.so"
