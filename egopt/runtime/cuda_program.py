@@ -103,6 +103,17 @@ def _log_softmax(cp, p, x):
     return z - cp.log(cp.exp(z).sum(axis=p["axis"], keepdims=True))
 
 
+def _logsumexp(cp, p, x):
+    axis, keep = p["axis"], p["keepdims"]
+    if x.ndim == 0 or not axis:
+        return x.copy()
+    axis = tuple(axis)
+    m = x.max(axis=axis, keepdims=True)
+    m = cp.where(cp.isfinite(m), m, 0)
+    out = cp.log(cp.exp(x - m).sum(axis=axis, keepdims=True)) + m
+    return out if keep else out.squeeze(axis=axis)
+
+
 def _dimshuffle(cp, p, x):
     pattern = p["pattern"]
     kept = [q for q in pattern if q != "x"]
@@ -137,6 +148,7 @@ DEVICE_OPS: dict[str, Callable] = {
     "gemm": _gemm,
     "softmax": _softmax,
     "log_softmax": _log_softmax,
+    "logsumexp": _logsumexp,
     "dimshuffle": _dimshuffle,
     "reshape": lambda cp, p, x, *s: x.reshape(fill_dims(p["shape"], s)),
     "alloc": lambda cp, p, v, *s: cp.broadcast_to(cp.asarray(v), fill_dims(p["shape"], s)).copy(),
