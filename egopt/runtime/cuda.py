@@ -114,14 +114,16 @@ def load_kernels(kernels: Sequence, index: int = 0) -> dict[str, object]:
     return {k.key: mod.get_function(r.kernel_name(k)) for k in kernels}
 
 
-def launch(fn, kernel, shape: Sequence[int], arrays: Sequence, strides: Sequence[Sequence[int]]) -> None:
-    """Run ``fn`` (from ``load_kernels``) over ``shape`` with one CuPy array per buffer and its
-    byte strides (0 on broadcast axes and on an output's reduced axes)."""
+def launch_args(kernel, shape: Sequence[int], strides: Sequence[Sequence[int]]) -> tuple:
+    """(grid, block, integer arguments) of a launch of ``kernel`` over ``shape`` with each
+    buffer's byte strides (0 on broadcast axes and on an output's reduced axes): the kernel is
+    then called as ``fn(grid, block, (*arrays, *integers))`` (CuPy passes an array as its data
+    pointer)."""
     import numpy as np
     from ..codegen.render_cuda import launch_dims
     blocks, threads = launch_dims(kernel, shape)
-    args = list(arrays) + [np.int64(s) for s in shape] + [np.int64(s) for st in strides for s in st]
-    fn((blocks,), (threads,), tuple(args))      # CuPy passes an array as its data pointer
+    ints = tuple(np.int64(s) for s in shape) + tuple(np.int64(s) for st in strides for s in st)
+    return (blocks,), (threads,), ints
 
 
 def _install() -> None:

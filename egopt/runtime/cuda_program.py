@@ -36,7 +36,7 @@ from ..lang.ops import describe_call, run_node
 from ..lang.shared import SharedVariable
 from ..lang.shape import fill_dims
 from ..codegen.lower import Lowered, lower_body, lower_reduce, lower_region
-from .cuda import _cupy, device_index, is_device_array, launch, load_kernels
+from .cuda import _cupy, device_index, is_device_array, launch_args, load_kernels
 from .cuda_conv import CONV_OPS
 from .profile import ProfileStats
 from .py_linker import Program
@@ -206,6 +206,7 @@ class DeviceKernel:
         self.kept = tuple(a for a in range(k.ndim) if a not in self.red)
         self.bcast = tuple(b.broadcast for b in k.inputs)
         self.out_dtypes = tuple(b.dtype for b, _ in k.outputs)
+        self.plans: dict = {}          # (input shapes and strides) -> launch plan
 
 
 @dataclass
@@ -234,6 +235,7 @@ class CUDAProgram(Program):
                  outputs_on_device: bool = False):
         from .. import config
         self.cp = _cupy()
+        self._scalars: dict = {}
         self.device_index = device_index(config.device) if config.device.startswith("cuda") else 0
         self.slot: dict[int, int] = {}
         self.storage_init: list = []
@@ -322,7 +324,20 @@ class CUDAProgram(Program):
 
     # ---- running -----------------------------------------------------------------------------------
     def _dev(self, a):
-        return a if is_device_array(a) else self.cp.asarray(np.asarray(a))
+        """``a`` on the device. Host scalars (shape arithmetic: the same every call) are copied
+        once and reused; nothing on the device is ever written in place, so sharing is safe."""
+        if is_device_array(a):
+            return a
+        a = np.asarray(a)
+        if a.ndim:
+            return self.cp.asarray(a)
+        key = (a.dtype.str, a.tobytes())
+        d = self._scalars.get(key)
+        if d is None:
+            if len(self._scalars) > 256:
+                self._scalars.clear()
+            d = self._scalars[key] = self.cp.asarray(a)
+        return d
 
     def _host(self, a):
         return self.cp.asnumpy(a) if is_device_array(a) else a
@@ -364,9 +379,10 @@ class CUDAProgram(Program):
                 # a host value may be an input's or another result's: copied too
                 results.append(cp.asnumpy(v) if is_device_array(v) else np.array(v, copy=True))
                 continue
-            fresh = s in self.fresh and s not in seen or not is_device_array(v)
-            v = self._dev(v)
-            results.append(v if fresh else v.copy())     # nothing handed out twice or aliased
+            if not is_device_array(v):
+                results.append(cp.asarray(np.asarray(v)))       # a new device array
+            else:
+                results.append(v if s in self.fresh and s not in seen else v.copy())   # never aliased
             seen.add(s)
         return results
 
@@ -386,11 +402,28 @@ class CUDAProgram(Program):
         return [out]
 
     def _launch(self, step: DeviceKernel, args) -> list:
-        """Broadcast the inputs' shapes (with the static-broadcast check), allocate the outputs,
-        compute every buffer's byte strides over the index space and launch (as the C trampoline)."""
+        """Allocate the outputs and launch, with the launch plan of these input shapes and strides
+        (computed once per distinct layout: ``_plan``)."""
+        ins = [self._dev(a) for a in args]
+        key = tuple([(x.shape, x.strides) for x in ins])
+        plan = step.plans.get(key)
+        if plan is None:
+            plan = self._plan(step, ins)
+            if len(step.plans) > 64:
+                step.plans.clear()
+            step.plans[key] = plan
+        odims, grid, block, ints = plan
+        outs = [self.cp.empty(odims, dtype=dt) for dt in step.out_dtypes]
+        if ints is not None:
+            step.fn(grid, block, tuple(ins + outs) + ints)
+        return outs
+
+    def _plan(self, step: DeviceKernel, ins) -> tuple:
+        """Broadcast the inputs' shapes (with the static-broadcast check), and compute every
+        buffer's byte strides over the index space (as the C trampoline does): (output shape,
+        grid, block, the kernel's integer arguments, or None when there is nothing to launch)."""
         k = step.lowered.kernel
         d = k.ndim
-        ins = [self._dev(a) for a in args]
         shape = [1] * d
         for i, x in enumerate(ins):
             lead = d - x.ndim
@@ -416,15 +449,15 @@ class CUDAProgram(Program):
             strides.append(row)
         red, keep = step.red, step.keep
         odims = tuple(1 if a in red else shape[a] for a in range(d) if keep or a not in red)
-        outs = [self.cp.empty(odims, dtype=dt) for dt in step.out_dtypes]
-        for y in outs:
+        for dt in step.out_dtypes:          # a new C-contiguous array of shape odims
+            ystrides = [np.dtype(dt).itemsize * math.prod(odims[j + 1:]) for j in range(len(odims))]
             row, j = [], 0
             for a in range(d):
                 if a in red:
                     row.append(0)
                     j += keep
                 else:
-                    row.append(y.strides[j])
+                    row.append(ystrides[j])
                     j += 1
             strides.append(row)
         nred = math.prod(shape[a] for a in red)
@@ -434,9 +467,10 @@ class CUDAProgram(Program):
             raise OpRuntimeError(f"{describe_call(node.op, node.params, [v.type for v in node.inputs])}: "
                                  f"zero-size array to reduction operation {node.op.name} which has no identity"
                                  + (f"\n  built at {node.loc}" if node.loc else ""))
-        if nout:
-            launch(step.fn, k, shape, ins + outs, strides)
-        return outs
+        if not nout:
+            return odims, None, None, None
+        grid, block, ints = launch_args(k, shape, strides)
+        return odims, grid, block, ints
 
     def _broadcast_error(self, step: DeviceKernel, ins, i: int, axis: int, size: int, mismatch: bool):
         low = step.lowered

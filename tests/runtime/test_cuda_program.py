@@ -130,6 +130,14 @@ def test_numpy_inputs_are_copied_once_per_call_and_cupy_inputs_used_in_place(cp)
     f(xv)
     assert fake_cupy.stats["to_device"] - before["to_device"] == 1      # the input, once
     assert fake_cupy.stats["to_host"] - before["to_host"] == 1         # the output, once
+    scaled = egopt.function([x], x * T.cast(x.shape[0], "float64"))    # a host scalar feeds the kernel
+    before = dict(fake_cupy.stats)
+    np.testing.assert_allclose(scaled(xv), xv * 50)
+    assert fake_cupy.stats["to_device"] - before["to_device"] == 2      # the input and the scalar
+    before = dict(fake_cupy.stats)
+    np.testing.assert_allclose(scaled(xv), xv * 50)
+    assert fake_cupy.stats["to_device"] - before["to_device"] == 1      # the scalar's copy is reused
+    np.testing.assert_allclose(scaled(xv[:7]), xv[:7] * 7)             # another value: copied
     xd = cp.asarray(xv)
     before = dict(fake_cupy.stats)
     out = f(xd)
