@@ -228,7 +228,8 @@ class Function:
             raise TypeError(f"{self._label()}: shared variable(s) {', '.join(map(repr, on_gpu))} hold CuPy arrays "
                             f"(made under device='cuda'), but this function runs on the CPU ({self.linker!r} "
                             "linker): compile it with device='cuda', or set_value a NumPy array first")
->>>>>>> cuda
+        from .scan_exec import prepare_scans
+        prepare_scans(outputs, leaves, self.linker)       # scan bodies on C kernels too
         if self.linker == "c":
             from .schedule import CProgram
             n, first_shared = len(self.outputs), len(self.input_vars)
