@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q --linker=c --durations=5 tests/lang/test_op_table.py tests/property
 
 test-slow: $(STAMP)
-	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q -m "slow or not slow" tests/property tests/lang tests/grad
+	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q -m "slow or not slow" tests/property tests/lang tests/grad tests/runtime/test_cuda_op_table.py
 
 # make bench BENCH_ARGS="--only W1,W5 --quick"; a peer that does not install is reported as missing
 bench: $(STAMP)

@@ -22,7 +22,7 @@ from .lang.shared import SharedVariable, shared  # noqa: E402,F401
 from .lang.scan import scan, map, reduce, foldl, foldr  # noqa: E402,F401  (Theano's views)
 from . import scan_module  # noqa: E402,F401
 from .runtime import Function, In, Mode, Out, function, get_mode  # noqa: E402,F401
-from .runtime import BadOptimization, NanGuardError, NanGuardMode  # noqa: E402,F401
+from .runtime import BadKernel, BadOptimization, NanGuardError, NanGuardMode  # noqa: E402,F401
 from .printing import pp  # noqa: E402,F401  (theano.pp)
 
 grad = _grad_pkg.grad

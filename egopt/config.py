@@ -28,6 +28,7 @@ _CHOICES: dict[str, tuple] = {
     "mode": ("FAST_RUN", "FAST_COMPILE", "DEBUG_MODE", "DebugMode", "NanGuardMode", "py"),
     "linker": ("auto", "c", "cuda", "py"),
     "print_rewrites": (False, True),
+    "graph_cache": (True, False),
     "exception_verbosity": ("low", "high"),
     "warn_float64": ("ignore", "warn", "raise"),
 }
@@ -43,6 +44,8 @@ _DOC = {
     "mode": "the default compilation mode",
     "linker": "'auto', 'c', 'cuda' or 'py' (NumPy)",
     "print_rewrites": "print the optimization report of each compiled function",
+    "graph_cache": "keep optimized graphs under compiledir, so a new process skips the e-graph optimizer "
+                   "for a graph it has optimized before",
     "exception_verbosity": "'low' or 'high'",
     "warn_float64": "what to do when a float64 variable is built: 'ignore', 'warn', 'raise'",
 }
@@ -52,7 +55,7 @@ def _defaults() -> dict[str, Any]:
     return {
         "floatX": "float64", "device": "cpu", "optimizer": "egraph", "compute_test_value": "off",
         "mode": "FAST_RUN", "linker": "auto", "print_rewrites": False, "exception_verbosity": "low",
-        "compiledir": _default_compiledir(), "threads": 0,
+        "compiledir": _default_compiledir(), "threads": 0, "graph_cache": True,
         "warn_float64": "ignore",
     }
 
@@ -184,6 +187,7 @@ compute_test_value: str
 mode: str
 linker: str
 print_rewrites: bool
+graph_cache: bool
 exception_verbosity: str
 warn_float64: str
 load: Any

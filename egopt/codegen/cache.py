@@ -50,12 +50,12 @@ def cached_build(key: str, build: Callable[[str], None], suffix: str = ".so",
                  directory: str | None = None) -> str:
     """The path of the library for ``key``, building it with ``build(tmp_path)`` when the cache
     holds no valid entry. Concurrent callers with the same key build it once."""
-    from filelock import FileLock
     directory = directory or config.compiledir
-    os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, key + suffix)
     if _valid(path):
         return path
+    from filelock import FileLock      # imported only to build: a warm process never needs it
+    os.makedirs(directory, exist_ok=True)
     with FileLock(path + ".lock"):
         if _valid(path):            # another process built it while we waited
             return path

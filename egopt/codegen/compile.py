@@ -6,6 +6,8 @@ probed once per machine and compiler (the result is cached on disk too): ``-O3``
 ``-march=native`` where it works, ``-fopenmp`` where it works, ``-fno-math-errno`` (lets the
 vectorizer call libmvec) and ``-fno-trapping-math``; never ``-ffast-math``, which would let the
 compiler assume no NaN or inf. ``-fwrapv`` gives signed integers NumPy's wrap-around.
+A big source (many kernels) is compiled as several translation units at once, one per core,
+and linked into the one library (``split_source``): the compiler's time grows with the code.
 """
 from __future__ import annotations
 
@@ -45,8 +47,28 @@ def find_compiler() -> str | None:
 
 @functools.lru_cache(maxsize=None)
 def compiler_version(cc: str) -> str:
+    """The first line of ``cc --version``, remembered in the cache dir per compiler binary (its
+    resolved path, size and mtime): running the compiler costs a warm process ~15 ms."""
+    exe = shutil.which(cc.split()[0])
+    path = None
+    if exe is not None:
+        real = os.path.realpath(exe)
+        st = os.stat(real)
+        key = cache_key("cc-version", cc, real, str(st.st_size), str(st.st_mtime_ns))
+        path = os.path.join(config.compiledir, f"cc-{key[:16]}.txt")
+        try:
+            with open(path) as f:
+                text = f.read()
+            if text:
+                return text
+        except OSError:
+            pass
     out = subprocess.run([cc, "--version"], capture_output=True, text=True)
-    return out.stdout.splitlines()[0] if out.stdout else cc
+    text = out.stdout.splitlines()[0] if out.stdout else cc
+    if path is not None:
+        os.makedirs(config.compiledir, exist_ok=True)
+        _write_atomic(path, text.encode())
+    return text
 
 
 @functools.lru_cache(maxsize=None)
@@ -99,11 +121,15 @@ def compiler_flags(cc: str) -> tuple[str, ...]:
     except (OSError, ValueError):
         pass
     flags = list(BASE_FLAGS)
-    if not _try(cc, flags):
-        raise CompilerError(f"the C compiler {cc!r} cannot build a shared library with {flags}")
-    for extra in OPTIONAL_FLAGS:
-        if _try(cc, flags + extra):
-            flags += extra
+    everything = flags + [f for extra in OPTIONAL_FLAGS for f in extra]
+    if _try(cc, everything):            # the usual case: one probe instead of one per option
+        flags = everything
+    else:
+        if not _try(cc, flags):
+            raise CompilerError(f"the C compiler {cc!r} cannot build a shared library with {flags}")
+        for extra in OPTIONAL_FLAGS:
+            if _try(cc, flags + extra):
+                flags += extra
     os.makedirs(config.compiledir, exist_ok=True)
     _write_atomic(path, json.dumps(flags).encode())
     return tuple(flags)
@@ -119,15 +145,87 @@ def library_path(source: str, extra_flags: tuple[str, ...] = ()) -> str:
 
     def build(out: str) -> None:
         with tempfile.TemporaryDirectory() as d:
-            src = os.path.join(d, f"egopt_{key[:16]}.c")
-            with open(src, "w") as f:
-                f.write(source)
-            r = subprocess.run([cc, *flags, src, "-o", out, *LIBS], capture_output=True, text=True)
-            if r.returncode != 0:
-                raise CompilerError(f"{cc} failed on generated code (please report this):\n"
-                                    f"{' '.join([cc, *flags])}\n{r.stderr[-4000:]}")
+            parts = split_source(source, _cores())
+            if len(parts) == 1:
+                src = os.path.join(d, f"egopt_{key[:16]}.c")
+                with open(src, "w") as f:
+                    f.write(source)
+                _run([[cc, *flags, src, "-o", out, *LIBS]], cc, flags)
+                return
+            objs, cmds = [], []
+            compile_flags = [f for f in flags if f != "-shared"]
+            for i, part in enumerate(parts):
+                src, obj = os.path.join(d, f"egopt_{key[:16]}_{i}.c"), os.path.join(d, f"part{i}.o")
+                with open(src, "w") as f:
+                    f.write(part)
+                cmds.append([cc, *compile_flags, "-c", src, "-o", obj])
+                objs.append(obj)
+            try:
+                _run(cmds, cc, flags)
+                _run([[cc, *flags, *objs, "-o", out, *LIBS]], cc, flags)
+            except CompilerError:      # a layout split_source did not foresee: one unit, as written
+                src = os.path.join(d, f"egopt_{key[:16]}.c")
+                with open(src, "w") as f:
+                    f.write(source)
+                _run([[cc, *flags, src, "-o", out, *LIBS]], cc, flags)
 
     return cached_build(key, build)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _run(cmds: list[list[str]], cc: str, flags) -> None:
+    """Run the compiler commands at once; a CompilerError with the log of the first that fails."""
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in cmds]
+    logs = [p.communicate() for p in procs]
+    for p, (_, err) in zip(procs, logs):
+        if p.returncode != 0:
+            raise CompilerError(f"{cc} failed on generated code (please report this):\n"
+                                f"{' '.join([cc, *flags])}\n{err[-4000:]}")
+
+
+# a big library compiles as several translation units at once (gcc's time grows with the code:
+# ~4 s of CPU for the ~60 kernels of a 1.4k-node model); each part is at least this big
+SPLIT_BYTES = 96_000
+_THREADS_DEF = "static int egopt_nthreads = 1;"
+_KERNEL = "EGOPT_EXPORT int egopt_k_"
+
+
+def split_source(source: str, cores: int) -> list[str]:
+    """``source`` as up to ``cores`` translation units of whole kernels that link into the same
+    library: each repeats the prelude (its helpers are ``static inline``), and the thread count
+    becomes one shared (hidden) global. One part when the source is small, or when it is not laid
+    out as the renderer lays it out (prelude, then kernels each headed by a comment line)."""
+    n = min(cores, len(source) // SPLIT_BYTES)
+    if n < 2 or source.count(_THREADS_DEF) != 1:
+        return [source]
+    lines = source.split("\n")
+    starts = [i - 1 if i and lines[i - 1].startswith("/*") else i
+              for i, line in enumerate(lines) if line.startswith(_KERNEL)]
+    if len(starts) < 2:
+        return [source]
+    prelude = "\n".join(lines[:starts[0]])
+    if _THREADS_DEF not in prelude:
+        return [source]
+    blocks = ["\n".join(lines[a:b]) for a, b in zip(starts, starts[1:] + [len(lines)])]
+    target = sum(len(b) for b in blocks) / n
+    groups: list[list[str]] = [[]]
+    size = 0
+    for b in blocks:
+        if size >= target and len(groups) < n:
+            groups.append([])
+            size = 0
+        groups[-1].append(b)
+        size += len(b)
+    first = prelude.replace(_THREADS_DEF, "int egopt_nthreads = 1;")
+    rest = prelude.replace(_THREADS_DEF, "extern int egopt_nthreads;")
+    rest = "\n".join(l for l in rest.split("\n") if not l.startswith("EGOPT_EXPORT void egopt_set_threads"))
+    return [(first if i == 0 else rest) + "\n" + "\n".join(g) + "\n" for i, g in enumerate(groups)]
 
 
 def compile_library(source: str) -> ctypes.CDLL:

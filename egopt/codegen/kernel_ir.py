@@ -13,6 +13,7 @@ memoizes on them emits each once. The IR knows dtypes but no C: rendering owns s
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -34,6 +35,18 @@ class Buffer:
 class Expr:
     """A scalar expression node; ``dtype`` is the value's dtype."""
     dtype: str
+
+    def __hash__(self) -> int:
+        # computed once per node: a dataclass hash rehashes the whole sub-DAG on every lookup,
+        # which made walking the deep bodies of big fused kernels quadratic
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((type(self).__name__,) + tuple(self.__dict__[f] for f in self.__dataclass_fields__))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}   # str hashes differ per process
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,9 @@ class Call(Expr):
     params: tuple[tuple[str, object], ...] = ()
 
 
+for _node in (Load, Const, Cast, Call):     # the dataclass decorator gave each its own (uncached) hash
+    _node.__hash__ = Expr.__hash__
+
 REDUCTIONS = ("sum", "prod", "max", "min", "mean", "all", "any")
 
 
@@ -96,9 +112,9 @@ class Kernel:
         return (isinstance(other, Kernel) and (self.ndim, self.inputs, self.outputs, self.reduce)
                 == (other.ndim, other.inputs, other.outputs, other.reduce))
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """A content hash of the structure: the kernel's name in rendered code."""
+        """A content hash of the structure: the kernel's name in rendered code (computed once)."""
         text = repr((self.ndim, self.inputs, self.outputs, self.reduce))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

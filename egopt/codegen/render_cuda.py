@@ -30,8 +30,11 @@ from .render_c import HELPERS, CRenderer
 BLOCK = 256            # threads per block; the reduction tree's shared array has this size
 MAX_GRID = 65535 * 32  # blocks launched at most (grid-stride loops cover the rest)
 
+# only where a kernel stores float16: NVRTC then needs the CUDA headers, which a bare CuPy
+# install may lack, so modules without float16 do not depend on them
+HALF_HEADER = "#include <cuda_fp16.h>\n"
+
 PRELUDE = r"""
-#include <cuda_fp16.h>
 #ifndef INFINITY
 #define INFINITY __int_as_float(0x7f800000)
 #endif
@@ -113,13 +116,16 @@ class CUDARenderer(CRenderer):
 
     # ---- kernels -----------------------------------------------------------------------------
     def render(self, kernels: Sequence[Kernel]) -> str:
-        src = [PRELUDE % {"block": BLOCK, "helpers": HELPERS}]
+        bodies = []
         seen = set()
         for k in kernels:
             if k.key not in seen:
                 seen.add(k.key)
-                src.append(self.render_reduce(k) if k.reduce else self.render_elemwise(k))
-        return "\n".join(src)
+                bodies.append(self.render_reduce(k) if k.reduce else self.render_elemwise(k))
+        head = PRELUDE % {"block": BLOCK, "helpers": HELPERS}
+        if any("__half" in b for b in bodies):
+            head = HALF_HEADER + head
+        return "\n".join([head] + bodies)
 
     def _head(self, k: Kernel) -> list[str]:
         d, nb = k.ndim, k.nbuffers

@@ -7,11 +7,16 @@ whatever the number of tasks (and the C backend's on-disk cache serves the kerne
 
 The graph a kernel ships is the one its function already runs (optimized on the driver),
 compiled on the worker with the optimizer off: the e-graph runs once, before the split.
+
+Inside a Dask task a kernel runs on one OpenMP thread: Dask already runs one task per core
+(threads or worker processes), and OpenMP teams on top of that oversubscribe the cores, which
+costs more than it gains (Dask's workers set ``OMP_NUM_THREADS=1`` for the same reason).
 """
 from __future__ import annotations
 
 import hashlib
 import pickle
+import os
 import threading
 from dataclasses import replace
 from typing import Any
@@ -21,6 +26,7 @@ from ..runtime import Function, function
 _LOADED: dict[str, Function] = {}
 _LOCK = threading.Lock()
 _STATS = {"rebuilt": 0}
+_ACTIVE: dict[int, int] = {}          # id(shared library) -> kernels running on one thread now
 
 
 def rebuild_count() -> int:
@@ -55,7 +61,14 @@ class Kernel:
         return cls(linked_copy(fn))
 
     def __call__(self, *arrays) -> Any:
-        return self.fn(*arrays)
+        libs = list(getattr(self.fn.program, "_libs", {}).values())
+        if not libs:
+            return self.fn(*arrays)
+        _single_threaded(libs, +1)
+        try:
+            return self.fn(*arrays)
+        finally:
+            _single_threaded(libs, -1)
 
     def __reduce__(self):
         return (_load, (self.key, self.payload))
@@ -65,6 +78,28 @@ class Kernel:
 
     def __repr__(self) -> str:
         return f"<egopt Kernel {self.key[:12]} {self.fn!r}>"
+
+
+def _single_threaded(libs: list, step: int) -> None:
+    """Count a kernel entering (+1) or leaving (-1) its libraries: one OpenMP thread while any
+    Dask task runs them, the configured number again when none does."""
+    from .. import config
+    with _LOCK:
+        for lib in libs:
+            n = _ACTIVE.get(id(lib), 0) + step
+            _ACTIVE[id(lib)] = n
+            if n == 1 and step > 0:
+                lib.egopt_set_threads(1)
+            elif n == 0:
+                del _ACTIVE[id(lib)]
+                lib.egopt_set_threads(config.threads or _cores())
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def _load(key: str, payload: bytes) -> Kernel:

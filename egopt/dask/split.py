@@ -11,15 +11,19 @@ The function is optimized once, whole, on the driver; this module walks the grap
 * **tree reductions**: a sum/prod/max/min/all/any/mean over a chunked axis becomes a compiled
   per-block partial (fused with the elementwise work above it) and a compiled combine step in
   Dask's tree reduction. A mean is combined as a sum and divided by the count once; a
-  logsumexp over a chunked axis is split in its max-subtracted form, so its exponentials are
-  summed after the global maximum is subtracted.
+  logsumexp over a chunked axis is one pass: per-block (max, rest) pairs combined with max
+  rescaling (``lse_partial``, ``lse_combine``, ``lse_final``).
+* **shared work**: elementwise work that several stages read (outputs sharing subexpressions,
+  an output that is also reduced) is a stage of its own, computed once per block
+  (``shared_nodes``); a multi-output node is one task per block for all its outputs.
 * **fused nodes** (``fused_elemwise``, ``fused_reduce``, ``gemm``): a fused_elemwise is
   elementwise and runs per block as it is; the others are first rewritten (``unfuse``) into
   what they stand for (body + reduction; dot + elementwise), which the stages compile.
 * **whole-array ops**: an op that cannot be split (a dot whose contracted axis is chunked, an
   argmax or softmax over a chunked axis, reshape, indexing, ...) runs on whole axes, with a
   ``RechunkWarning`` naming the op and where it was built. Its output shape must be known
-  statically from the input shapes; otherwise a clear error, never a guessed result.
+  statically from the input shapes, unless only the function's outputs read it (a scan: the
+  Dask output then has unknown chunk sizes); otherwise a clear error, never a guessed result.
 """
 from __future__ import annotations
 
@@ -87,6 +91,7 @@ class Splitter:
         self.chunk_memo: dict[int, tuple] = {}
         self.how: dict[int, str] = {}
         self.keep: list = []                              # variables whose ids key the tables
+        self.read: set[int] = set()                       # ids of the variables some op reads
         for j, (var, arr) in enumerate(zip(fn.input_vars, arrays)):
             self._set(var, self._entry(j, var, arr))
         for var in fn.shared_vars:
@@ -119,29 +124,92 @@ class Splitter:
     def _set(self, var: Variable, arr) -> None:
         self.keep.append(var)
         self.values[id(var)] = arr
-        self.chunk_memo[id(var)] = tuple(tuple(int(c) for c in ax) for ax in arr.chunks)
+        self.chunk_memo[id(var)] = tuple(tuple(c if np.isnan(c) else int(c) for c in ax) for ax in arr.chunks)
 
     # ---- the walk --------------------------------------------------------------------------------
     def run(self) -> list:
         leaves = self.fn.input_vars + self.fn.shared_vars
-        outputs = unfuse(self.fn.outputs, leaves, split=self._chunked)
+        outputs = unfuse(self.fn.outputs, leaves)
         self.keep.append(outputs)
-        for node in toposort(outputs, stop=leaves):
+        nodes = toposort(outputs, stop=leaves)
+        self.read = {id(v) for n in nodes for v in n.inputs}     # variables some op reads
+        shared = self.shared_nodes(nodes, outputs)
+        for node in nodes:
             how = self.classify(node)
             if node.op.name in SIZES:        # known before computing: a constant, no pass over data
                 sizes = [sum(c) for c in self.chunks(node.inputs[0])]
                 self._set(node.outputs[0], self.da.from_array(SIZES[node.op.name](node.params, sizes)))
+            elif how == "tree" and node.op.name == "logsumexp":
+                self._set(node.outputs[0], self.logsumexp_reduce(node))
             elif how == "tree":
                 self._set(node.outputs[0], self.tree_reduce(node))
             elif how == "whole":
                 for out in node.outputs:
                     self._set(out, self.stage(out))
+            elif id(node) in shared:
+                self.stage_shared(node, shared[id(node)])
         return [self.materialize(v) for v in outputs]
 
-    def _chunked(self, v: Variable, axes) -> bool:
-        """Whether ``v`` (of the graph being split) has more than one block on one of ``axes``."""
-        ch = self.chunks(v)
-        return any(len(ch[a]) > 1 for a in axes)
+    # ---- work that several stages read ---------------------------------------------------------------
+    def shared_nodes(self, nodes: list, outputs: Sequence[Variable]) -> dict[int, list[Variable]]:
+        """The local nodes whose work several stages would repeat, mapped to their outputs to keep.
+
+        A stage is rooted at an output, a tree reduction's input or a whole op's output, and takes
+        in the local nodes above it back to what is materialized. A computing node reached from
+        two roots is staged on its own (its blocks are computed once and read by both), unless the
+        same roots reach each of its consumers, which are then staged instead (the outermost
+        shared work is kept, not every step of it). Dimshuffles are views: never staged alone.
+        """
+        roots: list[Variable] = [v for v in outputs if v.owner is not None and id(v) not in self.values
+                                 and self.classify(v.owner) == "local"]
+        for node in nodes:
+            how = self.classify(node)
+            if how == "tree":
+                roots.append(node.inputs[0])
+            elif how == "whole" and node.op.name not in SIZES:
+                roots.extend(node.outputs)
+        reach: dict[int, set] = {}          # id(node) -> indices of the roots reaching it
+        users: dict[int, list] = {}         # id(node) -> local nodes (in regions) reading it
+        is_root: set[int] = set()
+        for r, root in enumerate(roots):
+            if root.owner is None or id(root) in self.values:
+                continue
+            is_root.add(id(root.owner))
+            stack, seen = [root.owner], set()
+            while stack:
+                node = stack.pop()
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                reach.setdefault(id(node), set()).add(r)
+                for v in node.inputs:
+                    up = v.owner
+                    if up is None or id(v) in self.values or isinstance(v, Constant):
+                        continue
+                    if self.classify(up) != "local" or up.op.name in SIZES:
+                        continue
+                    users.setdefault(id(up), []).append(node)
+                    stack.append(up)
+        shared = {}
+        for node in nodes:
+            r = reach.get(id(node), set())
+            if (len(r) < 2 or self.classify(node) != "local" or node.op.name == "dimshuffle"
+                    or node.op.name in SIZES):
+                continue
+            if id(node) in is_root or any(reach[id(u)] != r or u.op.name == "dimshuffle"
+                                          for u in users.get(id(node), [])):
+                read = {id(v) for u in users.get(id(node), []) for v in u.inputs} | set(map(id, roots))
+                shared[id(node)] = [o for o in node.outputs if id(o) in read]
+        return shared
+
+    def stage_shared(self, node, outs: list[Variable]) -> None:
+        """``outs`` of one node computed once per block (one task per block for all of them)."""
+        if len(outs) == 1 or len({o.type.shape for o in outs}) > 1:
+            for out in outs:
+                self._set(out, self.stage(out))
+            return
+        for out, arr in zip(outs, self.stage_many(outs)):
+            self._set(out, arr)
 
     def classify(self, node) -> str:
         """"local" (runs per block inside a stage), "tree" or "whole" (decided once per node)."""
@@ -156,6 +224,9 @@ class Splitter:
             return "whole"
         if _elementwise(op) or op.name == "dimshuffle":
             return "local"
+        if op.name == "logsumexp":
+            ch = self.chunks(node.inputs[0])
+            return "tree" if any(len(ch[a]) > 1 for a in p["axis"]) else "local"
         if op.kind == "reduce":
             ch = self.chunks(node.inputs[0])
             chunked = [a for a in p["axis"] if len(ch[a]) > 1]
@@ -206,7 +277,8 @@ class Splitter:
         op, p, out = node.op, node.params, node.outputs[index]
         what = f"{op.name}{_where(node)}"
         if self.classify(node) == "whole":
-            return tuple((s,) for s in self.static_shape(node)[index])
+            shape = self.static_shape(node, unknown_ok=self._final(node))[index]
+            return tuple((np.nan if s is None else s,) for s in shape)
         if _elementwise(op):
             per_axis: list[list] = [[] for _ in range(out.ndim)]
             for v, letters in zip(node.inputs, _elemwise_map(node, list(range(out.ndim)), lambda: None)):
@@ -217,7 +289,7 @@ class Splitter:
         if op.name == "dimshuffle":
             ch = self.chunks(node.inputs[0])
             return tuple((1,) if q == "x" else ch[q] for q in p["pattern"])
-        if op.kind == "reduce":
+        if op.kind == "reduce" or op.name == "logsumexp":
             ch = self.chunks(node.inputs[0])
             if p["keepdims"]:
                 return tuple((1,) if a in p["axis"] else c for a, c in enumerate(ch))
@@ -229,8 +301,9 @@ class Splitter:
             return self.chunks(node.inputs[0])
         raise AssertionError(op.name)
 
-    def static_shape(self, node) -> list[tuple[int, ...]]:
-        """The outputs' shapes for the actual input shapes (the op's type rule on static shapes)."""
+    def static_shape(self, node, unknown_ok: bool = False) -> list[tuple]:
+        """The outputs' shapes for the actual input shapes (the op's type rule on static shapes);
+        ``None`` for a size known only once computed, where ``unknown_ok``."""
         ins = [v if isinstance(v, Constant) else
                Variable(TensorType(v.dtype, tuple(sum(c) for c in self.chunks(v)))) for v in node.inputs]
         try:
@@ -240,12 +313,18 @@ class Splitter:
                                  f"{[v.type.shape for v in ins]}: {e}") from None
         types = [types] if isinstance(types, TensorType) else list(types)
         shapes = [t.shape for t in types]
-        if any(s is None for shape in shapes for s in shape):
+        if not unknown_ok and any(s is None for shape in shapes for s in shape):
             raise DaskSplitError(
                 f"egopt.dask: op {node.op.name}{_where(node)} cannot run on Dask arrays here: its "
-                f"output shape {shapes} is not known from the input shapes before computing. "
-                "Compute that part with NumPy, or give the graph static shapes")
+                f"output shape {shapes} is not known from the input shapes before computing, and "
+                "other ops of the function read it. Compute that part with NumPy, or give the graph "
+                "static shapes")
         return shapes
+
+    def _final(self, node) -> bool:
+        """Whether ``node``'s outputs are read only as the function's outputs (then a size known
+        only once computed is fine: the Dask output gets unknown chunk sizes, NaN)."""
+        return not any(id(o) in self.read for o in node.outputs)
 
     # ---- stages --------------------------------------------------------------------------------------
     def letter(self) -> int:
@@ -261,7 +340,7 @@ class Splitter:
             pat = list(p["pattern"])
             return [[out_letters[pat.index(a)] if a in pat else self.letter()
                      for a in range(node.inputs[0].ndim)]]
-        if op.kind == "reduce":
+        if op.kind == "reduce" or op.name == "logsumexp":
             x, axis = node.inputs[0], p["axis"]
             kept = iter(out_letters if not p["keepdims"] else
                         [ltr for a, ltr in enumerate(out_letters) if a not in axis])
@@ -276,9 +355,10 @@ class Splitter:
             return [list(out_letters)]
         raise AssertionError(op.name)
 
-    def build(self, root: Variable, root_letters: list, inputs: list) -> Variable:
-        """``root`` rebuilt over fresh input variables, one per (materialized leaf, index letters)."""
-        memo: dict = {}
+    def build(self, root: Variable, root_letters: list, inputs: list, memo: dict | None = None) -> Variable:
+        """``root`` rebuilt over fresh input variables, one per (materialized leaf, index letters);
+        roots built with one ``memo`` share what they have in common."""
+        memo = {} if memo is None else memo
         stack = [(root, tuple(root_letters), False)]
         while stack:
             v, letters, expanded = stack.pop()
@@ -315,8 +395,9 @@ class Splitter:
     def stage(self, var: Variable, partial=None, meta_dtype: str | None = None):
         """``var`` as a Dask array computed block by block by one compiled kernel.
 
-        ``partial(new_var) -> Variable`` wraps the kernel's output (a reduction's per-block partial:
-        its reduced axes then have one element per block).
+        ``partial(new_var) -> (root, axes)`` wraps the kernel's output (a reduction's per-block
+        partial: its reduced ``axes`` then have one element per block). A list of same-shaped
+        roots is returned stacked on a new last axis (one array of partial statistics).
         """
         self._pending: dict = {}
         out_letters = [self.letter() for _ in range(var.ndim)]
@@ -338,11 +419,43 @@ class Splitter:
         for a, ltr in enumerate(out_letters):
             if ltr in new_axes and len(sizes[a]) > 1:
                 raise AssertionError("an axis without a leaf is chunked")
+        func = kernel
+        if isinstance(new_root, list):
+            func, stacked = _Stack(kernel), self.letter()
+            out_letters = out_letters + [stacked]
+            new_axes[stacked] = len(new_root)
+            new_root = new_root[0]
         dtype = np.dtype(meta_dtype or new_root.dtype)
-        return self.da.blockwise(kernel, tuple(out_letters), *args, dtype=dtype, concatenate=True,
+        return self.da.blockwise(func, tuple(out_letters), *args, dtype=dtype, concatenate=True,
                                  new_axes=new_axes or None, adjust_chunks=adjust or None,
-                                 meta=np.empty((0,) * var.ndim, dtype=dtype),
+                                 meta=np.empty((0,) * len(out_letters), dtype=dtype),
                                  name=f"egopt-{kernel.key[:10]}-" + self.da.core.tokenize(*args))
+
+    def stage_many(self, roots: list[Variable]) -> list:
+        """Same-shaped ``roots`` computed by one kernel per block: a Dask task per block returns
+        all of them, and one array per root picks its part (Dask keeps the shared task once)."""
+        self._pending = {}
+        out_letters = [self.letter() for _ in range(roots[0].ndim)]
+        inputs: list = []
+        memo: dict = {}
+        new_roots = [self.build(v, out_letters, inputs, memo) for v in roots]
+        fn = function([nv for _, _, nv in inputs], new_roots, mode=self.mode, on_unused_input="ignore",
+                      name=f"dask stage of {self.fn.name or 'function'}")
+        kernel = Kernel(fn)
+        args, seen = [], set()
+        for arr, letters, _ in inputs:
+            args += [arr, letters]
+            seen.update(letters)
+        sizes = self.chunks(roots[0])
+        new_axes = {ltr: sum(sizes[a]) for a, ltr in enumerate(out_letters) if ltr not in seen}
+        meta = np.empty((0,) * len(out_letters), dtype=new_roots[0].dtype)
+        name = f"egopt-{kernel.key[:10]}-" + self.da.core.tokenize(*args)
+        both = self.da.blockwise(_Tuple(kernel), tuple(out_letters), *args, dtype=meta.dtype,
+                                 concatenate=True, new_axes=new_axes or None, meta=meta, name=name)
+        return [self.da.blockwise(_Item(j), tuple(out_letters), both, tuple(out_letters),
+                                  dtype=np.dtype(r.dtype), meta=np.empty(meta.shape, dtype=r.dtype),
+                                  name=f"{name}-{j}")
+                for j, r in enumerate(new_roots)]
 
     def materialize(self, var: Variable):
         if id(var) in self.values:
@@ -377,6 +490,136 @@ class Splitter:
                                  dtype=np.dtype(out.dtype), combine=_Step(combine), concatenate=True,
                                  meta=meta, name=f"egopt-{op.name}-{aggregate.key[:10]}")
 
+    def logsumexp_reduce(self, node):
+        """A logsumexp over chunked axes in one pass over the data: each block's kernel gives its
+        pair ``(max, rest)`` (``lse_partial``, fused with the work above it), Dask's tree
+        reduction combines pairs rescaled to the larger max (``lse_combine``), and the last step
+        is ``max + log1p(rest)``."""
+        axis, keep = tuple(node.params["axis"]), node.params["keepdims"]
+        x, out = node.inputs[0], node.outputs[0]
+        dt = out.dtype
+
+        def partial(nx):
+            if nx.dtype != dt:
+                nx = _op("cast", nx, dtype=dt, loc=node.loc)
+            return list(lse_partial(nx, axis, node.loc)), axis
+
+        pairs = self.stage(x, partial)
+        kept = tuple(1 if a in axis else None for a in range(x.ndim))
+        m, r = (Variable(TensorType(dt, kept), name=n) for n in ("m", "r"))
+        pm, pr = (Variable(TensorType(dt, (None,) * x.ndim), name=n) for n in ("m", "r"))
+        combine = _PairStep(Kernel(function([pm, pr], list(lse_combine(pm, pr, axis)), mode=self.mode)))
+        final = Kernel(function([m, r], lse_final(m, r, axis, keep), mode=self.mode))
+        reduced = self.da.reduction(pairs, combine, combine, axis=axis, keepdims=True, dtype=np.dtype(dt),
+                                    combine=combine, concatenate=True,
+                                    meta=np.empty((0,) * (x.ndim + 1), dtype=dt),
+                                    name=f"egopt-logsumexp-{final.key[:10]}")
+        drop = [a for a in axis if not keep] + [x.ndim]
+        return self.da.map_blocks(_PairStep(final, stack=False), reduced, drop_axis=drop, dtype=np.dtype(dt),
+                                  meta=np.empty((0,) * out.ndim, dtype=dt),
+                                  name=f"egopt-logsumexp-final-{final.key[:10]}-{reduced.name}")
+
+
+def _op(name: str, *ins, loc=None, **params) -> Variable:
+    return get_op(name).make_node(list(ins), loc=loc, **params).outputs[0]
+
+
+def _const(value, dtype: str) -> Constant:
+    return Constant(np.asarray(value, dtype=dtype))
+
+
+def lse_partial(x: Variable, axis: tuple, loc=None) -> tuple[Variable, Variable]:
+    """Per block, ``(m, r)`` with ``logsumexp(x) = m + log1p(r)`` over ``axis`` (kept, size 1):
+    ``m`` the max, ``r`` the sum of ``exp(x - m)`` less the max's own exact 1 (so a dominant
+    entry keeps the tiny rest, as the op itself computes). An all ``-inf`` block is ``(-inf,
+    -1)``, a block holding ``+inf`` is ``(+inf, +inf)``."""
+    dt = x.dtype
+    m = _op("max", x, axis=axis, keepdims=True, loc=loc)
+    top = _op("eq", x, m, loc=loc)
+    count = _op("sum", _op("cast", top, dtype=dt, loc=loc), axis=axis, keepdims=True, loc=loc)
+    rest = _op("sum", _op("switch", top, _const(0, dt), _op("exp", _op("sub", x, m, loc=loc), loc=loc), loc=loc),
+               axis=axis, keepdims=True, loc=loc)
+    r = _op("add", _op("sub", count, _const(1, dt), loc=loc), rest, loc=loc)
+    infinite = _op("switch", _op("gt", m, _const(0, dt), loc=loc), _const(np.inf, dt), _const(-1, dt), loc=loc)
+    return m, _op("switch", _op("isinf", m, loc=loc), infinite, r, loc=loc)
+
+
+def lse_combine(m: Variable, r: Variable, axis: tuple) -> tuple[Variable, Variable]:
+    """Pairs ``(m_i, r_i)`` of blocks combined over ``axis`` into one pair, rescaled to the
+    largest ``m``: the blocks holding it add their ``r`` and their count less one, the others
+    ``(1 + r_i) * exp(m_i - M)`` (never above 1: no overflow)."""
+    dt = m.dtype
+    big = _op("max", m, axis=axis, keepdims=True)
+    top = _op("eq", m, big)
+    count = _op("sum", _op("cast", top, dtype=dt), axis=axis, keepdims=True)
+    scaled = _op("mul", _op("add", r, _const(1, dt)), _op("exp", _op("sub", m, big)))
+    rest = _op("sum", _op("switch", top, r, scaled), axis=axis, keepdims=True)
+    return big, _op("add", _op("sub", count, _const(1, dt)), rest)
+
+
+def lse_final(m: Variable, r: Variable, axis: tuple, keepdims: bool) -> Variable:
+    """``m + log1p(r)``, ``m`` taken as 0 where infinite (``log1p`` gives the infinity then)."""
+    dt = m.dtype
+    shift = _op("switch", _op("isinf", m), _const(0, dt), m)
+    out = _op("add", shift, _op("log1p", r))
+    if not keepdims:
+        out = _op("dimshuffle", out, pattern=tuple(a for a in range(m.ndim) if a not in axis))
+    return out
+
+
+class _Tuple:
+    """A multi-output kernel as a Dask task: its results as one tuple (picked apart by ``_Item``)."""
+
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+
+    def __call__(self, *blocks):
+        return tuple(self.kernel(*blocks))
+
+    def __dask_tokenize__(self):
+        return ("egopt-tuple", self.kernel.key)
+
+
+class _Item:
+    def __init__(self, j: int):
+        self.j = j
+
+    def __call__(self, results):
+        return results[self.j]
+
+    def __dask_tokenize__(self):
+        return ("egopt-item", self.j)
+
+
+class _Stack:
+    """A multi-output kernel whose results are stacked on a new last axis (partial statistics)."""
+
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+
+    def __call__(self, *blocks):
+        return np.stack(self.kernel(*blocks), axis=-1)
+
+    def __dask_tokenize__(self):
+        return ("egopt-stack", self.kernel.key)
+
+
+class _PairStep:
+    """A compiled step on stacked pairs (last axis of 2), called as ``da.reduction`` calls its
+    chunk/combine/aggregate; ``stack=False`` returns the kernel's one output as it is."""
+
+    def __init__(self, kernel: Kernel, stack: bool = True):
+        self.kernel, self.stack = kernel, stack
+
+    def __call__(self, x, axis=None, keepdims=None, computing_meta=False, **_):
+        if computing_meta:
+            return x
+        out = self.kernel(x[..., 0], x[..., 1])
+        return np.stack(out, axis=-1) if self.stack else out
+
+    def __dask_tokenize__(self):
+        return ("egopt-pair-step", self.kernel.key, self.stack)
+
 
 class _Step:
     """A compiled reduction step called the way ``da.reduction`` calls its chunk/combine/aggregate."""
@@ -399,7 +642,7 @@ def _elementwise(op) -> bool:
     return op.kind == "elemwise" or op.name == "fused_elemwise"
 
 
-def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable], split=None) -> list[Variable]:
+def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable]) -> list[Variable]:
     """``outputs`` with the fused nodes the splitter cannot map over chunks as they are rewritten
     over the same leaves; a graph without one is returned as is.
 
@@ -409,11 +652,9 @@ def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable], split=None) 
       elementwise ops (its contracted axis may then be chunked like a dot's);
     * a ``fused_elemwise`` whose outputs differ in shape is one fused node per output (the
       splitter gives an elementwise node's inputs their index letters from its output);
-    * a ``logsumexp`` over axes that ``split(x, axes)`` says are chunked is ``m + log(sum(exp(x -
-      m)))`` with ``m`` its (finite) max, so that the max and the sum are tree reductions.
     """
     nodes = toposort(outputs, stop=leaves)
-    if not any(_needs_unfusing(n) or n.op.name == "logsumexp" for n in nodes):
+    if not any(_needs_unfusing(n) for n in nodes):
         return list(outputs)
     memo: dict[int, Variable] = {}
 
@@ -437,8 +678,6 @@ def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable], split=None) 
             outs = [_as_dtype(r, node.outputs[0].dtype, node.loc)]
         elif name == "gemm":
             outs = [_gemm_plain(node, args)]
-        elif name == "logsumexp" and p["axis"] and split is not None and split(args[0], p["axis"]):
-            outs = [_logsumexp_plain(node, args[0])]
         elif all(a is b for a, b in zip(args, node.inputs)):
             continue
         else:
@@ -448,23 +687,6 @@ def unfuse(outputs: Sequence[Variable], leaves: Sequence[Variable], split=None) 
                 raise AssertionError(f"rewriting {name} changed {old.type} into {nv.type}")
             memo[id(old)] = nv
     return [new(v) for v in outputs]
-
-
-def _logsumexp_plain(node, x: Variable) -> Variable:
-    """``logsumexp(x, axis)`` as ``m + log(sum(exp(x - m), axis))``, ``m`` the max over ``axis``
-    where it is finite, else 0 (as the op's reference perform shifts)."""
-    axis, keep, loc = tuple(node.params["axis"]), node.params["keepdims"], node.loc
-
-    def op(name, *ins, **params):
-        return get_op(name).make_node(list(ins), loc=loc, **params).outputs[0]
-
-    m = op("max", x, axis=axis, keepdims=True)
-    zero = Constant(np.asarray(0, dtype=m.dtype))
-    m = op("switch", op("isinf", m), zero, m)
-    lse = op("add", op("log", op("sum", op("exp", op("sub", x, m)), axis=axis, keepdims=True)), m)
-    if not keep:
-        lse = op("dimshuffle", lse, pattern=tuple(a for a in range(x.ndim) if a not in axis))
-    return _as_dtype(lse, node.outputs[0].dtype, loc)
 
 
 def _needs_unfusing(node) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..rules.decode import EGraphView, ENode
+from ..rules.decode import EGraphView, ENode, Worklist, parents_of
 from .cost import CostModel
 
 
@@ -29,18 +29,12 @@ def extract(view: EGraphView, model: CostModel, max_passes: int = 30) -> dict[in
         i = index[c]
         m[i >> 3] |= np.uint8(0x80 >> (i & 7))
         own[c] = m
-    parents: dict[int, set[int]] = {c: set() for c in classes}
-    for c in classes:
-        for nd in view.classes[c]:
-            for k in nd.children:
-                parents.setdefault(k, set()).add(c)
-    # a worklist: a class is looked at again only when one of its children got cheaper
-    todo = [c for c in classes if any(not nd.children for nd in view.classes[c])]
-    queued = set(todo)
+    # a class is looked at again only when one of its children got cheaper
+    work = Worklist([c for c in classes if any(not nd.children for nd in view.classes[c])],
+                    parents_of(view.classes))
     budget = max_passes * max(1, sum(len(v) for v in view.classes.values()))
-    while todo and budget > 0:
-        c = todo.pop()
-        queued.discard(c)
+    while work and budget > 0:
+        c = work.pop()
         i = index[c]
         improved = False
         for nd, ncost in zip(view.classes[c], node_costs[c]):
@@ -67,10 +61,7 @@ def extract(view: EGraphView, model: CostModel, max_passes: int = 30) -> dict[in
                 best[c] = nd
                 improved = True
         if improved:
-            for p in parents.get(c, ()):
-                if p not in queued:
-                    queued.add(p)
-                    todo.append(p)
+            work.changed(c)
     missing = [r for r in view.roots.values() if r not in best]
     if missing:
         raise RuntimeError(f"extraction found no finite term for e-classes {missing[:5]}")

@@ -8,6 +8,10 @@ row; the body's VJP (built once, as a graph, with ``grad``) gives the gradients 
 sequence rows, the tap values and the non-sequences. After the loop the window holds the
 gradients of the initial rows.
 
+With an ``until`` condition the backward loop runs over the steps actually taken (the
+histories hold just those): sequence rows past them get zero gradient, as in Theano. The
+condition itself has no gradient.
+
 ``truncate_gradient=k`` runs the backward loop over the last k steps only: sequence rows
 before them get zero gradient, and the initial state gets zero unless k covers every step.
 """
@@ -15,7 +19,6 @@ from __future__ import annotations
 
 from ..lang import dtypes
 from ..lang import frontend as F
-from ..lang.errors import EgoptError
 from ..lang.graph import Variable, clone_replace
 from ..lang.scan import SCAN, scan
 from .reverse import _Pairs, grad
@@ -27,10 +30,6 @@ def _flows(v: Variable) -> bool:
 
 def scan_vjp(node, *g_outs):
     spec = node.params["spec"]
-    if spec.until:
-        raise EgoptError("grad: differentiating through a scan with an until condition is not supported "
-                         "(the number of steps is data-dependent); use n_steps and a mask instead"
-                         + (f"\n  the scan was built at {node.loc}" if node.loc else ""))
     n_steps, seqs, inits, nonseqs = spec.split_outer(node.inputs)
     seq_ph, tap_ph, ns_ph = spec.split_inner()
     outs = node.outputs
@@ -145,7 +144,8 @@ def scan_vjp(node, *g_outs):
         s = seqs[i]
         if k > 0:
             g = F.concatenate([F.zeros_like(s[:steps][:-k]), g], axis=0)
-        exact = spec.equal_lengths and getattr(n_steps, "data", None) is not None and int(n_steps.data) == -1
+        exact = (spec.equal_lengths and not spec.until and getattr(n_steps, "data", None) is not None
+                 and int(n_steps.data) == -1)
         # rows past the steps run get zeros (none when every sequence is exactly that long)
         result[1 + i] = g if exact and k <= 0 else F.concatenate([g, F.zeros_like(s[steps:])], axis=0)
     init_pos = {j: 1 + spec.n_seqs + n for n, j in enumerate(sorted(init_of))}

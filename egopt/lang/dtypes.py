@@ -5,6 +5,8 @@ tensor it meets (``float32_tensor * 0.5`` stays float32), tensors promote as ``n
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 C_TYPES = {
@@ -22,6 +24,13 @@ COMPLEX = ("complex64", "complex128")
 
 def canonical(dtype) -> str:
     """The canonical name of a dtype-like (``'float64'``, ``np.float32``, ``float``)."""
+    try:
+        return _canonical_cached(dtype)
+    except TypeError:          # unhashable, or not a dtype: the uncached path says which
+        return _canonical(dtype)
+
+
+def _canonical(dtype) -> str:
     try:
         name = np.dtype(dtype).name
     except TypeError as e:
@@ -53,7 +62,19 @@ def is_differentiable(dtype: str) -> bool:
 
 def upcast(*dtypes: str) -> str:
     """NumPy's promotion of several tensor dtypes."""
+    try:
+        return _upcast_cached(dtypes)
+    except TypeError:
+        return _upcast(dtypes)
+
+
+def _upcast(dtypes: tuple) -> str:
     return np.result_type(*[np.dtype(d) for d in dtypes]).name
+
+
+# type inference asks these thousands of times per compile, about a handful of dtypes
+_canonical_cached = functools.lru_cache(maxsize=1024)(_canonical)
+_upcast_cached = functools.lru_cache(maxsize=1024)(_upcast)
 
 
 def weak_scalar_dtype(value, other: str) -> str:

@@ -15,7 +15,10 @@ The inner inputs are in Theano's order: one slice per sequence, one value per (o
 then the non-sequences. The inner outputs are one value per output, then the ``until``
 condition when there is one. Each outer output is an output's history ``(n_steps, ...)``
 (without the initial rows); an output marked ``keep="last"`` (only its last row is read) holds
-just that row, shape ``(1, ...)``, so ``out[-1]`` is the same.
+just that row, shape ``(1, ...)``, so ``out[-1]`` is the same; one marked ``keep="init"`` (set by
+the compiler where the gradient reads the initial rows and the history together) starts with
+its ``L`` initial rows; one marked ``keep="reversed"`` (where only ``out[::-1]`` is read) holds
+the history last step first.
 
 Shared variables the body updates become hidden states after the user's outputs; ``scan``
 returns their last value as the updates. So do shared variables the body reads that have a
@@ -51,7 +54,9 @@ class ScanSpec:
     taps: tuple                  # per output: its taps (negative, ascending); () = not fed back
     n_nonseqs: int
     until: bool = False
-    keep: tuple = ()             # per output: "all" (whole history) or "last" (its last row only)
+    keep: tuple = ()             # per output: "all" (whole history), "last" (its last row only),
+    #                              "init" (the whole history after its L initial rows: L + n rows) or
+    #                              "reversed" (the whole history, last step first)
     go_backwards: bool = False   # (already applied to the sequences; kept for printing)
     truncate_gradient: int = -1
     n_updates: int = 0           # hidden states for shared-variable updates (the last outputs)
@@ -94,8 +99,8 @@ class ScanSpec:
         parts = [f"{self.n_seqs} seq", f"{self.n_outputs} out", f"{self.n_nonseqs} nonseq"]
         if self.until:
             parts.append("until")
-        if "last" in self.keep:
-            parts.append("keep=" + "".join("L" if k == "last" else "A" for k in self.keep))
+        if self.keep and set(self.keep) != {"all"}:
+            parts.append("keep=" + "".join({"last": "L", "init": "I", "reversed": "R"}.get(k, "A") for k in self.keep))
         if self.truncate_gradient != -1:
             parts.append(f"truncate={self.truncate_gradient}")
         return f"Scan<{self.name or 'scan'}: {', '.join(parts)}>"
@@ -260,7 +265,9 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
     if not out_specs:
         out_specs = [(None, [])] * len(outs)
         tap_inputs = [[] for _ in outs]
-    _add_default_updates(updates, outs + list(updates.values()) + ([cond] if cond is not None else []), args)
+    body_roots = outs + list(updates.values()) + ([cond] if cond is not None else [])
+    _add_inner_updates(updates, body_roots, args)
+    _add_default_updates(updates, body_roots, args)
     # the body sees the outer non-sequences themselves (grad inside the body works, as in Theano);
     # they are swapped for placeholders here
     swap = {v: p for v, p in zip(nonseqs, nonseq_ph) if p is not v}
@@ -350,6 +357,27 @@ def foldl(fn: Callable, sequences, outputs_info, non_sequences=None, mode=None, 
 def foldr(fn: Callable, sequences, outputs_info, non_sequences=None, mode=None, name: str | None = None):
     """``reduce`` from the last row."""
     return reduce(fn, sequences, outputs_info, non_sequences, go_backwards=True, name=name)
+
+
+def _add_inner_updates(updates: OrderedDict, roots: list, args: list) -> None:
+    """A scan inside the body that updates a shared variable (a random key its body draws with)
+    which the body does not return an update for: the variable is updated, at each step, by
+    that inner scan's last value of it. (Its default update would advance a key only once per
+    step, and the next step's inner loop would draw the same numbers again, shifted by one.)"""
+    from .graph import toposort
+    for node in toposort([F.as_tensor_variable(r) for r in roots], stop=list(args)):
+        if node.op is not SCAN:
+            continue
+        spec = node.params["spec"]
+        if not spec.n_updates:
+            continue
+        _, _, inits, _ = spec.split_outer(node.inputs)
+        first = spec.n_outputs - spec.n_updates
+        for init, out in zip(inits[len(inits) - spec.n_updates:], node.outputs[first:]):
+            src = init.owner.inputs[0] if init.owner is not None and init.owner.inputs else None
+            if (isinstance(src, SharedVariable) and init.owner.op.name == "dimshuffle"
+                    and all(k is not src for k in updates)):
+                updates[src] = out[-1]
 
 
 def _add_default_updates(updates: OrderedDict, roots: list, args: list) -> None:

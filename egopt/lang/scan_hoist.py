@@ -1,9 +1,9 @@
 """Moving work out of a scan loop: loop-invariant values and values mapped over sequence rows.
 
 Body values that depend only on non-sequences are computed once before the loop; values that
-depend only on sequence rows (and invariants) through elementwise ops and ``dot`` are computed
-on the whole sequences at once (``dot(x_t, W)`` for all t is one matrix product) and read back
-as new sequences. ``scan()`` applies it when it builds the node, so gradients see the hoisted
+depend only on sequence rows (and invariants) through elementwise ops and ``dot``, a ``dot``
+among them, are computed on the whole sequences at once (``dot(x_t, W)`` for all t is one
+matrix product) and read back as new sequences. ``scan()`` applies it when it builds the node, so gradients see the hoisted
 form (the gradient of ``W`` in ``dot(x_t, W)`` then is one product after the backward loop),
 and the compiler applies it again after optimizing the body.
 """
@@ -43,6 +43,10 @@ def hoist(spec: ScanSpec, outer: list[Variable]) -> tuple[ScanSpec, list[Variabl
     def k_of(v):
         return INV if isinstance(v, Constant) else kind[id(v)]
 
+    # a sequence-mapped value moves out only when a product is part of it: elementwise work on
+    # rows costs the same inside the loop (where it fuses with the loop's own elementwise work)
+    # and outside needs a whole-sequence temporary
+    product: set[int] = set()
     for node in nodes:
         ks = [k_of(v) for v in node.inputs]
         if node.op is SCAN or not node.op.pure or node.op.kind == "random":
@@ -56,16 +60,21 @@ def hoist(spec: ScanSpec, outer: list[Variable]) -> tuple[ScanSpec, list[Variabl
             k = LOOP
         for o in node.outputs:
             kind[id(o)] = k
+        if k == SEQ and (node.op.name == "dot" or any(id(v) in product for v in node.inputs)):
+            product.update(id(o) for o in node.outputs)
+
+    def movable(v) -> bool:
+        return k_of(v) == INV or id(v) in product
     # what to hoist: invariant or sequence-mapped values with an owner read by the loop itself
     cands: dict[int, Variable] = {}
     for node in nodes:
         if kind[id(node.outputs[0])] != LOOP:
             continue
         for v in node.inputs:
-            if v.owner is not None and k_of(v) != LOOP:
+            if v.owner is not None and movable(v):
                 cands[id(v)] = v
     for v in inner:
-        if v.owner is not None and k_of(v) != LOOP:
+        if v.owner is not None and movable(v):
             cands[id(v)] = v
     # a value that only feeds a cheap shape or cast is still worth it: everything above it leaves
     if not cands:

@@ -7,6 +7,14 @@ from .. import config
 from .graph import Variable
 from .types import TensorType
 
+# Moves values to and from a GPU: installed by egopt.runtime.cuda (lang cannot import the runtime).
+# ``is_device(v)``, ``to_device(array)``, ``to_host(v)``, ``filter(type, value, name, borrow)``.
+DEVICE = None
+
+
+def _on_device(v) -> bool:
+    return DEVICE is not None and not isinstance(v, np.ndarray) and DEVICE.is_device(v)
+
 
 class SharedVariable(Variable):
     """A variable holding a value; functions read it implicitly and may update it.
@@ -24,11 +32,19 @@ class SharedVariable(Variable):
         self.container = [value]   # a one-slot box, shared by the compiled functions that use it
         self.default_update = None
 
-    def get_value(self, borrow: bool = False) -> np.ndarray:
+    def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> np.ndarray:
+        """The value, as NumPy; a value held on a GPU comes back as its CuPy array only with
+        ``return_internal_type=True`` (a copy unless ``borrow``)."""
         v = self.container[0]
+        if _on_device(v) and not return_internal_type:
+            return DEVICE.to_host(v)
         return v if borrow else v.copy()
 
     def set_value(self, value, borrow: bool = False) -> None:
+        if _on_device(self.container[0]) or _on_device(value):   # stays on (or moves to) the GPU
+            self.container[0] = DEVICE.filter(self.type, value, f"set_value of shared variable "
+                                              f"{self.name or '<unnamed>'}", borrow)
+            return
         arr = self.type.filter(value, name=f"set_value of shared variable {self.name or '<unnamed>'}")
         if not borrow and arr is value:
             arr = arr.copy()
@@ -58,6 +74,8 @@ def shared(value, name: str | None = None, borrow: bool = False, strict: bool = 
     """
     if isinstance(value, Variable):
         raise TypeError(f"shared() takes a value, not a symbolic variable ({value!r})")
+    if _on_device(value) and not config.device.startswith("cuda"):
+        value = DEVICE.to_host(value)          # a CuPy array given while the device is the CPU
     if isinstance(value, float) and not isinstance(value, np.floating):
         arr = np.asarray(value, dtype=config.floatX)
     elif isinstance(value, (list, tuple)):
@@ -65,10 +83,14 @@ def shared(value, name: str | None = None, borrow: bool = False, strict: bool = 
         if arr.dtype.kind == "f":
             arr = arr.astype(config.floatX)
     else:
-        arr = value if borrow and isinstance(value, np.ndarray) else np.array(value)
+        arr = value if (borrow and isinstance(value, np.ndarray)) or _on_device(value) else np.array(value)
     if broadcastable is not None:
         shape = tuple(1 if b else None for b in broadcastable)
     static = tuple(shape) if shape is not None else (None,) * arr.ndim
     typ = TensorType(arr.dtype.name, static)
+    if _on_device(value):                      # a CuPy array stays on its device
+        return SharedVariable(DEVICE.filter(typ, value, "shared", borrow), typ, name)
     arr = typ.filter(arr, name="shared")
+    if config.device.startswith("cuda") and DEVICE is not None:
+        arr = DEVICE.to_device(arr)             # shared values live on the configured GPU
     return SharedVariable(arr, typ, name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterable, Mapping, Sequence
 
 from ..lang import frontend as F
 from ..lang.fused import gemm_or_unfused
@@ -33,6 +33,7 @@ class EGraphView:
     roots: dict[str, int] = field(default_factory=dict)      # let name -> class id
     types: dict[int, TensorType] = field(default_factory=dict)   # class id -> IR type where known
     subsumed: dict[int, list[ENode]] = field(default_factory=dict)   # retired nodes (not to extract)
+    ids: dict = field(default_factory=dict, repr=False)   # (sort, egglog value) -> class id
 
     @property
     def n_nodes(self) -> int:
@@ -52,7 +53,7 @@ def view_of(eg, enc: Encoding) -> EGraphView:
         return ids[key]
 
     conv = {"i64": eg.value_to_i64, "f64": eg.value_to_f64, "String": eg.value_to_string}
-    view = EGraphView()
+    view = EGraphView(ids=ids)
     for name, fn in frozen.functions.items():
         if name.startswith("$"):
             for row in fn.rows:
@@ -165,3 +166,41 @@ def rebuild(view: EGraphView, choice: dict[int, ENode], enc: Encoding,
             v = F.constant(v, dtype=t.dtype)
         out[c] = v
     return out
+
+
+# ---- the worklist of the bottom-up fixpoints over a view (typed extraction, greedy extraction):
+# a class is looked at again only when one of its children's results changed
+def parents_of(classes: Mapping[int, Iterable]) -> dict[int, set[int]]:
+    """e-class -> the classes that hold a node with it as a child (``classes``: class -> nodes)."""
+    parents: dict[int, set[int]] = {}
+    for c, nodes in classes.items():
+        for n in nodes:
+            for k in n.children:
+                parents.setdefault(k, set()).add(c)
+    return parents
+
+
+class Worklist:
+    """Classes still to (re)visit, each queued at most once at a time; popped last-in first-out."""
+
+    __slots__ = ("_todo", "_queued", "_parents")
+
+    def __init__(self, classes: Iterable[int], parents: Mapping[int, set[int]]):
+        self._todo = list(classes)
+        self._queued = set(self._todo)
+        self._parents = parents
+
+    def __bool__(self) -> bool:
+        return bool(self._todo)
+
+    def pop(self) -> int:
+        c = self._todo.pop()
+        self._queued.discard(c)
+        return c
+
+    def changed(self, c: int) -> None:
+        """``c``'s result changed: queue its parents again."""
+        for p in self._parents.get(c, ()):
+            if p not in self._queued:
+                self._queued.add(p)
+                self._todo.append(p)

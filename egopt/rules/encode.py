@@ -63,7 +63,8 @@ def weak_literal(inputs: Sequence[Variable], i: int):
 
 def encode(outputs: Sequence[Variable], leaves: Sequence[Variable]) -> Encoding:
     """Commands that insert ``outputs`` (reading ``leaves``) into an e-graph of the schema."""
-    from egglog import bindings as b
+    from .egglog_bindings import bindings
+    b = bindings()
     sp = b.PanicSpan()
     enc = Encoding()
 

@@ -1,8 +1,9 @@
 """Bounded, phased saturation: canonicalize -> stabilize -> specialize -> fuse.
 
 egglog has no node limit, timeout or interrupt inside a run, so each phase runs one
-iteration at a time and checks the e-graph size and the clock in between. Hitting a limit is
-normal: the best graph found so far is used. Each phase says why it stopped.
+iteration at a time and checks the e-graph size and the clock in between; the memory guard
+also sizes each iteration (``memory_guard``), so one iteration cannot overshoot it. Hitting a
+limit is normal: the best graph found so far is used. Each phase says why it stopped.
 """
 from __future__ import annotations
 
@@ -50,42 +51,39 @@ class Saturation:
     phases: list[PhaseReport] = field(default_factory=list)
     fired: dict[str, int] = field(default_factory=dict)
     nodes_start: int = 0
+    provenance: object = None          # ``provenance.Provenance``, when recorded (DebugMode)
+    memory_grown: int = 0              # bytes the process grew while the phases ran
 
 
 def egraph_size(eg) -> int:
-    from egglog import bindings as b
+    from .egglog_bindings import bindings
+    b = bindings()
     (out,) = eg.run_program(b.PrintSize(b.PanicSpan(), None))
-    return sum(n for name, n in out.sizes if not name.startswith("$"))
-
-
-def _rss_bytes() -> int:
-    """The process's resident memory now (Linux), else its peak so far."""
-    try:
-        with open("/proc/self/statm") as f:
-            import os
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        import resource
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return sum(n for name, n in out.sizes if not name.startswith(("$", "prov_")))
 
 
 def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
              cancel: threading.Event | None = None) -> Saturation:
     """Build the e-graph for an encoding, then run each phase's rules within its limits
     (iterations, e-nodes, seconds, memory; ``cancel`` stops it between iterations)."""
-    from egglog import bindings as b
+    from .egglog_bindings import bindings
+    b = bindings()
     from .schema import schema_text
     eg = b.EGraph()
     eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))
     from .retire import RULESET as RETIRE, deferred
     eg.run_program(*eg.parse_program(f"(ruleset {RETIRE})\n"))
     from .relevance import graph_pairs, relevant
+    from . import provenance
     active = relevant(rules, graph_pairs(enc))
     text = deferred(r.egg() for r in active)     # stability rules retire forms at phase end
+    recording = provenance.wanted(rules)
+    if recording:                         # DebugMode: the same rules, also recording their names
+        text = provenance.schema_text() + deferred(provenance.instrumented(r) for r in active)
     subsuming = {r.phase for r in active if " :subsume" in r.egg()}
     from .analysis import analysis_text, condition_queries, constructors, needed, needed_now, needs_intervals
     texts = [r.egg() for r in active]
-    # the range analysis is loaded at the start of the first phase where a conditional rule matches
+    # the range analysis is loaded at the first iteration where a conditional rule matches
     pending = analysis_text(constructors(graph_pairs(enc), texts), needs_intervals(texts)) if needed(texts) else ""
     if text:
         eg.run_program(*eg.parse_program(text, filename="<rules>"))
@@ -96,15 +94,26 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
         eg.run_program(*eg.parse_program(extra, filename="<fractions>"))
     sat = Saturation(eg, nodes_start=egraph_size(eg))
     # the back-off scheduler caps how often each rule may match in one iteration, so a single
-    # iteration cannot explode (egglog cannot be interrupted inside a run)
-    step = {p: eg.parse_program(
-        f"(run-schedule (saturate (run core)) (let-scheduler bo (back-off :match-limit {MATCH_LIMIT} "
-        f":ban-length 3)) (run-with bo {p}))") for p in PHASES}
+    # iteration cannot explode (egglog cannot be interrupted inside a run); the memory guard
+    # lowers that cap as the budget runs out (see memory_guard)
+    steps: dict = {}
+
+    def step(p: str, limit: int):
+        if (p, limit) not in steps:
+            steps[p, limit] = eg.parse_program(
+                f"(run-schedule (saturate (run core)) (let-scheduler bo (back-off :match-limit {limit} "
+                f":ban-length 3)) (run-with bo {p}))")
+        return steps[p, limit]
     core = eg.parse_program("(run-schedule (saturate (run core)))")
     retire = eg.parse_program(f"(run-schedule (run {RETIRE}) (saturate (run core)))")
     eg.run_program(*core)
-    rss0 = _rss_bytes()
     queries = condition_queries(texts) if pending else []
+    from .memory_guard import MemoryGuard, nodes_per_match
+    from .schema import by_name
+    guard = MemoryGuard(MEMORY_LIMIT_BYTES, MATCH_LIMIT)
+    ctors = by_name()
+    weight = {p: sum(nodes_per_match(r.egg(), ctors) for r in active if r.phase == p) for p in PHASES}
+    memory_stop = f"memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)"
     for ph in phases:
         rep = PhaseReport(ph.name)
         sat.phases.append(rep)
@@ -112,6 +121,7 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
             rep.stop, rep.nodes = "no rules", egraph_size(eg)
             continue
         t0 = time.perf_counter()
+        state = provenance.fingerprint(eg) if recording else None
         while True:
             if cancel is not None and cancel.is_set():
                 rep.stop = "interrupted"
@@ -119,17 +129,26 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
             if rep.iterations >= ph.iters:
                 rep.stop = "iteration limit"
                 break
+            limit = guard.match_limit(weight[ph.name])
+            if limit == 0:
+                rep.stop = memory_stop
+                break
             if pending and needed_now(eg, queries):
                 eg.run_program(*eg.parse_program(pending, filename="<analysis>"))
                 pending = ""
-            (out,) = eg.run_program(*step[ph.name])
+            (out,) = eg.run_program(*step(ph.name, limit))
             rep.iterations += 1
             for name, n in out.report.num_matches_per_rule.items():
                 if n:
                     sat.fired[name] = sat.fired.get(name, 0) + n
             rep.nodes = egraph_size(eg)
-            if not out.report.updated:
-                rep.stop = "saturated"
+            guard.observe(rep.nodes)
+            updated = out.report.updated
+            if recording:                   # provenance rows alone are not a change
+                state, before = provenance.fingerprint(eg), state
+                updated = updated and state != before
+            if not updated:                 # with a lowered cap, rules over it were skipped
+                rep.stop = "saturated" if limit == MATCH_LIMIT else memory_stop
                 break
             if rep.nodes >= ph.nodes:
                 rep.stop = f"node limit ({ph.nodes})"
@@ -137,12 +156,13 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
             if time.perf_counter() - t0 >= ph.seconds:
                 rep.stop = f"time limit ({ph.seconds} s)"
                 break
-            if _rss_bytes() - rss0 > MEMORY_LIMIT_BYTES:
-                rep.stop = f"memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)"
+            if guard.exceeded():
+                rep.stop = memory_stop
                 break
         # retire what the phase's stability rules matched (and the written fraction sums)
         eg.run_program(*(retire if extra or ph.name in subsuming else core))
         rep.seconds = time.perf_counter() - t0
+    sat.memory_grown = guard.grown()
     return sat
 
 
@@ -159,6 +179,9 @@ def saturate_to_view(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES, poll:
         try:
             sat = saturate(enc, rules, phases, cancel)
             box["view"] = view_of(sat.egraph, enc)
+            from . import provenance
+            if provenance.wanted(rules):
+                sat.provenance = provenance.read(sat.egraph, box["view"])
             sat.egraph = None
             box["sat"] = sat
         except BaseException as e:     # a Rust panic is a BaseException: hand it to the caller

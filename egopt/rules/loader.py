@@ -192,7 +192,8 @@ def load_egg_text(text: str, filename: str = "<egg>") -> list[Rule]:
 
 def _check_against_schema(rules: list[Rule]) -> None:
     """Parse every rule against the schema now, so errors name the rule's own file and line."""
-    from egglog import bindings as b
+    from .egglog_bindings import bindings
+    b = bindings()
     from .schema import schema_text
     eg = b.EGraph()
     eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))

@@ -22,7 +22,7 @@ from typing import Iterable
 from ..lang.errors import EgoptError
 from ..lang.ops import get_op
 from ..lang.types import TensorType
-from .decode import DecodeError, EGraphView, ENode
+from .decode import DecodeError, EGraphView, ENode, Worklist, parents_of
 from .encode import Encoding
 from .schema import by_name
 
@@ -152,11 +152,9 @@ def _achievable(view: EGraphView, typer: _Typer, nodes_of, parents) -> tuple[dic
     size 1 known for one term holds for all: they are the same value)."""
     types: dict[int, dict] = {}
     derive: dict[tuple[int, int], dict] = {}
-    todo = [c for c in nodes_of]
-    queued = set(todo)
-    while todo:
-        c = todo.pop()
-        queued.discard(c)
+    work = Worklist(nodes_of, parents)
+    while work:
+        c = work.pop()
         grew = False
         for i, node in nodes_of[c]:
             kid_sets = [types.get(k) for k in node.children]
@@ -181,16 +179,13 @@ def _achievable(view: EGraphView, typer: _Typer, nodes_of, parents) -> tuple[dic
                         shape = _merge_shape(irt.shape, shape)
                     cs[t] = shape
                     grew = True
-                elif t[0] != "list":
+                elif t[0] != "list" and cs[t] != full[1]:
                     merged = _merge_shape(cs[t], full[1])
                     if merged != cs[t]:
                         cs[t] = merged
                         grew = True
         if grew:
-            for p in parents.get(c, ()):
-                if p not in queued:
-                    queued.add(p)
-                    todo.append(p)
+            work.changed(c)
     return types, derive
 
 
@@ -210,13 +205,12 @@ def typed_view(view: EGraphView, enc: Encoding, subsumed: dict[int, list[ENode]]
     everything = {c: plain.get(c, []) + [(len(view.classes.get(c, ())) + j, n)
                                          for j, n in enumerate(subsumed.get(c, ()))]
                   for c in order}
-    parents: dict[int, set[int]] = {}
-    for c, nodes in everything.items():
-        for _, n in nodes:
-            for k in n.children:
-                parents.setdefault(k, set()).add(c)
+    parents = parents_of({c: [n for _, n in nodes] for c, nodes in everything.items()})
     types1, derive1 = _achievable(view, typer, plain, parents)
-    types2, derive2 = _achievable(view, typer, everything, parents)
+    if any(subsumed.values()):
+        types2, derive2 = _achievable(view, typer, everything, parents)
+    else:                            # nothing subsumed: the second fixpoint would be the first
+        types2, derive2 = types1, derive1
 
     out = TypedView()
     ids: dict[tuple[int, tuple], int] = {}

@@ -1,13 +1,16 @@
 """The CUDA runtime, through CuPy (imported lazily: egopt works without it).
 
-Today this module decides whether ``device="cuda"`` can run here and says exactly what is
-missing, and compiles/launches rendered kernels (egopt/codegen/render_cuda.py) through
-``cupy.RawModule``. The launch path has not run on a GPU yet (docs/gpu.md): functions compiled
-with ``device="cuda"`` still raise ``BackendUnavailableError`` until device placement is wired.
+This module decides whether ``device="cuda"`` can run here and says exactly what is missing,
+moves values between host and device (``CuPyPlacement``, installed into egopt.lang.shared so
+that shared variables created under ``device="cuda"`` hold CuPy arrays), and compiles/launches
+rendered kernels (egopt/codegen/render_cuda.py) through ``cupy.RawModule``; the compiled
+program is egopt/runtime/cuda_program.py. Verified with a CPU emulation of CuPy only until it
+has run on a card (docs/gpu.md).
 """
 from __future__ import annotations
 
 import importlib
+import sys
 from functools import lru_cache
 from typing import Sequence
 
@@ -44,27 +47,88 @@ def unavailable_reason(device: str = "cuda") -> str | None:
     return None
 
 
+def is_device_array(v) -> bool:
+    """Is ``v`` a CuPy array? (Without importing cupy: one exists only if cupy is loaded.)"""
+    cupy = sys.modules.get("cupy")
+    return cupy is not None and isinstance(v, getattr(cupy, "ndarray", ()))
+
+
+def require_device(device: str) -> None:
+    """Raise ``BackendUnavailableError`` (what is missing, and how to fix it) unless ``device``
+    can hold arrays here."""
+    missing = unavailable_reason(device)
+    if missing is not None:
+        from .backends import BackendUnavailableError
+        raise BackendUnavailableError(
+            f"egopt: device={device!r} was requested, but {missing}. Use device='cpu' "
+            "(egopt.config.device = 'cpu', EGOPT_FLAGS=device=cpu or ~/.egoptrc) to run on the CPU.")
+
+
+@lru_cache(maxsize=None)
+def _dtype(name: str):
+    import numpy as np
+    return np.dtype(name)
+
+
+class CuPyPlacement:
+    """Host <-> device moves for shared variables (egopt.lang.shared.DEVICE)."""
+
+    def is_device(self, v) -> bool:
+        return is_device_array(v)
+
+    def to_device(self, arr):
+        from .. import config
+        require_device(config.device)
+        cupy = _cupy()
+        with cupy.cuda.Device(device_index(config.device)):
+            return cupy.asarray(arr)
+
+    def to_host(self, v):
+        return _cupy().asnumpy(v)
+
+    def filter(self, typ, value, name: str, borrow: bool):
+        """``value`` as a device array of type ``typ``: a CuPy array is checked (and copied
+        unless ``borrow``), anything else converted as on the host, then copied over."""
+        if not is_device_array(value):
+            return self.to_device(typ.filter(value, name=name))
+        if value.dtype != _dtype(typ.dtype):
+            raise TypeError(f"{name}: expected {typ}, got a CuPy array of dtype {value.dtype.name}; "
+                            f"cast it with .astype({typ.dtype!r})")
+        if not typ.accepts(value):
+            raise TypeError(f"{name}: expected {typ}, got a CuPy array of shape {value.shape}")
+        return value if borrow else value.copy()
+
+
 @lru_cache(maxsize=64)
-def _module(source: str):
-    """One ``RawModule`` per translation unit (CuPy also caches compiled binaries on disk)."""
+def _module(source: str, index: int = 0):
+    """One ``RawModule`` per translation unit and device (CuPy also caches binaries on disk)."""
     return _cupy().RawModule(code=source, options=("-std=c++17",))
 
 
-def load_kernels(kernels: Sequence) -> dict[str, object]:
-    """kernel key -> ``cupy.RawKernel`` for ``kernels`` (one translation unit).
-    Unverified on a GPU (docs/gpu.md)."""
+def load_kernels(kernels: Sequence, index: int = 0) -> dict[str, object]:
+    """kernel key -> ``cupy.RawKernel`` for ``kernels`` (one translation unit, cached), for
+    CUDA device ``index`` (call it with that device current)."""
     from ..codegen.render_cuda import CUDARenderer
     r = CUDARenderer()
-    mod = _module(r.render(kernels))
+    mod = _module(r.render(kernels), index)
     return {k.key: mod.get_function(r.kernel_name(k)) for k in kernels}
 
 
-def launch(fn, kernel, shape: Sequence[int], arrays: Sequence, strides: Sequence[Sequence[int]]) -> None:
-    """Run ``fn`` (from ``load_kernels``) over ``shape`` with one CuPy array per buffer and its
-    byte strides (0 on broadcast axes and on an output's reduced axes).
-    Unverified on a GPU (docs/gpu.md)."""
+def launch_args(kernel, shape: Sequence[int], strides: Sequence[Sequence[int]]) -> tuple:
+    """(grid, block, integer arguments) of a launch of ``kernel`` over ``shape`` with each
+    buffer's byte strides (0 on broadcast axes and on an output's reduced axes): the kernel is
+    then called as ``fn(grid, block, (*arrays, *integers))`` (CuPy passes an array as its data
+    pointer)."""
     import numpy as np
     from ..codegen.render_cuda import launch_dims
     blocks, threads = launch_dims(kernel, shape)
-    args = list(arrays) + [np.int64(s) for s in shape] + [np.int64(s) for st in strides for s in st]
-    fn((blocks,), (threads,), tuple(args))      # CuPy passes an array as its data pointer
+    ints = tuple(np.int64(s) for s in shape) + tuple(np.int64(s) for st in strides for s in st)
+    return (blocks,), (threads,), ints
+
+
+def _install() -> None:
+    from ..lang import shared
+    shared.DEVICE = CuPyPlacement()
+
+
+_install()

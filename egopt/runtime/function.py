@@ -22,6 +22,7 @@ from ..lang import frontend as F
 from ..lang.errors import EgoptTypeError, MissingInputError, UnusedInputError
 from ..lang.graph import Constant, Variable, ancestors, clone_replace, graph_inputs, toposort
 from ..lang.shared import SharedVariable
+from .cuda import is_device_array
 from .mode import Mode, get_mode
 from .profile import ProfileStats, print_at_exit
 from .py_linker import Program
@@ -215,11 +216,20 @@ class Function:
         self.report = OptimizationReport(outcome="optimizer off (mode without 'egraph')")
         self.input_graph = list(outputs)    # before optimization: DebugMode's reference
         if self.mode.optimizer == "egraph":
-            outputs, self.report = optimize_graph(outputs, leaves, ruleset_for(self.mode))
+            from .graph_cache import optimize_cached
+            outputs, self.report = optimize_cached(
+                outputs, leaves, self.mode, lambda: optimize_graph(outputs, leaves, ruleset_for(self.mode)))
             n = len(self.outputs)
             self.outputs = list(outputs[:n])
             self.updates = [(k, e) for (k, _), e in zip(self.updates, outputs[n:])]
         self.linker = _linker_for(self.mode)
+        on_gpu = [v for v in self.shared_vars if self.linker != "cuda" and is_device_array(v.container[0])]
+        if on_gpu:
+            raise TypeError(f"{self._label()}: shared variable(s) {', '.join(map(repr, on_gpu))} hold CuPy arrays "
+                            f"(made under device='cuda'), but this function runs on the CPU ({self.linker!r} "
+                            "linker): compile it with device='cuda', or set_value a NumPy array first")
+        from .scan_exec import prepare_scans
+        prepare_scans(outputs, leaves, self.linker)       # scan bodies on C kernels too
         if self.linker == "c":
             from .schedule import CProgram
             n, first_shared = len(self.outputs), len(self.input_vars)
@@ -227,6 +237,10 @@ class Function:
             inplace = [(n + k, first_shared + where[id(var)])
                        for k, var in enumerate(self.update_vars) if id(var) in where]
             return CProgram(leaves, outputs, inplace)
+        if self.linker == "cuda":
+            from .cuda_program import CUDAProgram
+            return CUDAProgram(leaves, outputs, len(self.outputs),
+                               outputs_on_device=bool(self.mode.options.get("device_outputs")))
         return Program(leaves, outputs)
 
     def optimization_report(self) -> "OptimizationReport":
@@ -321,6 +335,11 @@ class Function:
     def _filter(self, j: int, value) -> np.ndarray:
         inp = self.ins[j]
         label = f"{self._label()} input {j} ({inp.name or repr(inp.variable)})"
+        if is_device_array(value):      # a CuPy array: used in place on the GPU, else copied to the host
+            from ..lang.shared import DEVICE
+            if getattr(self, "linker", None) == "cuda":
+                return DEVICE.filter(inp.variable.type, value, label, borrow=True)
+            value = DEVICE.to_host(value)
         return inp.variable.type.filter(value, name=label, allow_downcast=self.allow_input_downcast)
 
     def _label(self) -> str:
@@ -343,6 +362,10 @@ class Function:
         from ..lang.printing import render_dot
         from ..rules.egraph_picture import egraph_dot
         rep = self.report
+        if rep.view is None and rep.cached == "hit":     # the graph cache keeps no e-graph: rebuild it
+            from .optimize import ruleset_for
+            from .scan_opt import optimize_graph
+            _, rep = optimize_graph(self.input_graph, self.input_vars + self.shared_vars, ruleset_for(self.mode))
         if rep.view is None:
             raise RuntimeError(f"{self._label()}: no e-graph to draw (optimizer: {rep.outcome}); compile "
                                "with a mode that runs the e-graph optimizer (FAST_RUN)")
@@ -393,9 +416,11 @@ def _rebuild(spec: dict, graph: FlatGraph, ins: list, n_out: int, single: bool) 
 
 
 def _linker_for(mode: Mode) -> str:
-    """The linker that runs: "c" for "c" and "auto" where a C compiler exists, else "py";
-    "auto" follows ``config.linker`` when that names one."""
+    """The linker that runs: "cuda" for ``device="cuda"`` (any linker) or linker "cuda"; "c" for
+    "c" and "auto" where a C compiler exists, else "py"; "auto" follows ``config.linker``."""
     linker = mode.linker
+    if linker == "cuda" or config.device.startswith("cuda"):
+        return "cuda"           # require_backend has checked that cupy and a device are there
     if linker == "auto" and config.linker != "auto":
         linker = config.linker
     if linker in ("c", "auto"):

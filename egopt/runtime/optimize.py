@@ -11,9 +11,6 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from ..extract import CostModel, extract
-from ..extract.cost import ir_cost
-from ..extract.fusion import fuse
 from ..lang.graph import Variable, toposort
 
 
@@ -32,9 +29,14 @@ class OptimizationReport:
     cost_after: float = 0.0
     seconds: dict = field(default_factory=dict)
     outcome: str = "not run"
+    cached: str = ""     # "hit": read from the graph cache (runtime/graph_cache.py); "stored": written there
     # decoded variable -> the input graph's variables it equals (same e-class and type), for DebugMode
     equivalents: dict = field(default_factory=dict, repr=False)
     ruleset: object = field(default=None, repr=False)
+    # id(optimized variable) -> the rules that built its e-nodes and rewrote its e-classes; DebugMode
+    provenance: dict = field(default_factory=dict, repr=False)
+    # DebugMode: the decoded outputs before fusion and their equivalents (to look inside fused nodes)
+    unfused: tuple = field(default=None, repr=False)
 
     @property
     def fell_back(self) -> bool:
@@ -48,7 +50,7 @@ class OptimizationReport:
     root_classes: list = field(default_factory=list, repr=False, compare=False)
 
     def __str__(self) -> str:
-        lines = [f"egopt optimization: {self.outcome}",
+        lines = [f"egopt optimization: {self.outcome}" + (" (from the graph cache)" if self.cached == "hit" else ""),
                  f"  graph: {self.nodes_in} -> {self.nodes_out} nodes; cost {self.cost_before:,.0f} -> "
                  f"{self.cost_after:,.0f}; e-graph {self.egraph_nodes:,} e-nodes",
                  "  time: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in self.seconds.items())]
@@ -68,20 +70,28 @@ _BUILTIN = None
 def ruleset_for(mode):
     """The built-in library (loaded once per process) plus the mode's extra rule sets."""
     global _BUILTIN
-    from ..rules import RuleSet, builtin, load
+    from ..rules import RuleSet, load
     from ..rules.loader import namespaced
     if _BUILTIN is None:
-        _BUILTIN = builtin()
+        from .graph_cache import builtin_library     # the checked text, cached on disk
+        _BUILTIN = builtin_library()
     rs = _BUILTIN
     for extra in mode.rules:
         extra = extra if isinstance(extra, RuleSet) else load(extra)
         rs = rs + namespaced(extra, {r.name for r in rs})   # a user name that clashes gets a prefix
+    if mode.options.get("check") == "debug":       # DebugMode: record which rules made what
+        from ..rules.provenance import with_provenance
+        rs = with_provenance(rs)
     return rs
 
 
 def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, phases=None
              ) -> tuple[list[Variable], OptimizationReport]:
     """Optimized copies of ``outputs`` (same types), or the outputs themselves, and a report."""
+    # imported here: a process whose graphs all come from the graph cache never loads them
+    from ..extract import CostModel, extract
+    from ..extract.cost import ir_cost
+    from ..extract.fusion import fuse
     from ..rules import engine
     from ..rules.decode import rebuild
     from ..rules.typed import typed_view
@@ -143,21 +153,32 @@ def optimize(outputs: Sequence[Variable], leaves: Sequence[Variable], ruleset, p
     rep.cost_after = cost
     rep.ruleset = ruleset
     rep.equivalents = _equivalents(view, enc, decoded, fused)
+    if sat.provenance is not None:
+        from ..rules.provenance import attribute
+        rep.provenance = attribute(decoded, fused, sat.provenance, choice, getattr(view, "base", None))
+        rep.unfused = ([built[view.roots[r]] for r in enc.roots], _equivalents(view, enc, decoded, bodies=True))
     rep.nodes_out = len(toposort(new, stop=leaves))
     rep.outcome = "optimized"
     return new, rep
 
 
-def _equivalents(view, enc, decoded: dict, fused: dict | None = None) -> dict:
+def _equivalents(view, enc, decoded: dict, fused: dict | None = None, bodies: bool = False) -> dict:
     """id(optimized variable) -> (variable, [input-graph variables of its e-class and type]).
 
     The optimized variables are the decoded ones as the fusion pass left them: a decoded value
     that fusion recomputes as another variable (``fused``: id(decoded) -> new) is keyed by that
-    variable; one that vanished inside a fused body is kept but never runs, so is not compared."""
+    variable; one that vanished inside a fused body is kept but never runs, so is not compared.
+    ``bodies``: also the scalar class ``s`` of a let's ``(Ew s)`` (the elementwise body, decoded
+    as a node of its own), so values inside elementwise chains are paired too."""
     fused = fused or {}
     lets: dict[int, list] = {}
     for name, k in view.roots.items():
         lets.setdefault(k, []).append(enc.origin[name])
+    if bodies:
+        for k, origins in list(lets.items()):
+            for node in view.classes.get(k, ()):
+                if node.op == "Ew" and node.children:
+                    lets.setdefault(node.children[0], []).extend(origins)
     out = {}
     for k, v in decoded.items():
         if isinstance(v, Variable) and k in lets:

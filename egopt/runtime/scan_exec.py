@@ -7,15 +7,23 @@ body: one line per inner node, ufuncs and ``dot`` writing into buffers allocated
 call (``out=``), state outputs written straight into their history rows. Ops without an
 ``out=`` form are called through their ``perform``.
 
-The body is a ``StepBody``: ``run(t0, n, arrays) -> steps done``. A compiled body (C kernels,
-issue 9) can replace ``PyStepBody`` with the same signature.
+The body is a ``StepBody``: ``run(t0, n, arrays) -> steps done``. On the C linker
+(``prepare_scans``, called when a function is built) the body has a plan
+(egopt/runtime/scan_compiled.py): each elementwise region is one C kernel call writing into a
+buffer or a history row, and ``gemm`` is its product through BLAS into a buffer plus ``C``
+added in place. A kernel that meets shapes that do not broadcast makes the loop run again on
+the Python body, which raises the error that names the op.
 
 Outputs marked ``keep="last"`` live in a ring of ``L + 1`` rows (L: the output's deepest tap)
-and return only their last row.
+and return only their last row; ``keep="init"`` returns the initial rows too, ``"reversed"``
+writes step t at row n-1-t. History buffers are reused by the next call when nothing holds
+them any more.
 """
 from __future__ import annotations
 
 import inspect
+import sys
+import threading
 import weakref
 from functools import partial
 from typing import Sequence
@@ -39,13 +47,16 @@ def _out_form(op):
     return None
 
 
-class PyStepBody:
-    """Generated Python for steps t0..n-1 of one scan body (see the module docstring)."""
+class StepBody:
+    """Generated Python for steps t0..n-1 of one scan body (see the module docstring).
 
-    def __init__(self, ex: "ScanExecutor", modes: tuple[str, ...]):
+    ``plan`` (a scan_compiled.BodyPlan, the C linker's) replaces groups of elementwise nodes by
+    one kernel call each; without it every node is one line."""
+
+    def __init__(self, ex: "ScanExecutor", modes: tuple[str, ...], plan=None):
         spec = ex.spec
         names = {}
-        env: dict = {}
+        env: dict = {"dot": np.dot, "add": np.add, "multiply": np.multiply}
 
         def name_of(v):
             return names[id(v)]
@@ -58,9 +69,10 @@ class PyStepBody:
         for i, p in enumerate(ex.nonseq_ph):
             names[id(p)] = f"ns{i}"
             pre.append(f"    ns{i} = NS[{i}]")
-        for k, node in enumerate(ex.nodes):
-            if modes[k] == "out":
-                pre.append(f"    b{k} = B[{k}]")
+        units = self.units = list(range(len(ex.nodes))) if plan is None else plan.units
+        for u in units:
+            for v in self._buffered(ex, modes, u):
+                pre.append(f"    b{id(v)} = B[{id(v)}]")
         for v in ex.const_vars:
             names[id(v)] = f"c{id(v)}"
             env[f"c{id(v)}"] = v.data
@@ -80,6 +92,8 @@ class PyStepBody:
 
         def row(j, off):
             R = ex.ring[j]
+            if spec.keep[j] == "reversed":      # (no taps: off is 0)
+                return f"h{j}[n - 1 - t, ...]"
             return f"h{j}[t + {off}, ...]" if R is None else f"r{j}[(t + {off}) % {R}]"
 
         for j, ps in enumerate(ex.tap_ph):
@@ -91,23 +105,32 @@ class PyStepBody:
         dest = {}
         for j, o in enumerate(ex.outs):
             dest.setdefault(id(o), []).append(row(j, ex.L[j]))
-        for k, node in enumerate(ex.nodes):
+
+        def target(v):
+            rows = dest.get(id(v))
+            return rows.pop(0) if rows else f"b{id(v)}"
+
+        for u in units:
+            if not isinstance(u, int):
+                body += self._kernel_line(u, env, names, target)
+                continue
+            k, node = u, ex.nodes[u]
             outs = [f"v{k}_{i}" for i in range(len(node.outputs))]
             for v, nm in zip(node.outputs, outs):
                 names[id(v)] = nm
-            args = ", ".join(name_of(v) for v in node.inputs)
+            args = [name_of(v) for v in node.inputs]
             if modes[k] == "out":
-                env[f"f{k}"] = _out_form(node.op)
-                rows = dest.get(id(node.outputs[0]))
-                target = rows.pop(0) if rows else f"b{k}"
-                body.append(f"        {outs[0]} = f{k}({args}, out={target})")
+                env[f"f{k}"] = ex.out_forms[k]
+                body.append(f"        {outs[0]} = f{k}({', '.join(args)}, out={target(node.outputs[0])})")
+            elif modes[k] == "gemm":
+                body += _gemm_lines(node, outs[0], args, target(node.outputs[0]))
             else:
                 env[f"g{k}"] = _generic(node) if modes[k] == "checked" else partial(node.op.perform, node.params)
                 tup = modes[k] == "checked" or returns_tuple(node)
-                body.append(f"        {', '.join(outs)}{',' if tup else ''} = g{k}({args})")
+                body.append(f"        {', '.join(outs)}{',' if tup else ''} = g{k}({', '.join(args)})")
         for j, o in enumerate(ex.outs):
-            for target in dest.get(id(o), []):
-                body.append(f"        {target}[...] = {name_of(o)}")
+            for t in dest.get(id(o), []):
+                body.append(f"        {t}[...] = {name_of(o)}")
             dest[id(o)] = []
         if spec.until:
             body.append(f"        if {name_of(spec.condition)}:")
@@ -117,8 +140,77 @@ class PyStepBody:
         exec(compile(self.source, f"<scan body {spec.name or id(spec)}>", "exec"), env)
         self.loop = env["loop"]
 
+    @staticmethod
+    def _buffered(ex, modes, u) -> list:
+        """The values of unit ``u`` that get a buffer (when they are not an output's row)."""
+        if isinstance(u, int):
+            return [ex.nodes[u].outputs[0]] if modes[u] in ("out", "gemm") else []
+        return list(u.lowered.outputs)
+
+    @staticmethod
+    def _kernel_line(u, env, names, target) -> list[str]:
+        low = u.lowered
+        key = f"k{id(u)}"
+        env[f"fn_{key}"], env[f"spec_{key}"] = u.fn, u.spec
+        env.setdefault("call", _call())
+        outs = [f"v{key}_{i}" for i in range(len(low.outputs))]
+        args = "".join(f"{names[id(v)]}, " for v in low.inputs)
+        lines = []
+        given = []
+        for i, v in enumerate(low.outputs):
+            d = target(v)
+            if d.startswith("b"):
+                given.append(d)
+            else:                      # an output's row: the kernel writes it (it fits, as step 0 showed)
+                lines.append(f"        d{key}_{i} = {d}")
+                given.append(f"d{key}_{i}")
+        lines.append(f"        {''.join(o + ', ' for o in outs)}= call(fn_{key}, spec_{key}, ({args}), "
+                     f"({''.join(g + ', ' for g in given)}))")
+        for i, (v, g) in enumerate(zip(low.outputs, given)):
+            names[id(v)] = outs[i]
+            if not g.startswith("b"):
+                lines.append(f"        if {outs[i]} is not {g}:")
+                lines.append(f"            {g}[...] = {outs[i]}")
+        return lines
+
     def run(self, t0: int, n: int, seqs, hists, bufs, nonseqs) -> int:
         return self.loop(t0, n, seqs, hists, bufs, nonseqs)
+
+
+def _gemm_lines(node, out: str, args: list[str], dest: str) -> list[str]:
+    """gemm as the product written into ``dest`` through BLAS, then scaled and ``C`` added in
+    place: the same operations, in the same order, as its perform."""
+    p = node.params
+    a = args[0] + (".T" if p["trans_a"] else "")
+    b = args[1] + (".T" if p["trans_b"] else "")
+    lines = [f"        {out} = dot({a}, {b}, out={dest})"]
+    if float(p["alpha"]) != 1.0:
+        lines.append(f"        multiply({out}, {float(p['alpha'])!r}, out={out})")
+    if len(args) == 3 and float(p["beta"]) != 0.0:
+        c = args[2] if float(p["beta"]) == 1.0 else f"({args[2]} * {float(p['beta'])!r})"
+        lines.append(f"        add({out}, {c}, out={out})")
+    return lines
+
+
+def _call():
+    from ..codegen.trampoline import load
+    return load()[0]
+
+
+def _kernel_errors() -> tuple:
+    from ..codegen.trampoline import load
+    return load()[1:]
+
+
+def _gemm_fits(node, args, out) -> bool:
+    """Can this gemm write its product into a buffer shaped like its output (no broadcast of C
+    past the product's shape)?"""
+    if node.op.name != "gemm" or out.ndim == 0:
+        return False
+    a, b = args[0], args[1]
+    rows = a.shape[1] if node.params["trans_a"] else a.shape[0]
+    shape = (rows,) + ((b.shape[0] if node.params["trans_b"] else b.shape[1],) if b.ndim == 2 else ())
+    return shape == out.shape
 
 
 def _generic(node):
@@ -145,13 +237,37 @@ class ScanExecutor:
         read = {id(i) for n in self.nodes for i in n.inputs} | {id(o) for o in spec.inner_outputs}
         self.used = {id(p): id(p) in read for p in spec.inner_inputs}
         self._bodies: dict = {}
+        self.plan = None           # the C linker's units of the body (scan_compiled.BodyPlan)
+        self._hists: dict[int, np.ndarray] = {}     # output -> last call's history buffer
+        self.dtypes = [[np.dtype(v.type.dtype) for v in n.outputs] for n in self.nodes]
+        self.out_forms = [_out_form(n.op) for n in self.nodes]
+        # non-sequences that are a matrix factor of a product in the body: BLAS reads a
+        # C-ordered factor faster than a transposed view (W.T from the gradient), so one copy
+        # per call pays for itself over the steps
+        ns_index = {id(p): i for i, p in enumerate(self.nonseq_ph)}
+        self.product_ns = sorted({ns_index[id(v)] for n in self.nodes if n.op.name in ("dot", "gemm")
+                                  for pos, v in enumerate(n.inputs[:2])
+                                  if id(v) in ns_index and v.ndim == 2
+                                  and not (n.op.name == "gemm" and n.params["trans_a" if pos == 0 else "trans_b"])})
+        self._lock = threading.Lock()
 
-    def body(self, modes: tuple[str, ...]) -> PyStepBody:
+    def compile(self) -> None:
+        """Run the body on C kernels from now on (the C linker's functions call this)."""
+        if self.plan is None:
+            from .scan_compiled import BodyPlan
+            self.plan = BodyPlan(self.nodes, list(self.spec.inner_outputs))
+
+    def body(self, modes: tuple[str, ...], compiled: bool | None = None) -> StepBody:
         """The step loop for these node modes: "out" (a ufunc or dot writing into a buffer),
-        "raw" (the op's perform), "checked" (perform through run_node, which fixes dtypes)."""
-        b = self._bodies.get(modes)
+        "gemm" (a product written into a buffer, then ``C`` added in place), "raw" (the op's
+        perform), "checked" (perform through run_node, which fixes dtypes). Nodes in a kernel
+        of the compiled plan run there whatever their mode."""
+        plan = self.plan if compiled is None or compiled else None
+        key = (modes, plan is not None)
+        b = self._bodies.get(key)
         if b is None:
-            b = self._bodies[modes] = PyStepBody(self, modes)
+            b = self._bodies[key] = StepBody(self, modes, plan)
+            b.plan = plan
         return b
 
     def n_steps(self, n_arg: int, seqs: Sequence[np.ndarray]) -> int:
@@ -166,7 +282,8 @@ class ScanExecutor:
                                  f"{short[0]} has only {lengths[short[0]]} rows (after taps)")
         return n_arg
 
-    def run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def run(self, arrays: Sequence[np.ndarray], compiled: bool | None = None) -> list[np.ndarray]:
+        """The outputs of one call; ``compiled=False`` runs the Python body even when there is a plan."""
         spec = self.spec
         n_arg, seqs, inits, nonseqs = spec.split_outer(list(arrays))
         n = self.n_steps(int(n_arg), seqs)
@@ -197,8 +314,8 @@ class ScanExecutor:
             env[id(p)] = v
         for v in self.const_vars:
             env[id(v)] = v.data
-        modes, bufs = [], []
-        for node in self.nodes:
+        modes = []
+        for k, node in enumerate(self.nodes):
             args = [env[id(v)] for v in node.inputs]
             try:
                 raw = node.op.perform(node.params, *args)
@@ -207,15 +324,15 @@ class ScanExecutor:
                 raise
             raw = raw if returns_tuple(node) else (raw,)
             # a perform that returns arrays of the declared dtypes is called as it is from now on
-            trusted = all(isinstance(o, np.ndarray) and o.dtype.name == v.type.dtype
-                          for o, v in zip(raw, node.outputs))
+            trusted = all(isinstance(o, np.ndarray) and o.dtype == d for o, d in zip(raw, self.dtypes[k]))
             outs = list(raw) if trusted else [np.asarray(o).astype(v.type.dtype, copy=False)
                                               for o, v in zip(raw, node.outputs)]
             for v, o in zip(node.outputs, outs):
                 env[id(v)] = o
-            out_ok = trusted and len(outs) == 1 and _out_form(node.op) is not None
-            modes.append("out" if out_ok else "raw" if trusted else "checked")
-            bufs.append(np.empty_like(outs[0]) if out_ok else None)
+            one = trusted and len(outs) == 1
+            modes.append("out" if one and self.out_forms[k] is not None else
+                         "gemm" if one and _gemm_fits(node, args, outs[0]) else
+                         "raw" if trusted else "checked")
         hists = []
         for j, o in enumerate(self.outs):
             val = np.asarray(env[id(o)])
@@ -225,32 +342,70 @@ class ScanExecutor:
                     f"scan {spec.name or ''}: output {j} has shape {val.shape} at step 0 but its initial "
                     f"value (the previous output) has rows of shape {init_of[j].shape[1:]}; they must agree")
             rows = R if R is not None else L + n
-            h = np.empty((rows,) + val.shape, dtype=o.dtype)
+            h = self._history(j, (rows,) + val.shape, o.dtype)
             if L:
                 h[:L] = init_of[j]      # rows 0..L-1 hold times -L..-1; time t sits at t + L (mod R)
-            h[L] = val
+            h[n - 1 if spec.keep[j] == "reversed" else L] = val
             hists.append(h)
         done = 1
         stopped = spec.until and bool(env[id(spec.condition)])
         if n > 1 and not stopped:
-            body = self.body(tuple(modes))
+            if self.product_ns:
+                nonseqs = list(nonseqs)
+                for i in self.product_ns:
+                    if not nonseqs[i].flags.c_contiguous:
+                        nonseqs[i] = np.ascontiguousarray(nonseqs[i])
             try:
-                done = body.run(1, n, seqs, hists, bufs, nonseqs)
-            except OpRuntimeError:
-                raise
-            except (ValueError, TypeError) as e:
-                raise OpRuntimeError(f"scan {spec.name or ''}: a step failed: {e}") from e
+                done = self._steps(tuple(modes), env, seqs, hists, n, nonseqs, compiled)
+            except _kernel_errors() as e:
+                if compiled is False or self.plan is None:
+                    raise
+                # a kernel met shapes that do not broadcast: the Python body runs the loop again
+                # and raises the error that names the op
+                self.run(arrays, compiled=False)
+                raise OpRuntimeError(f"scan {spec.name or ''}: a step failed in a kernel: {e!r}") from e
         return [self._result(j, h, done) for j, h in enumerate(hists)]
+
+    def _steps(self, modes, env, seqs, hists, n: int, nonseqs, compiled: bool | None) -> int:
+        """Steps 1..n-1 (step 0 is in ``hists`` and ``env``); returns the number of steps done."""
+        body = self.body(modes, compiled)
+        # a buffer for each value the loop writes in place: C-ordered, shaped as at step 0
+        bufs = {}
+        for u in body.units:
+            for v in StepBody._buffered(self, modes, u):
+                bufs[id(v)] = np.empty(np.shape(env[id(v)]), dtype=v.type.dtype)
+        try:
+            return body.run(1, n, seqs, hists, bufs, nonseqs)
+        except OpRuntimeError:
+            raise
+        except _kernel_errors():
+            raise
+        except (ValueError, TypeError) as e:
+            raise OpRuntimeError(f"scan {self.spec.name or ''}: a step failed: {e}") from e
+
+    def _history(self, j: int, shape: tuple, dtype) -> np.ndarray:
+        """The history buffer of output ``j``: last call's when nothing holds it (nor a view of
+        it: a view keeps a reference to its base) and it has the shape, else a new one. Large
+        histories that are only read inside the function (the usual case: an RNN's states feed
+        its loss and gradient) then cost no allocation and no page faults per call."""
+        with self._lock:
+            old = self._hists.get(j)
+            if old is not None and old.shape == shape and old.dtype == dtype and sys.getrefcount(old) == 3:
+                return old        # the references: the cache's, ``old``'s and getrefcount's argument
+            h = self._hists[j] = np.empty(shape, dtype=dtype)
+            return h
 
     def _result(self, j: int, h: np.ndarray, done: int) -> np.ndarray:
         L, R = self.L[j], self.ring[j]
         if R is None:
-            return h[L:L + done]
+            return h[:L + done] if self.spec.keep[j] == "init" else h[L:L + done]
         i = (done - 1 + L) % R
         return h[i:i + 1]
 
     def _empty(self, j: int, init) -> np.ndarray:
         o = self.outs[j]
+        if self.spec.keep[j] == "init":
+            return np.array(init[init.shape[0] - self.L[j]:])
         row = init.shape[1:] if init is not None else tuple(s or 0 for s in o.type.shape)
         return np.empty((0,) + tuple(row), dtype=o.dtype)
 
@@ -263,6 +418,19 @@ def executor(spec: ScanSpec) -> ScanExecutor:
     if ex is None:
         ex = _EXECUTORS[spec] = ScanExecutor(spec)
     return ex
+
+
+def prepare_scans(outputs: Sequence, leaves: Sequence, linker: str) -> None:
+    """The C linker's functions run their scan bodies (and those of scans inside them) on
+    compiled kernels, built here, when the function is built."""
+    if linker != "c":
+        return
+    todo = [n for n in toposort(list(outputs), stop=list(leaves)) if n.op.name == "scan"]
+    while todo:
+        spec = todo.pop().params["spec"]
+        ex = executor(spec)
+        ex.compile()
+        todo.extend(n for n in ex.nodes if n.op.name == "scan")
 
 
 def run_scan(spec: ScanSpec, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -7,7 +7,14 @@ scan node is then rebuilt from its optimized inputs with its body rewritten:
 
 1. hoisting (egopt/lang/scan_hoist.py) again, on the body as the optimizer left it;
 2. the body goes through the same optimizer (recursively, for scans inside scans);
-3. an output whose only readers take its last row (``out[-1]``) keeps only that row.
+3. an output whose only readers take its last row (``out[-1]``) keeps only that row;
+4. ``concatenate([init[-L:], out])`` (the gradient reads an output with its initial rows) is the
+   output's own buffer, which holds the initial rows already: the output is marked
+   ``keep="init"`` and returns them too, and readers of the output read a view past them;
+5. ``out[::-1]`` of an output that is not fed back, in a loop without ``until`` (the gradient
+   of a sequence: its backward loop runs from the last row) is the output written from its
+   last row back (``keep="reversed"``): a contiguous array in the order that is read, not a
+   reversed view that a product would copy.
 """
 from __future__ import annotations
 
@@ -51,7 +58,9 @@ def optimize_graph(outputs: Sequence[Variable], leaves: Sequence[Variable], rule
         kept = [o for j, o in enumerate(node.outputs) if j not in drop]
         if drop:
             spec = drop_outputs(spec, drop)
-        keep = tuple("last" if id(o) in only_last else "all" for o in kept)
+        # (a spec this pass made before keeps its layouts: its readers read them)
+        keep = tuple(k if k in ("init", "reversed") else "last" if id(o) in only_last else "all"
+                     for o, k in zip(kept, spec.keep))
         spec, ins, body_rep = rewrite_scan(spec, ins, ruleset, keep, phases)
         rep.scan_bodies.append(body_rep)
         new = SCAN.make_node(ins, loc=node.loc, spec=spec)
@@ -59,6 +68,8 @@ def optimize_graph(outputs: Sequence[Variable], leaves: Sequence[Variable], rule
             nv.name = o.name
             memo[o] = nv
     final = clone_replace(opt_outs, memo)
+    final = with_initial_rows(final, leaves)
+    final = reversed_histories(final, leaves)
     failed = [r.outcome for r in rep.scan_bodies if r.outcome.startswith("failed")]
     if failed:
         rep.outcome = f"{rep.outcome}; a scan body: {failed[0]}"
@@ -97,3 +108,81 @@ def drop_outputs(spec: ScanSpec, drop: set[int]) -> ScanSpec:
     outs = [spec.inner_outputs[j] for j in keep_j] + ([spec.condition] if spec.until else [])
     return respec(spec, inner_outputs=tuple(outs), taps=tuple(spec.taps[j] for j in keep_j),
                   keep=tuple(spec.keep[j] for j in keep_j))
+
+
+def with_initial_rows(outputs: list[Variable], leaves) -> list[Variable]:
+    """Rule 4 of the module docstring, on the final graph."""
+    found: dict[int, tuple] = {}          # id(scan node) -> (node, {output j: [join nodes]})
+    for node in toposort(outputs, stop=list(leaves)):
+        if node.op.name != "join" or node.params.get("axis") != 0 or len(node.inputs) != 2:
+            continue
+        head, tail = node.inputs
+        sc = tail.owner
+        if sc is None or sc.op is not SCAN:
+            continue
+        spec, j = sc.params["spec"], tail.index
+        if not spec.taps[j] or spec.keep[j] != "all":
+            continue
+        if _is_last_rows(head, _init_of(spec, sc.inputs, j), -spec.taps[j][0]):
+            found.setdefault(id(sc), (sc, {}))[1].setdefault(j, []).append(node)
+    if not found:
+        return outputs
+    swap: dict = {}
+    for sc, joins in found.values():
+        spec = sc.params["spec"]
+        keep = tuple("init" if j in joins else k for j, k in enumerate(spec.keep))
+        new = SCAN.make_node(list(sc.inputs), loc=sc.loc, spec=respec(spec, keep=keep))
+        for j, (old, nv) in enumerate(zip(sc.outputs, new.outputs)):
+            nv.name = old.name
+            if j in joins:
+                swap[old] = nv[-spec.taps[j][0]:]
+                for jn in joins[j]:
+                    swap[jn.outputs[0]] = nv
+            else:
+                swap[old] = nv
+    return clone_replace(outputs, swap)
+
+
+def _init_of(spec: ScanSpec, inputs, j: int) -> Variable:
+    _, _, inits, _ = spec.split_outer(list(inputs))
+    return inits[sum(1 for t in spec.taps[:j] if t)]
+
+
+def _is_last_rows(v: Variable, init: Variable, L: int) -> bool:
+    """Is ``v`` the last ``L`` rows of ``init`` (the rows the loop starts from)?"""
+    if v is init:
+        return init.type.shape[:1] == (L,)
+    node = v.owner
+    return (node is not None and node.op.name == "subtensor" and node.inputs[0] is init
+            and len(node.inputs) == 1 and node.params.get("idx") == ((-L, None, None),))
+
+
+def reversed_histories(outputs: list[Variable], leaves) -> list[Variable]:
+    """Rule 5 of the module docstring, on the final graph."""
+    found: dict[int, tuple] = {}          # id(scan node) -> (node, {output j: [reversing nodes]})
+    for node in toposort(outputs, stop=list(leaves)):
+        if node.op.name != "subtensor" or len(node.inputs) != 1 or node.params.get("idx") != ((None, None, -1),):
+            continue
+        sc = node.inputs[0].owner
+        if sc is None or sc.op is not SCAN:
+            continue
+        spec, j = sc.params["spec"], node.inputs[0].index
+        if spec.taps[j] or spec.keep[j] != "all" or spec.until:
+            continue
+        found.setdefault(id(sc), (sc, {}))[1].setdefault(j, []).append(node)
+    if not found:
+        return outputs
+    swap: dict = {}
+    for sc, revs in found.values():
+        spec = sc.params["spec"]
+        keep = tuple("reversed" if j in revs else k for j, k in enumerate(spec.keep))
+        new = SCAN.make_node(list(sc.inputs), loc=sc.loc, spec=respec(spec, keep=keep))
+        for j, (old, nv) in enumerate(zip(sc.outputs, new.outputs)):
+            nv.name = old.name
+            if j in revs:
+                swap[old] = nv[::-1]
+                for r in revs[j]:
+                    swap[r.outputs[0]] = nv
+            else:
+                swap[old] = nv
+    return clone_replace(outputs, swap)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -50,11 +51,23 @@ extern "C" void run_{name}(unsigned grid, unsigned block, char **p, long long *v
 }}"""
 
 
-def build(kernels, cxx: str = "g++"):
-    """A ctypes library with ``run_<kernel name>`` for each kernel."""
-    r = CUDARenderer()
-    src = r.render(kernels).replace("#include <cuda_fp16.h>", SHIM)
-    src += "".join(_launcher(r.kernel_name(k), k.nbuffers, k.ndim * (1 + k.nbuffers)) for k in kernels)
+SIGNATURE = re.compile(r'extern "C" __global__ void (\w+)\(([^)]*)\)')
+
+
+def signatures(src: str) -> list[tuple[str, int, int]]:
+    """(kernel name, buffer count, integer-argument count) of each kernel in rendered source."""
+    found = []
+    for name, params in SIGNATURE.findall(src):
+        ps = [p.strip() for p in params.split(",") if p.strip()]
+        found.append((name, sum(p.startswith("char") for p in ps), sum(p.startswith("long long") for p in ps)))
+    return found
+
+
+def build_source(src: str, cxx: str = "g++"):
+    """A ctypes library with ``run_<kernel name>`` for each kernel of rendered CUDA ``src``
+    (what a fake ``cupy.RawModule`` compiles: tests/fake_cupy.py)."""
+    src = SHIM + src.replace("#include <cuda_fp16.h>", "")
+    src += "".join(_launcher(name, nb, nargs) for name, nb, nargs in signatures(src))
     d = Path(tempfile.mkdtemp(prefix="egopt-cuda-emu-"))
     so = d / f"k{hashlib.sha256(src.encode()).hexdigest()[:12]}.so"
     (d / "k.cpp").write_text(src)
@@ -63,10 +76,19 @@ def build(kernels, cxx: str = "g++"):
     return ctypes.CDLL(str(so))
 
 
+def build(kernels, cxx: str = "g++"):
+    """A ctypes library with ``run_<kernel name>`` for each kernel."""
+    return build_source(CUDARenderer().render(kernels), cxx)
+
+
+def launch(lib, name: str, grid: int, block: int, pointers, ints) -> None:
+    """Run kernel ``name`` of ``lib`` on ``grid`` blocks of ``block`` threads."""
+    ptrs = (ctypes.c_char_p * max(1, len(pointers)))(*[ctypes.cast(p, ctypes.c_char_p) for p in pointers])
+    vals = (ctypes.c_longlong * max(1, len(ints)))(*[int(v) for v in ints])
+    getattr(lib, "run_" + name)(ctypes.c_uint(grid), ctypes.c_uint(block), ptrs, vals)
+
+
 def run(lib, kernel, shape, arrays, grid: int, block: int) -> None:
     """``arrays``: one per buffer, already broadcast (views) to ``shape``."""
-    name = "run_" + CUDARenderer().kernel_name(kernel)
-    ptrs = (ctypes.c_char_p * len(arrays))(*[ctypes.cast(a.ctypes.data, ctypes.c_char_p) for a in arrays])
     ints = [int(s) for s in shape] + [int(s) for a in arrays for s in a.strides]
-    vals = (ctypes.c_longlong * max(1, len(ints)))(*ints)
-    getattr(lib, name)(ctypes.c_uint(grid), ctypes.c_uint(block), ptrs, vals)
+    launch(lib, CUDARenderer().kernel_name(kernel), grid, block, [a.ctypes.data for a in arrays], ints)

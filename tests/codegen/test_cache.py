@@ -76,3 +76,48 @@ def test_garbage_with_a_matching_name_is_rebuilt(tmp_path):
 def test_key_depends_on_source_and_flags():
     from egopt.codegen.cache import cache_key
     assert cache_key("a", "-O3") != cache_key("a", "-O2") != cache_key("b", "-O2")
+
+
+def test_a_big_library_compiles_in_parts_that_link_into_one(tmp_path, monkeypatch):
+    import egopt
+    import egopt.tensor as T
+    from egopt.codegen import compile as C
+    monkeypatch.setattr(C, "SPLIT_BYTES", 2000)
+    monkeypatch.setattr(C, "_cores", lambda: 3)
+    seen, runs = [], []
+    real, real_run = C.split_source, C._run
+    monkeypatch.setattr(C, "split_source", lambda s, n: seen.append(real(s, n)) or seen[-1])
+    monkeypatch.setattr(C, "_run", lambda cmds, *a: runs.append(cmds) or real_run(cmds, *a))
+    x, y = T.dmatrix("x"), T.dmatrix("y")
+    outs = [T.exp(x) * y + 1, T.tanh(x - y) * 2, T.sum(T.sin(x) * y, axis=1), T.log1p(T.abs(x * y))]
+    with egopt.config.change_flags(compiledir=str(tmp_path)):
+        f = egopt.function([x, y], outs, mode=egopt.Mode(linker="c"))
+    assert f.linker == "c" and seen and len(seen[0]) >= 2        # several units ...
+    assert len(runs) == 2 and len(runs[0]) == len(seen[0])        # compiled at once, then linked (no fallback)
+    a = np.linspace(-1, 1, 12).reshape(3, 4)
+    b = np.cos(a)
+    want = [np.exp(a) * b + 1, np.tanh(a - b) * 2, np.sum(np.sin(a) * b, axis=1), np.log1p(np.abs(a * b))]
+    for got, w in zip(f(a, b), want):
+        np.testing.assert_allclose(got, w, rtol=1e-12)
+    assert len(_libraries(tmp_path)) == 1
+
+
+def test_split_source_keeps_every_kernel_once_and_one_thread_count():
+    from egopt.codegen.compile import split_source
+    prelude = "#include <math.h>\nstatic int egopt_nthreads = 1;\n" \
+              "EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n; }\n"
+    kernels = [f"/* k{i} */\nEGOPT_EXPORT int egopt_k_{i:04x}(void) {{ return {i} + egopt_nthreads; }}\n" + " " * 500
+               for i in range(10)]
+    import egopt.codegen.compile as C
+    src = prelude + "".join(kernels)
+    old = C.SPLIT_BYTES
+    try:
+        C.SPLIT_BYTES = 1000
+        parts = split_source(src, 4)
+    finally:
+        C.SPLIT_BYTES = old
+    assert len(parts) == 4
+    assert [sum(p.count(f"egopt_k_{i:04x}(") for p in parts) for i in range(10)] == [1] * 10
+    assert parts[0].count("int egopt_nthreads = 1;") == 1 and "static int egopt_nthreads" not in parts[0]
+    assert all("extern int egopt_nthreads;" in p and "egopt_set_threads" not in p for p in parts[1:])
+    assert split_source(src, 1) == [src]

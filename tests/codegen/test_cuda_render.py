@@ -122,6 +122,8 @@ def test_cuda_source_shape(all_kernels):
     assert "__shared__" in red and "__syncthreads()" in red and "blockIdx.x; o < nout; o += gridDim.x" in red
     half = r.render(half_kernels())
     assert "__half2float(" in half and "__float2half(" in half and "__half *" in half
+    assert half.startswith("#include <cuda_fp16.h>")
+    assert "cuda_fp16.h" not in r.render([k for k in all_kernels if k not in half_kernels()])
 
 
 def test_launch_dims():

@@ -65,7 +65,7 @@ def test_reductions_over_chunked_axes_use_tree_reduction_and_match():
     I = RNG.integers(-3, 4, size=(30, 41)).astype("int32")
     res = ed.map(f, da.from_array(X, chunks=(7, 11)), da.from_array(I, chunks=(13, 4)))
     graph = dict(res[0].__dask_graph__())
-    assert any("egopt-sum" in str(k) for k in graph)           # a Dask tree reduction, not a rechunk
+    assert any("egopt-logsumexp" in str(k) for k in graph)     # a Dask tree reduction, not a rechunk
     for o, ref in zip(dask.compute(*res), f(X, I)):
         assert o.dtype == ref.dtype and o.shape == ref.shape
         np.testing.assert_allclose(o, ref, rtol=1e-12, atol=1e-9)
@@ -106,11 +106,41 @@ def test_splittable_dot_and_softmax_do_not_warn():
     np.testing.assert_allclose(out.compute(), f(X, W), rtol=1e-12)
 
 
-def test_shape_dependent_op_without_static_shape_is_a_clear_error():
+def test_shape_dependent_op_without_static_shape_is_a_clear_error_when_read():
     x = T.dmatrix("x")
-    f = egopt.function([x], x.reshape((x.shape[0] * x.shape[1],)))
-    with pytest.warns(ed.RechunkWarning), pytest.raises(ed.DaskSplitError, match="op reshape.*not known"):
-        ed.map(f, da.from_array(RNG.normal(size=(4, 6)), chunks=2))
+    X = RNG.normal(size=(4, 6))
+    flat = x.reshape((x.shape[0] * x.shape[1],))
+    f = egopt.function([x], flat + 1)
+    with pytest.warns(ed.RechunkWarning), pytest.raises(ed.DaskSplitError, match="op reshape.*not known.*read"):
+        ed.map(f, da.from_array(X, chunks=2))
+    # as an output of its own, its size is simply known once computed (unknown Dask chunks)
+    g = egopt.function([x], flat)
+    with pytest.warns(ed.RechunkWarning, match="op reshape"):
+        out = ed.map(g, da.from_array(X, chunks=2))
+    assert np.isnan(out.shape[0])
+    np.testing.assert_array_equal(out.compute(), X.ravel())
+
+
+def test_scan_over_a_chunked_axis_runs_whole_with_a_warning_or_errors_clearly():
+    x, h0 = T.dmatrix("x"), T.dvector("h0")
+    hs, _ = egopt.scan(lambda xt, h: T.tanh(xt + 0.5 * h), sequences=[x], outputs_info=[h0])
+    f = egopt.function([x, h0], hs)
+    X, H = RNG.normal(size=(12, 5)), RNG.normal(size=5)
+    with pytest.warns(ed.RechunkWarning) as rec:
+        out = ed.map(f, da.from_array(X, chunks=((5, 5, 2), (2, 3))), H)
+    text = " ".join(str(w.message) for w in rec)
+    assert "op scan" in text and "test_split.py" in text and "(5, 5, 2)" in text
+    # the steps run in order over the whole sequence: the same as the one-process call
+    np.testing.assert_array_equal(out.compute(), f(X, H))
+    ref, h = [], H
+    for t in range(12):
+        h = np.tanh(X[t] + 0.5 * h)
+        ref.append(h)
+    np.testing.assert_allclose(out.compute(), ref, rtol=1e-14)
+    # read by another op, its unknown length is a clear error, never a guessed shape
+    g = egopt.function([x, h0], hs.sum(axis=0) * 2)
+    with pytest.warns(ed.RechunkWarning), pytest.raises(ed.DaskSplitError, match="op scan.*not known"):
+        ed.map(g, da.from_array(X, chunks=(5, 5)), H)
 
 
 def test_input_checks_name_the_input():
@@ -188,3 +218,118 @@ def test_a_cluster_egopt_starts_prints_its_dashboard(capsys):
     finally:
         client.close()
         cluster.close()
+
+
+def test_kernels_run_on_one_openmp_thread_inside_dask_tasks():
+    # Dask runs a task per core already; OpenMP teams inside them would oversubscribe the cores
+    f = _w1()
+    kernel = ed.Kernel.of(f)
+    if kernel.fn.linker != "c":
+        pytest.skip("the py linker runs NumPy: no OpenMP teams to limit")
+    libs = list(kernel.fn.program._libs.values())
+    assert libs
+    seen, saved = [], [lib.egopt_set_threads for lib in libs]
+    for lib, real in zip(libs, saved):
+        lib.egopt_set_threads = lambda n, real=real: (seen.append(n), real(n))
+    X = RNG.normal(size=(40, 30))
+    try:
+        out = da.blockwise(kernel, "ij", da.from_array(X, chunks=(20, 30)), "ij", X, "ij", X[0], "j",
+                           dtype=float, meta=np.empty((0, 0)))
+        np.testing.assert_allclose(out.compute(), f(X, X, X[0]), rtol=1e-14, atol=1e-14)
+    finally:
+        for lib, real in zip(libs, saved):
+            lib.egopt_set_threads = real
+    from egopt.dask.kernel import _cores
+    assert seen == [1, egopt.config.threads or _cores()] * 2 * len(libs)     # two blocks, in turn
+
+
+def _ops_of(kernel) -> set[str]:
+    """Op names a kernel's graph evaluates (fused bodies included)."""
+    from egopt.lang.graph import toposort
+    names, todo = set(), [(kernel.fn.outputs, kernel.fn.input_vars)]
+    while todo:
+        outs, stop = todo.pop()
+        for n in toposort(outs, stop=stop):
+            names.add(n.op.name)
+            body = n.params.get("body")
+            if body is not None:
+                todo.append((body.outputs, body.inputs))
+    return names
+
+
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """(ops of the kernel, block shape of its first argument) for every kernel call in tasks."""
+    calls = []
+    real = ed.Kernel.__call__
+
+    def counting(self, *arrays):
+        calls.append((_ops_of(self), np.shape(arrays[0]) if arrays else ()))
+        return real(self, *arrays)
+
+    monkeypatch.setattr(ed.Kernel, "__call__", counting)
+    return calls
+
+
+@pytest.mark.parametrize("case", ["elementwise", "tree", "whole"])
+def test_outputs_sharing_work_compute_it_once_per_block(case, kernel_calls):
+    x = T.dmatrix("x")
+    a = T.exp(x) * T.sin(x)
+    outs = {"elementwise": [a + 1, a * 3, a],
+            "tree": [a + 1, a.sum(axis=0), T.max(a, axis=0)],
+            "whole": [a + 1, T.argmax(a, axis=0)]}[case]
+    f = egopt.function([x], outs)
+    X = RNG.normal(size=(40, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ed.RechunkWarning)      # argmax over the chunked axis
+        res = ed.map(f, da.from_array(X, chunks=(10, 6)))
+    del kernel_calls[:]
+    got = dask.compute(*res)                                       # one graph: shared keys once
+    for o, ref in zip(got, f(X)):
+        np.testing.assert_allclose(o, ref, rtol=1e-14, atol=1e-14)
+    with_sin = [shape for ops, shape in kernel_calls if "sin" in ops]
+    assert with_sin == [(10, 6)] * 4, kernel_calls                 # a = exp(x)*sin(x): once per block
+    if case == "elementwise":
+        assert len(kernel_calls) == 4                              # the three outputs: one task per block
+
+
+def test_logsumexp_over_chunks_is_one_pass_and_stable_like_scipy(kernel_calls):
+    from scipy.special import logsumexp as scipy_lse
+    x = T.dmatrix("x")
+    lse = T.nnet.logsumexp
+    f = egopt.function([x], [lse(x, axis=1), lse(x, axis=0, keepdims=True), lse(x), lse(2 * x, axis=(0, 1))])
+    X = RNG.normal(size=(20, 31)) * 300                  # exp overflows unless rescaled
+    X[:, 0] += 1e5                                       # huge values
+    X[3, :] = -np.inf                                    # a row of -inf everywhere (every chunk)
+    X[4, :15] = -np.inf                                  # -inf chunks in a finite row
+    X[6:13, :5] = -np.inf                                # a whole block of -inf
+    X[5, 12] = np.inf
+    chunks = ((7, 13), (5, 10, 16))
+    res = ed.map(f, da.from_array(X, chunks=chunks))
+    graph = dict(res[0].__dask_graph__())
+    assert any("egopt-logsumexp" in str(k) for k in graph)
+    assert not any("egopt-max" in str(k) or "egopt-sum" in str(k) for k in graph)   # no max pass
+    del kernel_calls[:]
+    got = dask.compute(*res)
+    # the data is read once: one kernel call per block and output (then only small pair combines)
+    blocks = [(r, c) for r in chunks[0] for c in chunks[1]]
+    assert sorted(s for _, s in kernel_calls if s in blocks) == sorted(blocks * 4)
+    with np.errstate(all="ignore"):
+        refs = [scipy_lse(X, axis=1), scipy_lse(X, axis=0, keepdims=True), scipy_lse(X), scipy_lse(2 * X)]
+    for o, ref in zip(got, refs):
+        assert o.shape == ref.shape
+        np.testing.assert_allclose(o, ref, rtol=1e-15, atol=0)
+    assert got[0][3] == -np.inf and got[0][5] == np.inf and np.isfinite(got[0][4])
+    # an entry dominating by more than 40 keeps the tiny rest (as the op does: log1p, not log)
+    v = T.dvector("v")
+    g = egopt.function([v], lse(v))
+    D = np.array([0.0, -50.0, -60.0, -70.0, -45.0])
+    tiny = ed.map(g, da.from_array(D, chunks=(1, 3, 1))).compute()
+    np.testing.assert_allclose(tiny, np.log1p(np.exp(D[1:]).sum()), rtol=1e-14)
+    assert tiny > 0
+    # all -inf: -inf, over uneven chunks of one axis
+    assert ed.map(g, da.from_array(np.full(11, -np.inf), chunks=(1, 4, 6))).compute() == -np.inf
+    V = np.concatenate([np.full(5, -np.inf), RNG.normal(size=6) - 800.0])   # a -inf chunk, tiny values
+    out = ed.map(g, da.from_array(V, chunks=(5, 2, 4))).compute()
+    np.testing.assert_allclose(out, scipy_lse(V), rtol=1e-15)
+    np.testing.assert_allclose(out, g(V), rtol=1e-15)

@@ -121,11 +121,29 @@ def test_second_derivative_through_scan():
     np.testing.assert_allclose(H, want, rtol=1e-10)
 
 
-def test_until_is_not_differentiable_and_says_so():
-    x = T.dvector("x")
-    o, _ = egopt.scan(lambda a, h: (h + a, until(h > 3)), sequences=x, outputs_info=T.constant(0.0))
-    with pytest.raises(egopt.lang.EgoptError, match="until"):
-        T.grad(o.sum(), x)
+def _until_scan(x, w, h0):
+    # stops after the step where h passes 3: with these values, after step 3 of 6 (h ~ 1.0, 2.2, 3.6),
+    # far enough from the threshold that finite differences take the same number of steps
+    o, _ = egopt.scan(lambda a, h, w: (h + a * w, until(h + a * w > 3)), sequences=x, outputs_info=h0,
+                      non_sequences=w)
+    return o
+
+
+def test_gradient_through_until_runs_over_the_steps_taken():
+    x, w, h0 = T.dvector("x"), T.dscalar("w"), T.dscalar("h0")
+    o = _until_scan(x, w, h0)
+    cost = (o ** 2).sum()
+    f = egopt.function([x, w, h0], [o, *T.grad(cost, [x, w, h0])])
+    xv, wv, hv = np.array([1.0, 1.2, 1.4, 1.0, 1.0, 1.0]), 1.0, 0.0
+    hs, gx, gw, gh = f(xv, wv, hv)
+    np.testing.assert_allclose(hs, [1.0, 2.2, 3.6])
+    # d cost / d h_t = 2 * (sum of the later states) for the states actually computed
+    d = np.array([2 * (1.0 + 2.2 + 3.6), 2 * (2.2 + 3.6), 2 * 3.6])
+    np.testing.assert_allclose(gx, np.concatenate([d * wv, np.zeros(3)]))
+    np.testing.assert_allclose(gw, (d * xv[:3]).sum())
+    assert gh == pytest.approx(d[0])
+    verify_grad(lambda x, w, h0: (_until_scan(x, w, h0) ** 2).sum(), [xv, np.array(wv), np.array(hv)], rng=RNG)
+    verify_grad(lambda x, w, h0: _until_scan(x, w, h0)[-1] * 2, [xv, np.array(wv), np.array(hv)], rng=RNG)
 
 
 def test_gradient_of_the_last_row_only_seeds_the_carry():

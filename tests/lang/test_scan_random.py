@@ -138,3 +138,20 @@ def test_gradient_through_scan_with_draws_holds_the_draws_fixed():
         num_h[i] = (np_cost(Wv, h0v + d)[0] - np_cost(Wv, h0v - d)[0]) / (2 * eps)
     np.testing.assert_allclose(gWv, num_W, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(gh0v, num_h, rtol=1e-5, atol=1e-7)
+
+
+def test_nested_scan_draws_continue_the_stream_across_outer_steps():
+    # the outer body drops the inner scan's updates: the key still moves past every inner draw
+    rs = RandomStream(3)
+
+    def outer(h):
+        inner, _ = egopt.scan(lambda a: a + rs.normal(size=(2,)), outputs_info=h, n_steps=3)
+        return inner[-1] - h                 # this step's three draws, summed
+    out, upd = egopt.scan(outer, outputs_info=T.zeros((2,)), n_steps=4)
+    (key, _), = rs.updates()
+    assert list(upd) == [key]
+    f = egopt.function([], out, updates=upd)
+    ks, k12 = _keys(key.get_value().copy(), 12)
+    draws = [generator(k).standard_normal(2) for k in ks]
+    np.testing.assert_allclose(f(), [sum(draws[3 * s:3 * s + 3]) for s in range(4)], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(key.get_value(), k12)

@@ -39,7 +39,8 @@ def _bound(eg, fn: str, name: str):
 
 def ranges(outputs, inputs):
     """IR variable -> (lo, hi, pos, nonneg, nonzero) as the analysis alone derives them."""
-    from egglog import bindings as b
+    from egopt.rules.egglog_bindings import bindings
+    b = bindings()
     enc = encode(outputs, inputs)
     eg = b.EGraph()
     eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))

@@ -29,7 +29,8 @@ _RULES = [
 
 
 def _forms(text: str) -> str:
-    from egglog import bindings as b
+    from egopt.rules.egglog_bindings import bindings
+    b = bindings()
     eg = b.EGraph()
     eg.run_program(*eg.parse_program(_PROGRAM.format(rules=text)))
     out = []

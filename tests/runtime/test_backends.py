@@ -51,8 +51,32 @@ def test_cuda_without_a_device_says_so(monkeypatch):
     assert "asks for CUDA device 3, but this machine has 2" in _compile_error("cuda3")
 
 
-def test_cuda_with_cupy_and_a_device_still_refuses_until_wired(monkeypatch):
-    """Kernels are compile-checked only: never pretend the function runs on the GPU."""
+def test_cuda_with_a_value_checking_mode_is_refused(monkeypatch):
+    """DebugMode and NanGuardMode check values with NumPy on the host: they cannot read GPU arrays
+    (device="cuda" itself runs: tests/runtime/test_cuda_program.py)."""
     _fake_cupy(monkeypatch, count=1)
     assert cuda.unavailable_reason("cuda0") is None
-    assert "does not yet run compiled functions on the GPU" in _compile_error()
+    x = T.dvector("x")
+    for mode in ("DebugMode", "NanGuardMode"):
+        with egopt.config.change_flags(device="cuda"):
+            with pytest.raises(BackendUnavailableError, match="checks values with the NumPy linker"):
+                egopt.function([x], x + 1, mode=mode)
+
+
+def test_shared_variable_on_cuda_without_cupy_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    with egopt.config.change_flags(device="cuda"):
+        with pytest.raises(BackendUnavailableError, match="device='cuda'.*cupy is not installed"):
+            egopt.shared(np.zeros(3))
+
+
+def test_the_gpu_check_script_stops_clearly_without_cupy_or_a_device(monkeypatch, capsys):
+    from bench import gpu_check
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    with pytest.raises(SystemExit) as info:
+        gpu_check.main(["--no-install"])
+    assert info.value.code == 2 and "cupy not installed" in capsys.readouterr().err
+    _fake_cupy(monkeypatch, count=0)
+    with pytest.raises(SystemExit) as info:
+        gpu_check.main(["--no-install"])
+    assert info.value.code == 2 and "no device: cupy is installed but this machine has no CUDA device" in capsys.readouterr().err

@@ -126,3 +126,36 @@ def test_step_failure_names_the_scan():
     f = egopt.function([x, W], y, mode="FAST_COMPILE")
     with pytest.raises(egopt.lang.OpRuntimeError, match="dot"):
         f(np.ones((3, 2)), np.ones((4, 5)))
+
+
+@pytest.mark.parametrize("taps", [[-1], [-3, -1]])
+def test_gradient_reads_the_history_with_its_initial_rows_without_a_copy(taps):
+    x, a0 = T.dmatrix("x"), T.dmatrix("a0")
+    o, _ = egopt.scan(lambda x_t, *prev: T.tanh(x_t + sum(p * (0.5 + 0.1 * i) for i, p in enumerate(prev))),
+                      sequences=x, outputs_info=dict(initial=a0 if len(taps) > 1 else a0[0], taps=taps))
+    cost = (o ** 2).sum()
+    f = egopt.function([x, a0], [o, *T.grad(cost, [x, a0])])
+    (fwd, _) = _scan_nodes(f)
+    assert fwd.params["spec"].keep == ("init",)
+    assert not any(n.op.name == "join" and any(i.owner is fwd for i in n.inputs) for n in f.maker.fgraph.toposort())
+    ref = egopt.function([x, a0], [o, *T.grad(cost, [x, a0])], mode="FAST_COMPILE")
+    xv, av = np.random.default_rng(2).normal(size=(5, 2)), np.random.default_rng(3).normal(size=(3, 2))
+    for got, want in zip(f(xv, av), ref(xv, av)):
+        np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_sequence_gradient_is_written_in_forward_order():
+    ins, hs = _rnn()
+    cost = (hs ** 2).sum()
+    f = egopt.function(ins, T.grad(cost, ins))
+    fwd, bwd = _scan_nodes(f)
+    assert "reversed" in bwd.params["spec"].keep
+    # what reads the gradient history reads the scan's own output, not a reversed view of it
+    g_out = bwd.outputs[bwd.params["spec"].keep.index("reversed")]
+    readers = [n for n in f.maker.fgraph.toposort() if any(i is g_out for i in n.inputs)]
+    assert readers and not any(n.op.name == "subtensor" and n.params.get("idx") == ((None, None, -1),)
+                               for n in readers)
+    ref = egopt.function(ins, T.grad(cost, ins), mode="FAST_COMPILE")
+    vals = _values(T_=7)
+    for got, want in zip(f(*vals), ref(*vals)):
+        np.testing.assert_allclose(got, want, rtol=1e-10)
