@@ -71,15 +71,18 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     from .schema import schema_text
     eg = b.EGraph()
     eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))
-    from .retire import RULESET as RETIRE, deferred
+    from .retire import RULESET as RETIRE, split
     eg.run_program(*eg.parse_program(f"(ruleset {RETIRE})\n"))
     from .relevance import graph_pairs, relevant
     from . import provenance
     active = relevant(rules, graph_pairs(enc))
-    text = deferred(r.egg() for r in active)     # stability rules retire forms at phase end
+    # stability rules retire the forms they matched at phase end (retire.py); the subsuming
+    # copies are loaded only for the rules that matched
+    text, retire_copies = split(r.egg() for r in active)
     recording = provenance.wanted(rules)
     if recording:                         # DebugMode: the same rules, also recording their names
-        text = provenance.schema_text() + deferred(provenance.instrumented(r) for r in active)
+        text, retire_copies = split(provenance.instrumented(r) for r in active)
+        text = provenance.schema_text() + text
     subsuming = {r.phase for r in active if " :subsume" in r.egg()}
     from .analysis import analysis_text, condition_queries, constructors, needed, needed_now, needs_intervals
     texts = [r.egg() for r in active]
@@ -160,6 +163,9 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
                 rep.stop = memory_stop
                 break
         # retire what the phase's stability rules matched (and the written fraction sums)
+        matched = [retire_copies.pop(n) for n in list(retire_copies) if sat.fired.get(n)]
+        if matched:
+            eg.run_program(*eg.parse_program("\n".join(matched), filename="<retire>"))
         eg.run_program(*(retire if extra or ph.name in subsuming else core))
         rep.seconds = time.perf_counter() - t0
     sat.memory_grown = guard.grown()

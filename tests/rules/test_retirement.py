@@ -65,3 +65,13 @@ def test_deferred_text():
     assert retire == '(rewrite (Log (Sub (Lit 1.0) x)) (Log1p (Neg x)) :subsume :ruleset retire :name "log1m!retire")'
     other = '(rewrite (Add x (Lit 0.0)) x :ruleset canonicalize :name "add-zero")'
     assert deferred([other]) == other
+
+
+def test_split_keeps_the_subsuming_copies_by_rule_name():
+    from egopt.rules.retire import split
+    t = '(rewrite (Log (Sub (Lit 1.0) x)) (Log1p (Neg x)) :subsume :ruleset stabilize :name "log1m")'
+    other = '(rewrite (Add x (Lit 0.0)) x :ruleset canonicalize :name "add-zero")'
+    text, copies = split([t, other])
+    assert text.splitlines() == [t.replace(" :subsume", ""), other]
+    assert copies == {"log1m": '(rewrite (Log (Sub (Lit 1.0) x)) (Log1p (Neg x)) :subsume :ruleset retire '
+                               ':name "log1m!retire")'}
