@@ -7,6 +7,7 @@ space; a plain elementwise node is a one-node region, and a ``fused_elemwise`` /
 loops do (``add(int8, float32)`` adds in float32; a comparison compares in the inputs' common
 dtype). 0-d constants become literals; every other outer value is a buffer.
 
+softmax and log_softmax lower to a kernel that normalizes along their axis.
 ``lower_*`` return None for what the kernels do not cover (float16 and complex dtypes, an op
 without a ``c`` template); the runtime then runs that node's NumPy perform.
 """
@@ -19,7 +20,7 @@ import numpy as np
 
 from ..lang import dtypes
 from ..lang.graph import Apply, Constant, Variable, toposort
-from .kernel_ir import REDUCTIONS, Buffer, Call, Cast, Const, Expr, Kernel, Load, Reduce
+from .kernel_ir import NORMALIZATIONS, REDUCTIONS, Buffer, Call, Cast, Const, Expr, Kernel, Load, Normalize, Reduce
 
 # ops whose arguments keep their own dtypes (the template handles them)
 _OWN_DTYPES = {"cast", "isnan", "isinf"}
@@ -216,3 +217,19 @@ def _full_shape(node: Apply, body) -> tuple[int | None, ...]:
     if body is None:
         return node.inputs[0].type.shape
     return body.outputs[0].type.shape
+
+
+def lower_normalize(node: Apply) -> Lowered | None:
+    """softmax / log_softmax along one axis of a float input (float32 sums in float64)."""
+    kind = node.op.name
+    if kind not in NORMALIZATIONS or not all(supported_dtype(v.dtype) for v in list(node.inputs) + node.outputs):
+        return None
+    x, out = node.inputs[0], node.outputs[0]
+    if out.dtype not in ("float32", "float64") or x.ndim == 0:
+        return None
+    b = _Builder(x.type.shape)
+    e = cast(b.value(x), out.dtype)
+    obuf = Buffer(len(b.inputs), out.dtype, (False,) * x.ndim)
+    kernel = Kernel(x.ndim, _buffers(b), ((obuf, e),), label=f"{kind}[{node.params['axis']}]",
+                    normalize=Normalize(kind, int(node.params["axis"]), "float64"))
+    return Lowered(kernel, list(b.inputs), [out], [node])

@@ -221,7 +221,8 @@ class CRenderer:
             if k.key in seen:
                 continue
             seen.add(k.key)
-            src.append(self.render_reduce(k) if k.reduce else self.render_elemwise(k))
+            src.append(self.render_reduce(k) if k.reduce else
+                       self.render_normalize(k) if k.normalize else self.render_elemwise(k))
         return "\n".join(src)
 
     def _head(self, k: Kernel) -> list[str]:
@@ -303,7 +304,8 @@ class CRenderer:
         if d > 1:
             lines.append("        int64_t rem = r;")
             for a in range(d - 2, -1, -1):
-                lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];")
+                lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];" if a
+                             else "        { const int64_t ix = rem;")
                 lines.append("          " + " ".join(f"o{b.index} += ix * st[{b.index * d + a}];" for b in bufs) + " }")
         row_ptrs = [f"        {'const ' if b in varying else ''}char *q{b.index} = "
                     f"({'const ' if b in varying else ''}char *)data[{b.index}] + o{b.index};" for b in bufs]
@@ -428,6 +430,234 @@ class CRenderer:
         return "\n".join(lines)
 
 
+    # ---- softmax / log_softmax along one axis ---------------------------------------------------
+    def render_normalize(self, k: Kernel) -> str:
+        """Per line along the axis: the max (NaN-propagating) and the first index holding it, the
+        sum of exponentials in ``acc``, then the output. log_softmax keeps the NumPy reference's
+        accuracy: the max's own term (an exact 1) is left out of the sum and log1p taken, so a
+        dominated entry keeps its tiny log-probability.
+
+        When the axis is the last and the output C-contiguous (always, for a fresh output), lines
+        go in blocks: shifted values are written to the output, exponentiated in one flat vector
+        pass over the block (libmvec), then summed and finished per line; else one line at a time
+        with scalar exponentials."""
+        d, nz = k.ndim, k.normalize
+        (obuf, root), = k.outputs
+        axis, kept = nz.axis, [a for a in range(d) if a != nz.axis]
+        t, acc_t = self.ctype(root.dtype), self.ctype(nz.acc)
+        sfx = "f" if root.dtype == "float32" else "d"
+        lines = self._head(k)
+        lines.append("    if (n == 0) return 0;")
+        lines.append(f"    const int64_t len = shape[{axis}], rows = n / len;")
+        invariant = [b for b in k.inputs if b.invariant]
+        varying = [b for b in k.inputs if not b.invariant]
+        inv_names = {}
+        for b in invariant:
+            ct = self.ctype(b.dtype)
+            inv_names[b.index] = f"v{b.index}"
+            lines.append(f"    const {ct} v{b.index} = *(const {ct} *)data[{b.index}];")
+        bufs = varying + [obuf]
+        loads = {**inv_names, **{b.index: f"*(const {self.ctype(b.dtype)} *)(q{b.index} + i * s{b.index})"
+                                 for b in varying}}
+        body, names = self.exprs([root], loads, "t")
+        x = names[root]
+        out = f"*({self.ctype(obuf.dtype)} *)(q{obuf.index} + i * s{obuf.index})"
+
+        def line_start(indent: str, row: str) -> list[str]:
+            ls = [f"{indent}int64_t o{b.index} = 0;" for b in bufs]
+            if kept:
+                ls.append(f"{indent}int64_t rem = {row};")
+                ls += _unravel(indent, "rem", kept, bufs, "o", d)
+            for b in bufs:
+                const = "const " if b is not obuf else ""
+                ls.append(f"{indent}{const}char *q{b.index} = ({const}char *)data[{b.index}] + o{b.index};")
+                ls.append(f"{indent}const int64_t s{b.index} = st[{b.index * d + axis}];")
+            return ls
+
+        def loop(indent: str, stmts: list[str], start: str = "0") -> list[str]:
+            return ([f"{indent}for (int64_t i = {start}; i < len; i++) {{"] +
+                    [f"{indent}    " + st_ for st_ in body + stmts] + [f"{indent}}}"])
+
+        def line_max(indent: str) -> list[str]:
+            ls = [f"{indent}{t} best = 0; int64_t first = 0;", f"{indent}{{ const int64_t i = 0;"]
+            ls += [f"{indent}  " + st_ for st_ in body] + [f"{indent}  best = {x}; }}"]
+            return ls + loop(indent, [f"if (best == best && ({x} > best || {x} != {x})) {{ best = {x}; first = i; }}"], "1")
+        log = nz.kind == "log_softmax"
+        obase = f"(({t} *)data[{obuf.index}])"
+        lines += self._normalize_contiguous(k, root, t, acc_t, sfx, log)
+        # blocked path: the axis is the last and the output C-contiguous
+        lines.append(f"    if ({'1' if axis == d - 1 else '0'} && "
+                     f"egopt_contig(shape, st + {obuf.index * d}, {d}, {np.dtype(obuf.dtype).itemsize})) {{")
+        lines.append("        const int64_t block = len >= 1024 ? 1 : 1024 / len;")
+        lines.append(f"        #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
+                     f"if(n > {self.parallel_threshold} && rows > block && egopt_nthreads > 1)")
+        lines.append("        for (int64_t r0 = 0; r0 < rows; r0 += block) {")
+        lines.append("            const int64_t r1 = r0 + block < rows ? r0 + block : rows;")
+        if log:
+            lines.append(f"            {t} shift[1024]; int64_t top[1024];")
+        lines.append("            for (int64_t r = r0; r < r1; r++) {")
+        lines += line_start("                ", "r")
+        lines += line_max("                ")
+        if log:
+            lines.append(f"                const {t} m = isfinite(best) ? best : ({t})0;")
+            lines.append("                shift[r - r0] = m; top[r - r0] = first;")
+            lines += loop("                ", [f"{out} = {x} - m;"])
+        else:
+            lines += loop("                ", [f"{out} = {x} - best;"])
+        lines.append("            }")
+        lines.append(f"            egopt_exp_inplace_{sfx}({obase} + r0 * len, (r1 - r0) * len);")
+        lines.append("            for (int64_t r = r0; r < r1; r++) {")
+        lines.append(f"                {t} *restrict e = {obase} + r * len;")
+        if log:
+            lines.append(f"                const int64_t first = top[r - r0]; const {t} m = shift[r - r0];")
+            lines += line_start("                ", "r")
+            lines.append("                int one = 0;   /* the max's own term is exactly 1: leave it out, log1p */")
+            lines.append("                { const int64_t i = first;")
+            lines += ["                  " + st_ for st_ in body]
+            lines.append(f"                  one = ({x} - m) == 0; }}")
+            lines.append(f"                {acc_t} rest = 0;")
+            lines.append("                for (int64_t i = 0; i < len; i++) if (!(one && i == first)) rest += e[i];")
+            lines.append(f"                const {t} lse = ({t})(one ? log1p(rest) : log(rest));")
+            lines += loop("                ", [f"{out} = ({x} - m) - lse;"])
+        else:
+            lines.append(f"                {acc_t} sum = 0;")
+            lines.append("                for (int64_t i = 0; i < len; i++) sum += e[i];")
+            lines.append(f"                const {t} total = ({t})sum;")
+            lines.append("                for (int64_t i = 0; i < len; i++) e[i] = e[i] / total;")
+        lines.append("            }")
+        lines.append("        }")
+        lines.append("        return 0;")
+        lines.append("    }")
+        # general path: one line at a time
+        lines.append(f"    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
+                     f"if(n > {self.parallel_threshold} && rows > 1 && egopt_nthreads > 1)")
+        lines.append("    for (int64_t r = 0; r < rows; r++) {")
+        lines += line_start("        ", "r")
+        lines += line_max("        ")
+        if not log:
+            lines.append(f"        {acc_t} sum = 0;")
+            lines += loop("        ", [f"const {t} e = exp({x} - best);", f"{out} = e;", "sum += e;"])
+            lines.append(f"        const {t} total = ({t})sum;")
+            lines.append("        for (int64_t i = 0; i < len; i++) {")
+            lines.append(f"            {out} = {out} / total;")
+            lines.append("        }")
+        else:
+            lines.append(f"        const {t} m = isfinite(best) ? best : ({t})0;")
+            lines.append(f"        {acc_t} rest = 0; int top_is_one = 0;")
+            lines += loop("        ", [f"const {t} z = {x} - m;",
+                                      "if (i == first && z == 0) top_is_one = 1; else rest += exp(z);"])
+            lines.append(f"        const {t} lse = ({t})(top_is_one ? log1p(rest) : log(rest));")
+            lines += loop("        ", [f"{out} = ({x} - m) - lse;"])
+        lines.append("    }")
+        lines += ["    return 0;", "}"]
+        return "\n".join(lines)
+
+
+    def _normalize_contiguous(self, k: Kernel, root: Expr, t: str, acc_t: str, sfx: str, log: bool) -> list[str]:
+        """The common case as vector loops: a plain input (or a cast of one) normalized along
+        its last axis, input and output C-contiguous at run time."""
+        d, nz = k.ndim, k.normalize
+        (obuf, _), = k.outputs
+        inner = root.arg if isinstance(root, Cast) else root
+        if nz.axis != d - 1 or not isinstance(inner, Load) or len(k.inputs) != 1 or k.inputs[0].invariant:
+            return []
+        b = k.inputs[0]
+        tin = self.ctype(b.dtype)
+        x = f"({t})xr[i]"
+        lines = [f"    if (egopt_contig(shape, st + {b.index * d}, {d}, {np.dtype(b.dtype).itemsize}) && "
+                 f"egopt_contig(shape, st + {obuf.index * d}, {d}, {np.dtype(obuf.dtype).itemsize})) {{",
+                 "        const int64_t block = len >= 1024 ? 1 : 1024 / len;",
+                 f"        #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
+                 f"if(n > {self.parallel_threshold} && rows > block && egopt_nthreads > 1)",
+                 "        for (int64_t r0 = 0; r0 < rows; r0 += block) {",
+                 "            const int64_t r1 = r0 + block < rows ? r0 + block : rows;",
+                 f"            {t} shift[1024];" + (" double sums[1024]; unsigned char ones[1024];" if log else ""),
+                 "            for (int64_t r = r0; r < r1; r++) {",
+                 f"                const {tin} *restrict xr = (const {tin} *)data[{b.index}] + r * len;",
+                 f"                {t} *restrict orow = ({t} *)data[{obuf.index}] + r * len;",
+                 f"                {t} mx = {x.replace('[i]', '[0]')}; int nan = 0;",
+                 f"                {self.simd} reduction(max:mx) reduction(|:nan)",
+                 f"                for (int64_t i = 0; i < len; i++) {{ const {t} v = {x}; mx = v > mx ? v : mx; nan |= v != v; }}",
+                 f"                const {t} best = nan ? ({t})NAN : mx;"]
+        if log:
+            lines += [f"                const {t} m = isfinite(best) ? best : ({t})0;"]
+        else:
+            lines += [f"                const {t} m = best;"]
+        lines += ["                shift[r - r0] = m;",
+                  f"                {self.simd}",
+                  f"                for (int64_t i = 0; i < len; i++) orow[i] = {x} - m;",
+                  "            }",
+                  f"            egopt_exp_inplace_{sfx}(({t} *)data[{obuf.index}] + r0 * len, (r1 - r0) * len);",
+                  "            for (int64_t r = r0; r < r1; r++) {",
+                  f"                const {tin} *restrict xr = (const {tin} *)data[{b.index}] + r * len;",
+                  f"                {t} *restrict e = ({t} *)data[{obuf.index}] + r * len;",
+                  f"                const {t} m = shift[r - r0];",
+                  f"                {acc_t} sum = 0;"]
+        if log:
+            # the first index holding the max: its term is exactly 1 when x - m == 0 there, and
+            # is left out of the sum (log1p of the rest)
+            xf = x.replace('[i]', '[first]')
+            lines += ["                int64_t first = 0;",
+                      f"                while (first < len - 1 && !({xf} == m || {xf} != {xf})) first++;",
+                      f"                const int64_t skip = ({xf} - m) == 0 ? first : -1;",
+                      f"                {self.simd} reduction(+:sum)",
+                      "                for (int64_t i = 0; i < len; i++) sum += i == skip ? 0 : e[i];",
+                      "                sums[r - r0] = sum; ones[r - r0] = skip >= 0;",
+                      "            }",
+                      "            egopt_lse_rows(sums, ones, r1 - r0);",
+                      "            for (int64_t r = r0; r < r1; r++) {",
+                      f"                const {tin} *restrict xr = (const {tin} *)data[{b.index}] + r * len;",
+                      f"                {t} *restrict e = ({t} *)data[{obuf.index}] + r * len;",
+                      f"                const {t} m = shift[r - r0], lse = ({t})sums[r - r0];",
+                      f"                {self.simd}",
+                      f"                for (int64_t i = 0; i < len; i++) e[i] = ({x} - m) - lse;"]
+        else:
+            lines += [f"                {self.simd} reduction(+:sum)",
+                      "                for (int64_t i = 0; i < len; i++) sum += e[i];",
+                      f"                const {t} total = ({t})sum;",
+                      f"                {self.simd}",
+                      "                for (int64_t i = 0; i < len; i++) e[i] = e[i] / total;"]
+        lines += ["            }", "        }", "        return 0;", "    }"]
+        return lines
+
+
+EXP_HELPER = r"""
+/* exp in place over a contiguous run, every element through the same vector code: the body
+   runs in whole blocks, and the remainder through that loop on a padded copy, so a value
+   rounds the same at every position (libmvec's variants and scalar exp can differ by an ulp) */
+#define EGOPT_PAD 64
+#define EGOPT_EXP_INPLACE(T, S) \
+static void egopt_exp_inplace_##S(T *p, int64_t n) { \
+    const int64_t main = n - n %% EGOPT_PAD; \
+    _Pragma("omp simd") \
+    for (int64_t i = 0; i < main; i++) p[i] = exp(p[i]); \
+    if (main < n) { \
+        T pad[EGOPT_PAD] = {0}; \
+        for (int64_t i = main; i < n; i++) pad[i - main] = p[i]; \
+        _Pragma("omp simd") \
+        for (int64_t i = 0; i < EGOPT_PAD; i++) pad[i] = exp(pad[i]); \
+        for (int64_t i = main; i < n; i++) p[i] = pad[i - main]; \
+    } \
+}
+EGOPT_EXP_INPLACE(double, d)
+EGOPT_EXP_INPLACE(float, f)
+
+/* log-sum-exp of softmax lines from their sums: log1p where the max's own 1 was left out */
+static void egopt_lse_rows(double *s, const unsigned char *one, int64_t n) {
+    const int64_t main = n - n %% EGOPT_PAD;
+    _Pragma("omp simd")
+    for (int64_t i = 0; i < main; i++) s[i] = one[i] ? log1p(s[i]) : log(s[i]);
+    if (main < n) {
+        double pad[EGOPT_PAD] = {0}; unsigned char po[EGOPT_PAD] = {0};
+        for (int64_t i = main; i < n; i++) { pad[i - main] = s[i]; po[i - main] = one[i]; }
+        _Pragma("omp simd")
+        for (int64_t i = 0; i < EGOPT_PAD; i++) pad[i] = po[i] ? log1p(pad[i]) : log(pad[i]);
+        for (int64_t i = main; i < n; i++) s[i] = pad[i - main];
+    }
+}
+"""
+
+
 CONTIG_HELPER = r"""
 static inline int egopt_contig(const int64_t *shape, const int64_t *st, int d, int64_t size) {
     for (int a = d - 1; a >= 0; a--) {
@@ -437,7 +667,7 @@ static inline int egopt_contig(const int64_t *shape, const int64_t *st, int d, i
     return 1;
 }
 """
-PRELUDE = PRELUDE + CONTIG_HELPER
+PRELUDE = PRELUDE + CONTIG_HELPER + EXP_HELPER
 
 
 def _unravel(indent: str, var: str, axes, bufs, prefix: str, d: int) -> list[str]:
@@ -445,7 +675,10 @@ def _unravel(indent: str, var: str, axes, bufs, prefix: str, d: int) -> list[str
     axis' stride to every buffer's offset ``<prefix><index>``."""
     lines = []
     for a in reversed(axes):
-        lines.append(f"{indent}{{ const int64_t ix = {var} % shape[{a}]; {var} /= shape[{a}];")
+        if a == axes[0]:     # the outermost axis: what is left of the counter (no division)
+            lines.append(f"{indent}{{ const int64_t ix = {var};")
+        else:
+            lines.append(f"{indent}{{ const int64_t ix = {var} % shape[{a}]; {var} /= shape[{a}];")
         lines.append(indent + "  " + " ".join(f"{prefix}{b.index} += ix * st[{b.index * d + a}];" for b in bufs)
                      + " }")
     return lines
