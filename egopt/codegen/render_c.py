@@ -555,7 +555,17 @@ class CRenderer:
 
     def _normalize_contiguous(self, k: Kernel, root: Expr, t: str, acc_t: str, sfx: str, log: bool) -> list[str]:
         """The common case as vector loops: a plain input (or a cast of one) normalized along
-        its last axis, input and output C-contiguous at run time."""
+        its last axis, input and output C-contiguous at run time. Lines of 32 or more use
+        vector loops; shorter ones scalar loops (a vector loop's set-up and remainder cost more
+        than ten elements)."""
+        long = self._normalize_lines(k, root, t, acc_t, sfx, log, self.simd)
+        if not long:
+            return []
+        short = self._normalize_lines(k, root, t, acc_t, sfx, log, "")
+        return ["    if (len >= 32) {"] + ["    " + x for x in long] + ["    }"] + short
+
+    def _normalize_lines(self, k: Kernel, root: Expr, t: str, acc_t: str, sfx: str, log: bool,
+                         simd: str) -> list[str]:
         d, nz = k.ndim, k.normalize
         (obuf, _), = k.outputs
         inner = root.arg if isinstance(root, Cast) else root
@@ -576,7 +586,7 @@ class CRenderer:
                  f"                const {tin} *restrict xr = (const {tin} *)data[{b.index}] + r * len;",
                  f"                {t} *restrict orow = ({t} *)data[{obuf.index}] + r * len;",
                  f"                {t} mx = {x.replace('[i]', '[0]')}; int nan = 0;",
-                 f"                {self.simd} reduction(max:mx) reduction(|:nan)",
+                 f"                {simd} reduction(max:mx) reduction(|:nan)" if simd else "",
                  f"                for (int64_t i = 0; i < len; i++) {{ const {t} v = {x}; mx = v > mx ? v : mx; nan |= v != v; }}",
                  f"                const {t} best = nan ? ({t})NAN : mx;"]
         if log:
@@ -584,7 +594,7 @@ class CRenderer:
         else:
             lines += [f"                const {t} m = best;"]
         lines += ["                shift[r - r0] = m;",
-                  f"                {self.simd}",
+                  f"                {simd}",
                   f"                for (int64_t i = 0; i < len; i++) orow[i] = {x} - m;",
                   "            }",
                   f"            egopt_exp_inplace_{sfx}(({t} *)data[{obuf.index}] + r0 * len, (r1 - r0) * len);",
@@ -600,7 +610,7 @@ class CRenderer:
             lines += ["                int64_t first = 0;",
                       f"                while (first < len - 1 && !({xf} == m || {xf} != {xf})) first++;",
                       f"                const int64_t skip = ({xf} - m) == 0 ? first : -1;",
-                      f"                {self.simd} reduction(+:sum)",
+                      f"                {simd} reduction(+:sum)" if simd else "",
                       "                for (int64_t i = 0; i < len; i++) sum += i == skip ? 0 : e[i];",
                       "                sums[r - r0] = sum; ones[r - r0] = skip >= 0;",
                       "            }",
@@ -609,13 +619,13 @@ class CRenderer:
                       f"                const {tin} *restrict xr = (const {tin} *)data[{b.index}] + r * len;",
                       f"                {t} *restrict e = ({t} *)data[{obuf.index}] + r * len;",
                       f"                const {t} m = shift[r - r0], lse = ({t})sums[r - r0];",
-                      f"                {self.simd}",
+                      f"                {simd}",
                       f"                for (int64_t i = 0; i < len; i++) e[i] = ({x} - m) - lse;"]
         else:
-            lines += [f"                {self.simd} reduction(+:sum)",
+            lines += [f"                {simd} reduction(+:sum)" if simd else "",
                       "                for (int64_t i = 0; i < len; i++) sum += e[i];",
                       f"                const {t} total = ({t})sum;",
-                      f"                {self.simd}",
+                      f"                {simd}",
                       "                for (int64_t i = 0; i < len; i++) e[i] = e[i] / total;"]
         lines += ["            }", "        }", "        return 0;", "    }"]
         return lines

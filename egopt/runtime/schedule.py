@@ -251,8 +251,10 @@ class CProgram(Program):
                               and not any(id(v) in input_ids for v in outputs))
         for out_index, in_index in inplace:
             self._update_in_place(outputs, out_index, self.input_slots[in_index])
+        self.memo_keys = self._plan_memo()
         self.scratch_count = self._plan_scratch()
         self._pool: list[list] = []
+        self._memo: dict = {}
         self._run_fast = self._generate_run()
 
     def _update_in_place(self, outputs, out_index: int, old: int) -> None:
@@ -319,19 +321,51 @@ class CProgram(Program):
         self.steps.append(GemmStep(node, ins, outs, spec))
         return True
 
+    def _escaping(self) -> set[int]:
+        """Slots whose arrays may leave a call: results, and what NumPy steps (whose results may
+        be views of their inputs) turn into results."""
+        escaping = set(self.output_slots)
+        for st in reversed(self.steps):
+            if isinstance(st, NodeStep) and escaping.intersection(st.out_slots):
+                escaping.update(st.in_slots)
+        return escaping
+
+    def _plan_memo(self) -> dict[int, list[str]]:
+        """Steps whose values depend only on input shapes and constants (``shape(y)[0]``,
+        ``arange`` of it, ``reduced_size``, ops on constants): step index -> the parts of its
+        memo key, so each runs once per input shape. A key holds the shapes its shape-reading
+        ops read and the identities of memoized values it reads (a memo entry keeps those
+        alive, so an identity is never reused while its entry exists). Memoized values never
+        leave a call and nothing writes into them."""
+        escaping = self._escaping()
+        stable = {i for i, a in enumerate(self.storage_init) if a is not None}
+        memo_slots: set[int] = set()
+        keys: dict[int, list[str]] = {}
+        for j, st in enumerate(self.steps):
+            if isinstance(st, GemmStep) or escaping.intersection(st.out_slots):
+                continue
+            if isinstance(st, KernelStep) and st.given:
+                continue
+            if isinstance(st, NodeStep) and st.node.op.name in _SHAPE_READERS:
+                parts = [f"v{i}.shape" for i in st.in_slots]
+            elif all(i in stable or i in memo_slots for i in st.in_slots):
+                parts = [f"id(v{i})" for i in st.in_slots if i in memo_slots]
+            else:
+                continue
+            keys[j] = parts
+            memo_slots.update(st.out_slots)
+        return keys
+
     def _plan_scratch(self) -> int:
         """Give each kernel and gemm result that never leaves a call a buffer that later calls
         reuse (passed to the kernel to write into, when its shape and dtype still fit): not a
         function result, nor read by a NumPy step whose result (which may be a view of it)
         does. Returns the number of such buffers; a call takes a set of them from a pool, so
         concurrent calls never share one."""
-        escaping = set(self.output_slots)
-        for st in reversed(self.steps):
-            if isinstance(st, NodeStep) and escaping.intersection(st.out_slots):
-                escaping.update(st.in_slots)
+        escaping = self._escaping()
         count = 0
-        for st in self.steps:
-            if isinstance(st, NodeStep):
+        for j, st in enumerate(self.steps):
+            if isinstance(st, NodeStep) or j in self.memo_keys:
                 continue
             given = list(st.given) or [None] * len(st.out_slots)
             scratch = []
@@ -357,7 +391,7 @@ class CProgram(Program):
         rerun through ``run_node``, which names the op, the shapes and the line)."""
         env = {"call": self._call, "errors": (self._bcast_error, self._empty_error), "prog": self,
                "run_node": run_node, "check": _check_broadcast, "gemm": self._gemm, "nd": np.ndarray,
-               "fix": _fix_dtype, "errstate": np.errstate, "pool": self._pool,
+               "fix": _fix_dtype, "errstate": np.errstate, "pool": self._pool, "memo": self._memo,
                "NotImplemented": NotImplemented}
         body: list[str] = []
         for s, a in enumerate(self.storage_init):
@@ -377,6 +411,7 @@ class CProgram(Program):
             return [f"s[{c}] = v{o}" for o, c in zip(step.out_slots, step.scratch) if c is not None]
 
         for j, step in enumerate(self.steps):
+            start = len(body)
             ins = ", ".join(f"v{i}" for i in step.in_slots)
             outs = "".join(f"v{i}, " for i in step.out_slots)
             if isinstance(step, KernelStep):
@@ -412,6 +447,14 @@ class CProgram(Program):
                     body.append(f"if type(v{o}) is not nd or v{o}.dtype is not dt{o}: v{o} = fix(v{o}, dt{o})")
                 if step.bcast_check:
                     body.append(f"check(step{j}, [{ins}], v{step.out_slots[0]})")
+            if j in self.memo_keys:
+                key = "(" + "".join(p + ", " for p in [str(j)] + self.memo_keys[j]) + ")"
+                code = body[start:]
+                del body[start:]
+                body += [f"k = {key}", "m = memo.get(k)", "if m is None:"] + ["    " + c for c in code]
+                body += [f"    memo[k] = (({outs}), ({ins}{',' if len(step.in_slots) == 1 else ''}))",
+                         f"    if len(memo) > {_MEMO_LIMIT}: memo.clear()",
+                         "else:", f"    {outs}= m[0]"]
         if any(isinstance(st, NodeStep) for st in self.steps):
             body = ["with errstate(all='ignore'):"] + ["    " + b for b in body]
         if self.scratch_count:
@@ -512,6 +555,11 @@ def _consumers(nodes: Sequence[Apply], outputs: Sequence[Variable]) -> dict[int,
     for v in outputs:
         users.setdefault(id(v), []).append(None)
     return users
+
+
+# ops whose result depends on their inputs' shapes only
+_SHAPE_READERS = ("shape", "reduced_size")
+_MEMO_LIMIT = 512     # memo entries per function (cleared when exceeded: shapes that keep changing)
 
 
 def _fix_dtype(value, dtype: np.dtype) -> np.ndarray:
