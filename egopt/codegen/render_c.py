@@ -89,6 +89,7 @@ PRELUDE = r"""
 #define EGOPT_EXPORT __attribute__((visibility("default")))
 #define EGOPT_EMPTY_REDUCE %(empty)d
 static int egopt_nthreads = 1;
+#define EGOPT_PAD 64     /* elements per vector block: a multiple of every vector width */
 EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
 
 #define EGOPT_FN static inline
@@ -267,18 +268,54 @@ class CRenderer:
             lines += [f"    p{b.index}[0] = {names[e]};" for b, e in k.outputs]
             lines += ["    return 0;", "}"]
             return "\n".join(lines)
-        loads = {**inv_names, **{b.index: f"p{b.index}[i]" for b in varying}}
-        body, names = self.exprs(roots, loads, "t")
-        body += [f"p{b.index}[i] = {names[e]};" for b, e in k.outputs]
         flat_ok = all(not any(b.broadcast) for b in varying)
         if flat_ok:
             lines.append(f"    if ({self._contig_check(k, varying + outs)}) {{")
-            lines += self._parallel_flat(body)
+            lines += self._blocked(k, "        ", "n", varying, inv_names, roots, lambda b: f"p{b.index}", parallel=True)
             lines.append("        return 0;")
             lines.append("    }")
         lines += self._nested(k, varying, outs, inv_names, roots)
         lines += ["    return 0;", "}"]
         return "\n".join(lines)
+
+    def _blocked(self, k: Kernel, ind: str, count: str, varying, inv_names, roots, ptr,
+                 parallel: bool = False) -> list[str]:
+        """A contiguous loop over ``count`` elements in which every element goes through the same
+        vector code: whole blocks of EGOPT_PAD (a multiple of any vector width: no scalar
+        remainder), then the rest through that block loop on padded copies. libmvec's vector
+        variants and the scalar functions can round differently, so without this a value's
+        result would depend on its position in the array. ``ptr(buffer)`` is a typed pointer
+        expression to the buffer's first element."""
+        outs = [b for b, _ in k.outputs]
+        loads = {**inv_names, **{b.index: f"{ptr(b)}[i]" for b in varying}}
+        body, names = self.exprs(roots, loads, "t")
+        stores = [f"{ptr(b)}[i] = {names[e]};" for b, e in k.outputs]
+        pl = {**inv_names, **{b.index: f"pin{b.index}[i]" for b in varying}}
+        pbody, pnames = self.exprs(roots, pl, "t")
+        pstores = [f"pout{b.index}[i] = {pnames[e]};" for b, e in k.outputs]
+        block = ([f"{ind}    {self.simd}",
+                  f"{ind}    for (int64_t j = 0; j < EGOPT_PAD; j++) {{",
+                  f"{ind}        const int64_t i = b_ + j;"] +
+                 [f"{ind}        " + st_ for st_ in body + stores] + [f"{ind}    }}"])
+        lines = [f"{ind}const int64_t main_ = {count} - {count} % EGOPT_PAD;"]
+        if parallel:
+            lines += [f"{ind}#pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
+                      f"if(main_ > {self.parallel_threshold} && egopt_nthreads > 1)"]
+        lines += [f"{ind}for (int64_t b_ = 0; b_ < main_; b_ += EGOPT_PAD) {{"] + block + [f"{ind}}}"]
+        lines += [f"{ind}if (main_ < {count}) {{", f"{ind}    const int64_t rest_ = {count} - main_;"]
+        for b in varying:
+            ct = self.ctype(b.dtype)
+            lines.append(f"{ind}    {ct} pin{b.index}[EGOPT_PAD];")
+            lines.append(f"{ind}    for (int64_t j = 0; j < EGOPT_PAD; j++) "
+                         f"pin{b.index}[j] = {ptr(b)}[main_ + (j < rest_ ? j : 0)];")
+        for b in outs:
+            lines.append(f"{ind}    {self.ctype(b.dtype)} pout{b.index}[EGOPT_PAD];")
+        lines += [f"{ind}    {self.simd}", f"{ind}    for (int64_t i = 0; i < EGOPT_PAD; i++) {{"]
+        lines += [f"{ind}        " + st_ for st_ in pbody + pstores] + [f"{ind}    }}"]
+        for b in outs:
+            lines.append(f"{ind}    for (int64_t j = 0; j < rest_; j++) {ptr(b)}[main_ + j] = pout{b.index}[j];")
+        lines.append(f"{ind}}}")
+        return lines
 
     def _parallel_flat(self, body: list[str]) -> list[str]:
         inner = ["            " + s for s in body]
@@ -320,15 +357,13 @@ class CRenderer:
         moving = [b for b in bufs if not (b in varying and b.broadcast[last])]
         # contiguous innermost loop
         cond = " && ".join(f"st[{b.index * d + last}] == {np.dtype(b.dtype).itemsize}" for b in moving) or "1"
-        loads = {**inv_names, **hoisted,
-                 **{b.index: f"((const {self.ctype(b.dtype)} *)q{b.index})[i]" for b in varying if b.index not in hoisted}}
-        body, names = self.exprs(roots, loads, "t")
-        stores = [f"(({self.ctype(b.dtype)} *)q{b.index})[i] = {names[e]};" for b, e in k.outputs]
         lines.append(f"        if ({cond}) {{")
-        lines.append(f"            {self.simd}")
-        lines.append("            for (int64_t i = 0; i < len; i++) {")
-        lines += ["                " + s for s in body + stores]
-        lines.append("            }")
+        moving_in = [b for b in varying if b.index not in hoisted]
+
+        def ptr(b):
+            const = "const " if b in varying else ""
+            return f"(({const}{self.ctype(b.dtype)} *)q{b.index})"
+        lines += self._blocked(k, "            ", "len", moving_in, {**inv_names, **hoisted}, roots, ptr)
         lines.append("        } else {")
         for b in moving:
             lines.append(f"            const int64_t s{b.index} = st[{b.index * d + last}];")
@@ -635,7 +670,6 @@ EXP_HELPER = r"""
 /* exp in place over a contiguous run, every element through the same vector code: the body
    runs in whole blocks, and the remainder through that loop on a padded copy, so a value
    rounds the same at every position (libmvec's variants and scalar exp can differ by an ulp) */
-#define EGOPT_PAD 64
 #define EGOPT_EXP_INPLACE(T, S) \
 static void egopt_exp_inplace_##S(T *p, int64_t n) { \
     const int64_t main = n - n %% EGOPT_PAD; \
