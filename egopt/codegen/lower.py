@@ -141,6 +141,8 @@ def lower_body(node: Apply) -> Lowered | None:
         return None
     if not all(supported_dtype(v.dtype) for v in list(node.inputs) + list(node.outputs)):
         return None
+    if not _one_index_space(node, body, inner):
+        return None
     shape = node.outputs[0].type.shape
     b = _Builder(shape)
     for placeholder, outer in zip(body.inputs, node.inputs):
@@ -155,6 +157,26 @@ def lower_body(node: Apply) -> Lowered | None:
     label = "fused(" + "+".join(n.op.name for n in inner) + ")"
     return Lowered(Kernel(len(shape), _buffers(b), tuple(outs), label=label),
                    list(b.inputs), list(node.outputs), [node] + inner)
+
+
+def _one_index_space(node: Apply, body, inner: Sequence[Apply]) -> bool:
+    """Do all the outputs of a multi-output fused node have the kernel's index space (the
+    broadcast of every input) as their shape? An output computed from every input does; else
+    only fully known static shapes, all equal, say so. (A kernel writes every output over the
+    whole index space: an output of another shape cannot be one of its buffers.)"""
+    if len(node.outputs) == 1:
+        return True
+    shapes = {o.type.shape for o in node.outputs}
+    if len(shapes) == 1 and None not in next(iter(shapes)):
+        return True
+    deps: dict[int, set[int]] = {id(p): {i} for i, p in enumerate(body.inputs)}
+    for n in inner:
+        d = set().union(*(deps.get(id(v), set()) for v in n.inputs))
+        for o in n.outputs:
+            deps[id(o)] = d
+    # inputs that can set a size: not 0-d, not statically 1 on every axis
+    every = {i for i, v in enumerate(node.inputs) if any(s != 1 for s in v.type.shape)}
+    return all(deps.get(id(o), set()) >= every for o in body.outputs)
 
 
 def accumulator(kind: str, in_dtype: str, out_dtype: str) -> str:
