@@ -255,3 +255,22 @@ def lower_normalize(node: Apply) -> Lowered | None:
     kernel = Kernel(x.ndim, _buffers(b), ((obuf, e),), label=f"{kind}[{node.params['axis']}]",
                     normalize=Normalize(kind, int(node.params["axis"]), "float64"))
     return Lowered(kernel, list(b.inputs), [out], [node])
+
+
+def lower_normalize_pair(softmax: Apply, log_softmax: Apply) -> Lowered | None:
+    """softmax and log_softmax of the same input along the same axis as one kernel (a
+    cross-entropy's cost reads one, its gradient the other): one max and one exponential per
+    element for both."""
+    one = lower_normalize(softmax)
+    if one is None or lower_normalize(log_softmax) is None:
+        return None
+    if log_softmax.inputs[0] is not softmax.inputs[0] or log_softmax.params["axis"] != softmax.params["axis"]:
+        return None
+    k = one.kernel
+    (sbuf, e), = k.outputs
+    out = log_softmax.outputs[0]
+    lbuf = Buffer(sbuf.index + 1, out.dtype, sbuf.broadcast)
+    kernel = Kernel(k.ndim, k.inputs, ((sbuf, e), (lbuf, e)),
+                    label=f"softmax+log_softmax[{softmax.params['axis']}]",
+                    normalize=Normalize("softmax+log_softmax", k.normalize.axis, k.normalize.acc))
+    return Lowered(kernel, one.inputs, [softmax.outputs[0], out], [softmax, log_softmax])

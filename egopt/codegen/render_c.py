@@ -222,6 +222,9 @@ class CRenderer:
             if k.key in seen:
                 continue
             seen.add(k.key)
+            if k.normalize is not None and k.normalize.kind == "softmax+log_softmax":
+                src.append(self.render_normalize_pair(k))
+                continue
             src.append(self.render_reduce(k) if k.reduce else
                        self.render_normalize(k) if k.normalize else self.render_elemwise(k))
         return "\n".join(src)
@@ -466,6 +469,123 @@ class CRenderer:
 
 
     # ---- softmax / log_softmax along one axis ---------------------------------------------------
+    def render_normalize_pair(self, k: Kernel) -> str:
+        """softmax (output 0) and log_softmax (output 1) of one input along one axis in one
+        pass: one max, one exponential per element, the sum for softmax and the sum without the
+        max's own 1 for log_softmax (log1p, as log_softmax alone). A line whose max is not
+        finite has an all-NaN softmax, as the reference's ``exp(x - max) / sum``."""
+        d, nz = k.ndim, k.normalize
+        (sbuf, root), (lbuf, _) = k.outputs
+        axis, kept = nz.axis, [a for a in range(d) if a != nz.axis]
+        t, acc_t = self.ctype(root.dtype), self.ctype(nz.acc)
+        lines = self._head(k)
+        lines.append("    if (n == 0) return 0;")
+        lines.append(f"    const int64_t len = shape[{axis}], rows = n / len;")
+        invariant = [b for b in k.inputs if b.invariant]
+        varying = [b for b in k.inputs if not b.invariant]
+        inv_names = {}
+        for b in invariant:
+            ct = self.ctype(b.dtype)
+            inv_names[b.index] = f"v{b.index}"
+            lines.append(f"    const {ct} v{b.index} = *(const {ct} *)data[{b.index}];")
+        bufs = varying + [sbuf, lbuf]
+        lines += self._pair_contiguous(k, root, t, acc_t)
+        lines.append(f"    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
+                     f"if(n > {self.parallel_threshold} && rows > 1 && egopt_nthreads > 1)")
+        lines.append("    for (int64_t r = 0; r < rows; r++) {")
+        lines += [f"        int64_t o{b.index} = 0;" for b in bufs]
+        if kept:
+            lines.append("        int64_t rem = r;")
+            lines += _unravel("        ", "rem", kept, bufs, "o", d)
+        for b in bufs:
+            const = "const " if b in varying else ""
+            lines.append(f"        {const}char *q{b.index} = ({const}char *)data[{b.index}] + o{b.index};")
+            lines.append(f"        const int64_t s{b.index} = st[{b.index * d + axis}];")
+        loads = {**inv_names, **{b.index: f"*(const {self.ctype(b.dtype)} *)(q{b.index} + i * s{b.index})"
+                                 for b in varying}}
+        body, names = self.exprs([root], loads, "t")
+        x = names[root]
+        so = f"*({t} *)(q{sbuf.index} + i * s{sbuf.index})"
+        lo = f"*({t} *)(q{lbuf.index} + i * s{lbuf.index})"
+
+        def loop(stmts: list[str], start: str = "0") -> list[str]:
+            return ([f"        for (int64_t i = {start}; i < len; i++) {{"] +
+                    ["            " + st_ for st_ in body + stmts] + ["        }"])
+        lines += [f"        {t} best = 0; int64_t first = 0;", "        { const int64_t i = 0;"]
+        lines += ["          " + st_ for st_ in body] + [f"          best = {x}; }}"]
+        lines += loop([f"if (best == best && ({x} > best || {x} != {x})) {{ best = {x}; first = i; }}"], "1")
+        lines.append("        const int fin = isfinite(best);")
+        lines.append(f"        const {t} m = fin ? best : ({t})0;")
+        lines.append(f"        {acc_t} sum = 0, rest = 0; int skip = 0;")
+        lines += loop([f"const {t} z = {x} - m;", f"const {t} e = exp(z);", f"{so} = e;", "sum += e;",
+                       "if (i == first && z == 0) skip = 1; else rest += e;"])
+        lines.append(f"        const {t} lse = ({t})(skip ? log1p(rest) : log(rest));")
+        lines.append(f"        const {t} total = ({t})sum;")
+        lines += loop([f"{lo} = ({x} - m) - lse;", f"{so} = fin ? {so} / total : ({t})NAN;"])
+        lines.append("    }")
+        lines += ["    return 0;", "}"]
+        return "\n".join(lines)
+
+    def _pair_contiguous(self, k: Kernel, root: Expr, t: str, acc_t: str) -> list[str]:
+        """The pair's blocked path (last axis, plain input, everything C-contiguous): shifted
+        values into the softmax output, one vector exp pass per block, sums per line, one
+        vector log/log1p pass per block, then both outputs."""
+        d, nz = k.ndim, k.normalize
+        (sbuf, _), (lbuf, _) = k.outputs
+        inner = root.arg if isinstance(root, Cast) else root
+        if nz.axis != d - 1 or not isinstance(inner, Load) or len(k.inputs) != 1 or k.inputs[0].invariant:
+            return []
+        b = k.inputs[0]
+        tin = self.ctype(b.dtype)
+        sfx = "f" if root.dtype == "float32" else "d"
+        x = f"({t})xr[i]"
+        xf = x.replace("[i]", "[first]")
+        size = np.dtype(root.dtype).itemsize
+        contig = " && ".join(f"egopt_contig(shape, st + {c.index * d}, {d}, {np.dtype(c.dtype).itemsize})"
+                             for c in (b, sbuf, lbuf))
+        del size
+
+        def rowptrs(ind: str) -> list[str]:
+            return [f"{ind}const {tin} *restrict xr = (const {tin} *)data[{b.index}] + r * len;",
+                    f"{ind}{t} *restrict e = ({t} *)data[{sbuf.index}] + r * len;",
+                    f"{ind}{t} *restrict lo = ({t} *)data[{lbuf.index}] + r * len;"]
+        ind = "                "
+        return ([f"    if ({contig}) {{",
+                 "        const int64_t block = len >= 1024 ? 1 : 1024 / len;",
+                 f"        #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
+                 f"if(n > {self.parallel_threshold} && rows > block && egopt_nthreads > 1)",
+                 "        for (int64_t r0 = 0; r0 < rows; r0 += block) {",
+                 "            const int64_t r1 = r0 + block < rows ? r0 + block : rows;",
+                 f"            {t} shift[1024]; unsigned char fin[1024], ones[1024]; double sums[1024], tots[1024];",
+                 "            for (int64_t r = r0; r < r1; r++) {"] + rowptrs(ind) +
+                [f"{ind}{t} mx = ({t})xr[0]; int nan = 0;",
+                 f"{ind}for (int64_t i = 0; i < len; i++) {{ const {t} v = {x}; mx = v > mx ? v : mx; nan |= v != v; }}",
+                 f"{ind}const {t} best = nan ? ({t})NAN : mx;",
+                 f"{ind}fin[r - r0] = isfinite(best);",
+                 f"{ind}const {t} m = fin[r - r0] ? best : ({t})0;",
+                 f"{ind}shift[r - r0] = m;",
+                 f"{ind}for (int64_t i = 0; i < len; i++) e[i] = {x} - m;",
+                 "            }",
+                 f"            egopt_exp_inplace_{sfx}(({t} *)data[{sbuf.index}] + r0 * len, (r1 - r0) * len);",
+                 "            for (int64_t r = r0; r < r1; r++) {"] + rowptrs(ind) +
+                [f"{ind}const {t} m = shift[r - r0];",
+                 f"{ind}int64_t first = 0;",
+                 f"{ind}while (first < len - 1 && !({xf} == m || {xf} != {xf})) first++;",
+                 f"{ind}const int64_t skip = ({xf} - m) == 0 ? first : -1;",
+                 f"{ind}{acc_t} sum = 0, rest = 0;",
+                 f"{ind}for (int64_t i = 0; i < len; i++) {{ sum += e[i]; rest += i == skip ? 0 : e[i]; }}",
+                 f"{ind}sums[r - r0] = rest; ones[r - r0] = skip >= 0; tots[r - r0] = sum;",
+                 "            }",
+                 "            egopt_lse_rows(sums, ones, r1 - r0);",
+                 "            for (int64_t r = r0; r < r1; r++) {"] + rowptrs(ind) +
+                [f"{ind}const {t} m = shift[r - r0], lse = ({t})sums[r - r0], total = ({t})tots[r - r0];",
+                 f"{ind}const int f = fin[r - r0];",
+                 f"{ind}for (int64_t i = 0; i < len; i++) {{ lo[i] = ({x} - m) - lse; e[i] = f ? e[i] / total : ({t})NAN; }}",
+                 "            }",
+                 "        }",
+                 "        return 0;",
+                 "    }"])
+
     def render_normalize(self, k: Kernel) -> str:
         """Per line along the axis: the max (NaN-propagating) and the first index holding it, the
         sum of exponentials in ``acc``, then the output. log_softmax keeps the NumPy reference's

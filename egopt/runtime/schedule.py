@@ -23,7 +23,8 @@ import numpy as np
 
 from .. import config
 from ..codegen.kernel_ir import NORMALIZATIONS
-from ..codegen.lower import Lowered, lower_body, lower_normalize, lower_reduce, lower_region, lowerable
+from ..codegen.lower import (Lowered, lower_body, lower_normalize, lower_normalize_pair, lower_reduce,
+                             lower_region, lowerable)
 from ..codegen.render_c import CRenderer
 from ..lang.errors import OpRuntimeError
 from ..lang.graph import Apply, Constant, Variable, toposort
@@ -207,8 +208,18 @@ class CProgram(Program):
         self.steps: list = []
         kernels = []
         self._gemm = _gemm_entry()
+        pairs, paired = _normalize_pairs(nodes), set()
         for unit in plan_regions(nodes):
-            low = self._lower(unit, needed)
+            if isinstance(unit, Apply) and id(unit) in paired:
+                continue             # computed with its partner, earlier
+            low = None
+            if isinstance(unit, Apply) and id(unit) in pairs:
+                partner = pairs[id(unit)]
+                sm, ls = (unit, partner) if unit.op.name == "softmax" else (partner, unit)
+                low = lower_normalize_pair(sm, ls)
+                if low is not None:
+                    paired.add(id(partner))
+            low = low or self._lower(unit, needed)
             if low is None:
                 for node in unit if isinstance(unit, list) else [unit]:
                     if not self._gemm_step(node):
@@ -555,6 +566,21 @@ def _consumers(nodes: Sequence[Apply], outputs: Sequence[Variable]) -> dict[int,
     for v in outputs:
         users.setdefault(id(v), []).append(None)
     return users
+
+
+def _normalize_pairs(nodes: Sequence[Apply]) -> dict[int, Apply]:
+    """softmax and log_softmax nodes of the same input and axis, each mapped to the other."""
+    first: dict[tuple, Apply] = {}
+    pairs: dict[int, Apply] = {}
+    for n in nodes:
+        if n.op.name in NORMALIZATIONS:
+            key = (id(n.inputs[0]), n.params["axis"])
+            other = first.get(key)
+            if other is not None and other.op.name != n.op.name and id(other) not in pairs:
+                pairs[id(n)], pairs[id(other)] = other, n
+            elif other is None:
+                first[key] = n
+    return pairs
 
 
 # ops whose result depends on their inputs' shapes only

@@ -204,32 +204,46 @@ def test_gemm_without_cblas_runs_the_numpy_perform(monkeypatch):
     np.testing.assert_allclose(Wc.get_value(), W0 - 0.1 * x.T @ g, rtol=1e-13)
 
 
+def _softmax_fns(x, axis):
+    """softmax and log_softmax as two kernels (two functions) and as one paired kernel."""
+    sm, ls = T.nnet.softmax(x, axis=axis), T.nnet.log_softmax(x, axis=axis)
+    fs, fl = egopt.function([x], sm, mode=C), egopt.function([x], ls, mode=C)
+    pair = egopt.function([x], [sm, ls], mode=C)
+    assert [type(s) for s in fs.program.steps] == [KernelStep] == [type(s) for s in fl.program.steps]
+    assert [s.name for s in pair.program.steps] == [f"softmax+log_softmax[{axis % x.ndim}]"]
+    return [lambda v: (fs(v), fl(v)), pair]
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("shape,axis", [((600, 10), 1), ((4, 700), -1), ((5, 6, 7), 1), ((5, 6, 7), 0)])
 def test_softmax_kernels_match_the_reference(dtype, shape, axis):
     x = T.tensor(dtype=dtype, shape=(None,) * len(shape))
-    f = egopt.function([x], [T.nnet.softmax(x, axis=axis), T.nnet.log_softmax(x, axis=axis)], mode=C)
-    assert [type(s) for s in f.program.steps] == [KernelStep, KernelStep]
     rng = np.random.default_rng(9)
     v = (rng.standard_normal(shape) * 5).astype(dtype)
     ax = axis % len(shape)
     tol = 2e-6 if dtype == "float32" else 1e-14
-    for arr in (v, np.asfortranarray(v), v[..., ::-1]):
-        s, ls = f(arr)
-        np.testing.assert_allclose(s, _softmax({"axis": ax}, arr), rtol=tol, atol=tol)
-        np.testing.assert_allclose(ls, _log_softmax({"axis": ax}, arr), rtol=tol, atol=tol)
+    for f in _softmax_fns(x, axis):
+        for arr in (v, np.asfortranarray(v), v[..., ::-1]):
+            s, ls = f(arr)
+            np.testing.assert_allclose(s, _softmax({"axis": ax}, arr), rtol=tol, atol=tol)
+            np.testing.assert_allclose(ls, _log_softmax({"axis": ax}, arr), rtol=tol, atol=tol)
 
 
-def test_softmax_kernels_special_values():
+@pytest.mark.parametrize("layout", ["c", "f"])
+def test_softmax_kernels_special_values(layout):
     x = T.dmatrix("x")
-    f = egopt.function([x], [T.nnet.softmax(x), T.nnet.log_softmax(x)], mode=C)
+    for f in _softmax_fns(x, 1):
+        _check_special(f, layout)
+
+
+def _check_special(f, layout):
     v = np.array([[0.0, -50.0, -60.0],          # a dominated entry keeps its tiny log-probability
                   [np.nan, 1.0, 2.0],
                   [np.inf, 1.0, 2.0],
                   [-np.inf, -np.inf, -np.inf],
                   [-np.inf, 0.0, 1.0],
                   [1.0, 1.0, 1.0]])
-    s, ls = f(v)
+    s, ls = f(v if layout == "c" else np.asfortranarray(v))
     with np.errstate(all="ignore"):
         rs, rls = _softmax({"axis": 1}, v), _log_softmax({"axis": 1}, v)
     np.testing.assert_allclose(s, rs, rtol=1e-15, equal_nan=True)
