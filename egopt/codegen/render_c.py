@@ -89,7 +89,7 @@ PRELUDE = r"""
 #define EGOPT_EXPORT __attribute__((visibility("default")))
 #define EGOPT_EMPTY_REDUCE %(empty)d
 static int egopt_nthreads = 1;
-#define EGOPT_PAD 64     /* elements per vector block: a multiple of every vector width */
+#define EGOPT_PAD 16     /* elements per vector block: a multiple of every vector width */
 EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
 
 #define EGOPT_FN static inline
@@ -293,6 +293,13 @@ class CRenderer:
         loads = {**inv_names, **{b.index: f"{ptr(b)}[i]" for b in varying}}
         body, names = self.exprs(roots, loads, "t")
         stores = [f"{ptr(b)}[i] = {names[e]};" for b, e in k.outputs]
+        if not _calls_math(roots):      # IEEE arithmetic rounds alike in vector and scalar code
+            return ([f"{ind}{self.simd}", f"{ind}for (int64_t i = 0; i < {count}; i++) {{"] +
+                    [f"{ind}    " + st_ for st_ in body + stores] + [f"{ind}}}"] if not parallel else
+                    [f"{ind}#pragma omp parallel for simd num_threads(egopt_nthreads) schedule(static) "
+                     f"if({count} > {self.parallel_threshold} && egopt_nthreads > 1)",
+                     f"{ind}for (int64_t i = 0; i < {count}; i++) {{"] +
+                    [f"{ind}    " + st_ for st_ in body + stores] + [f"{ind}}}"])
         pl = {**inv_names, **{b.index: f"pin{b.index}[i]" for b in varying}}
         pbody, pnames = self.exprs(roots, pl, "t")
         pstores = [f"pout{b.index}[i] = {pnames[e]};" for b, e in k.outputs]
@@ -832,6 +839,18 @@ static inline int egopt_contig(const int64_t *shape, const int64_t *st, int d, i
 }
 """
 PRELUDE = PRELUDE + CONTIG_HELPER + EXP_HELPER
+
+
+# ops whose C is IEEE arithmetic (correctly rounded, or exact), the same in vector and scalar code
+_ARITHMETIC = {"abs", "add", "sub", "mul", "true_div", "neg", "sqr", "sqrt", "identity", "second", "cast",
+               "maximum", "minimum", "clip", "eq", "neq", "lt", "le", "gt", "ge", "switch", "and_", "or_",
+               "xor", "invert", "floor", "ceil", "isnan", "isinf", "sgn", "int_div", "mod"}
+
+
+def _calls_math(roots) -> bool:
+    """Does the expression call a math function (which libmvec's vector variant may round
+    differently from the scalar one)?"""
+    return any(isinstance(e, Call) and e.op not in _ARITHMETIC for e in walk(roots))
 
 
 def _unravel(indent: str, var: str, axes, bufs, prefix: str, d: int) -> list[str]:
