@@ -219,7 +219,8 @@ static PyObject *gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     const double alpha = spec[3];
     double beta = spec[4];
     const int dbl = typenum == NPY_DOUBLE;
-    if (!blas[0] || (typenum != NPY_DOUBLE && typenum != NPY_FLOAT)) Py_RETURN_NOTIMPLEMENTED;
+    /* alpha = 0: BLAS skips the product, where NaN or inf in A or B must still show */
+    if (!blas[0] || (typenum != NPY_DOUBLE && typenum != NPY_FLOAT) || alpha == 0.0) Py_RETURN_NOTIMPLEMENTED;
     PyObject *Co = args[3] == Py_None ? NULL : args[3], *given = args[4];
     for (int i = 1; i < 4; i++) {
         if (i == 3 && !Co) continue;

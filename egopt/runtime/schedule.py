@@ -357,6 +357,8 @@ class CProgram(Program):
                 continue
             if isinstance(st, KernelStep) and st.given:
                 continue
+            if isinstance(st, NodeStep) and (not getattr(st.node.op, "pure", True) or st.node.op.kind == "random"):
+                continue         # a side effect or a draw: every call
             if isinstance(st, NodeStep) and st.node.op.name in _SHAPE_READERS:
                 parts = [f"v{i}.shape" for i in st.in_slots]
             elif all(i in stable or i in memo_slots for i in st.in_slots):

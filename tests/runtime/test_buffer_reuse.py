@@ -249,3 +249,13 @@ def _check_special(f, layout):
     np.testing.assert_allclose(s, rs, rtol=1e-15, equal_nan=True)
     np.testing.assert_allclose(ls, rls, rtol=1e-15, equal_nan=True)
     assert ls[0, 0] == pytest.approx(-np.exp(-50) - np.exp(-60), rel=1e-12)
+
+
+def test_side_effects_of_shape_only_values_run_every_call(capsys):
+    from egopt.lang.printing import Print
+    y = T.lvector("y")
+    n = Print("n")(y.shape[0])
+    f = egopt.function([y], T.arange(n) * 2, mode=C)
+    for _ in range(3):
+        np.testing.assert_array_equal(f(np.zeros(4, "int64")), np.arange(4) * 2)
+    assert capsys.readouterr().out.count("n __str__ = 4") == 3
