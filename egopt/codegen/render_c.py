@@ -327,16 +327,6 @@ class CRenderer:
         lines.append(f"{ind}}}")
         return lines
 
-    def _parallel_flat(self, body: list[str]) -> list[str]:
-        inner = ["            " + s for s in body]
-        return ([f"        if (n > {self.parallel_threshold} && egopt_nthreads > 1) {{",
-                 "            #pragma omp parallel for simd num_threads(egopt_nthreads) schedule(static)",
-                 "            for (int64_t i = 0; i < n; i++) {"] + ["    " + s for s in inner] +
-                ["            }", "        } else {",
-                 f"            {self.simd}",
-                 "            for (int64_t i = 0; i < n; i++) {"] + ["    " + s for s in inner] +
-                ["            }", "        }"])
-
     def _nested(self, k: Kernel, varying, outs, inv_names, roots) -> list[str]:
         """Rows over the outer axes (decomposed from a row number), innermost axis in a loop."""
         d = k.ndim
@@ -547,10 +537,8 @@ class CRenderer:
         sfx = "f" if root.dtype == "float32" else "d"
         x = f"({t})xr[i]"
         xf = x.replace("[i]", "[first]")
-        size = np.dtype(root.dtype).itemsize
         contig = " && ".join(f"egopt_contig(shape, st + {c.index * d}, {d}, {np.dtype(c.dtype).itemsize})"
                              for c in (b, sbuf, lbuf))
-        del size
 
         def rowptrs(ind: str) -> list[str]:
             return [f"{ind}const {tin} *restrict xr = (const {tin} *)data[{b.index}] + r * len;",
