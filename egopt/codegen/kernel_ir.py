@@ -6,7 +6,8 @@ broadcasts on statically has stride 0; ``Buffer.broadcast`` records which, so a 
 hoist loads), each output is written there. A scalar expression DAG (``Load``, ``Const``,
 ``Cast``, ``Call``) computes the outputs; ``Call`` names an op of the registry, whose
 ``c``/``cuda`` template the renderer picks. A kernel with a ``Reduce`` folds its single
-expression over the reduced axes instead (output strides are 0 on them).
+expression over the reduced axes instead (output strides are 0 on them); one with a
+``Normalize`` computes softmax or log_softmax of its expression along one axis.
 
 Nodes are frozen dataclasses: equal subexpressions are equal values, so a renderer that
 memoizes on them emits each once. The IR knows dtypes but no C: rendering owns syntax.
@@ -96,6 +97,19 @@ class Reduce:
     acc: str
 
 
+NORMALIZATIONS = ("softmax", "log_softmax")
+
+
+@dataclass(frozen=True)
+class Normalize:
+    """``kind`` (softmax or log_softmax) of ``Kernel.outputs[0]``'s expression along ``axis``:
+    per line along the axis a max, a sum of exponentials in the dtype ``acc``, then the output
+    (the output buffer has the index space's full shape)."""
+    kind: str
+    axis: int
+    acc: str
+
+
 @dataclass(frozen=True)
 class Kernel:
     """One loop nest: ``inputs`` (buffers 0..n-1), ``outputs`` as (buffer, expression) pairs."""
@@ -104,19 +118,22 @@ class Kernel:
     outputs: tuple[tuple[Buffer, Expr], ...]
     reduce: Reduce | None = None
     label: str = ""                 # what it computes, for profiles (not part of the identity)
+    normalize: Normalize | None = None
+
+    def _identity(self) -> tuple:
+        ident = (self.ndim, self.inputs, self.outputs, self.reduce)
+        return ident if self.normalize is None else ident + (self.normalize,)
 
     def __hash__(self) -> int:
-        return hash((self.ndim, self.inputs, self.outputs, self.reduce))
+        return hash(self._identity())
 
     def __eq__(self, other) -> bool:
-        return (isinstance(other, Kernel) and (self.ndim, self.inputs, self.outputs, self.reduce)
-                == (other.ndim, other.inputs, other.outputs, other.reduce))
+        return isinstance(other, Kernel) and self._identity() == other._identity()
 
     @functools.cached_property
     def key(self) -> str:
         """A content hash of the structure: the kernel's name in rendered code (computed once)."""
-        text = repr((self.ndim, self.inputs, self.outputs, self.reduce))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return hashlib.sha256(repr(self._identity()).encode()).hexdigest()[:16]
 
     @property
     def nbuffers(self) -> int:

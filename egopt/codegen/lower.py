@@ -7,6 +7,7 @@ space; a plain elementwise node is a one-node region, and a ``fused_elemwise`` /
 loops do (``add(int8, float32)`` adds in float32; a comparison compares in the inputs' common
 dtype). 0-d constants become literals; every other outer value is a buffer.
 
+softmax and log_softmax lower to a kernel that normalizes along their axis.
 ``lower_*`` return None for what the kernels do not cover (float16 and complex dtypes, an op
 without a ``c`` template); the runtime then runs that node's NumPy perform.
 """
@@ -19,7 +20,7 @@ import numpy as np
 
 from ..lang import dtypes
 from ..lang.graph import Apply, Constant, Variable, toposort
-from .kernel_ir import REDUCTIONS, Buffer, Call, Cast, Const, Expr, Kernel, Load, Reduce
+from .kernel_ir import NORMALIZATIONS, REDUCTIONS, Buffer, Call, Cast, Const, Expr, Kernel, Load, Normalize, Reduce
 
 # ops whose arguments keep their own dtypes (the template handles them)
 _OWN_DTYPES = {"cast", "isnan", "isinf"}
@@ -140,6 +141,8 @@ def lower_body(node: Apply) -> Lowered | None:
         return None
     if not all(supported_dtype(v.dtype) for v in list(node.inputs) + list(node.outputs)):
         return None
+    if not _one_index_space(node, body, inner):
+        return None
     shape = node.outputs[0].type.shape
     b = _Builder(shape)
     for placeholder, outer in zip(body.inputs, node.inputs):
@@ -154,6 +157,26 @@ def lower_body(node: Apply) -> Lowered | None:
     label = "fused(" + "+".join(n.op.name for n in inner) + ")"
     return Lowered(Kernel(len(shape), _buffers(b), tuple(outs), label=label),
                    list(b.inputs), list(node.outputs), [node] + inner)
+
+
+def _one_index_space(node: Apply, body, inner: Sequence[Apply]) -> bool:
+    """Do all the outputs of a multi-output fused node have the kernel's index space (the
+    broadcast of every input) as their shape? An output computed from every input does; else
+    only fully known static shapes, all equal, say so. (A kernel writes every output over the
+    whole index space: an output of another shape cannot be one of its buffers.)"""
+    if len(node.outputs) == 1:
+        return True
+    shapes = {o.type.shape for o in node.outputs}
+    if len(shapes) == 1 and None not in next(iter(shapes)):
+        return True
+    deps: dict[int, set[int]] = {id(p): {i} for i, p in enumerate(body.inputs)}
+    for n in inner:
+        d = set().union(*(deps.get(id(v), set()) for v in n.inputs))
+        for o in n.outputs:
+            deps[id(o)] = d
+    # inputs that can set a size: not 0-d, not statically 1 on every axis
+    every = {i for i, v in enumerate(node.inputs) if any(s != 1 for s in v.type.shape)}
+    return all(deps.get(id(o), set()) >= every for o in body.outputs)
 
 
 def accumulator(kind: str, in_dtype: str, out_dtype: str) -> str:
@@ -216,3 +239,38 @@ def _full_shape(node: Apply, body) -> tuple[int | None, ...]:
     if body is None:
         return node.inputs[0].type.shape
     return body.outputs[0].type.shape
+
+
+def lower_normalize(node: Apply) -> Lowered | None:
+    """softmax / log_softmax along one axis of a float input (float32 sums in float64)."""
+    kind = node.op.name
+    if kind not in NORMALIZATIONS or not all(supported_dtype(v.dtype) for v in list(node.inputs) + node.outputs):
+        return None
+    x, out = node.inputs[0], node.outputs[0]
+    if out.dtype not in ("float32", "float64") or x.ndim == 0:
+        return None
+    b = _Builder(x.type.shape)
+    e = cast(b.value(x), out.dtype)
+    obuf = Buffer(len(b.inputs), out.dtype, (False,) * x.ndim)
+    kernel = Kernel(x.ndim, _buffers(b), ((obuf, e),), label=f"{kind}[{node.params['axis']}]",
+                    normalize=Normalize(kind, int(node.params["axis"]), "float64"))
+    return Lowered(kernel, list(b.inputs), [out], [node])
+
+
+def lower_normalize_pair(softmax: Apply, log_softmax: Apply) -> Lowered | None:
+    """softmax and log_softmax of the same input along the same axis as one kernel (a
+    cross-entropy's cost reads one, its gradient the other): one max and one exponential per
+    element for both."""
+    one = lower_normalize(softmax)
+    if one is None or lower_normalize(log_softmax) is None:
+        return None
+    if log_softmax.inputs[0] is not softmax.inputs[0] or log_softmax.params["axis"] != softmax.params["axis"]:
+        return None
+    k = one.kernel
+    (sbuf, e), = k.outputs
+    out = log_softmax.outputs[0]
+    lbuf = Buffer(sbuf.index + 1, out.dtype, sbuf.broadcast)
+    kernel = Kernel(k.ndim, k.inputs, ((sbuf, e), (lbuf, e)),
+                    label=f"softmax+log_softmax[{softmax.params['axis']}]",
+                    normalize=Normalize("softmax+log_softmax", k.normalize.axis, k.normalize.acc))
+    return Lowered(kernel, one.inputs, [softmax.outputs[0], out], [softmax, log_softmax])

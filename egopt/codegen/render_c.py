@@ -25,6 +25,7 @@ import numpy as np
 from ..lang import dtypes
 from ..lang.ops import get_op
 from .kernel_ir import Buffer, Call, Cast, Const, Expr, Kernel, Load, walk
+from .render_softmax import EXP_HELPER, SoftmaxKernels
 
 EMPTY_REDUCE = 2
 # functions with SIMD variants in glibc's libmvec (double and float: sin and sinf, ...)
@@ -89,6 +90,7 @@ PRELUDE = r"""
 #define EGOPT_EXPORT __attribute__((visibility("default")))
 #define EGOPT_EMPTY_REDUCE %(empty)d
 static int egopt_nthreads = 1;
+#define EGOPT_PAD 16     /* elements per vector block: a multiple of every vector width */
 EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
 
 #define EGOPT_FN static inline
@@ -125,7 +127,7 @@ def _class(dtype: str) -> str:
     return "bool" if dtype == "bool" else "float" if dtypes.is_float(dtype) else "int"
 
 
-class CRenderer:
+class CRenderer(SoftmaxKernels):
     """Renders kernels to C. Subclasses (CUDA) override the strings and table entries."""
     kernel_prefix = "EGOPT_EXPORT int"
     template_field = "c"
@@ -140,6 +142,10 @@ class CRenderer:
         ("invert", "bool"): "(!{0})",
     }
     parallel_threshold = 1 << 15        # elements; below it one thread (OpenMP start-up costs)
+
+    @staticmethod
+    def unravel(indent: str, var: str, axes, bufs, prefix: str, d: int) -> list[str]:
+        return _unravel(indent, var, axes, bufs, prefix, d)
 
     # ---- scalar expressions -------------------------------------------------------------------
     def ctype(self, dtype: str) -> str:
@@ -221,7 +227,11 @@ class CRenderer:
             if k.key in seen:
                 continue
             seen.add(k.key)
-            src.append(self.render_reduce(k) if k.reduce else self.render_elemwise(k))
+            if k.normalize is not None and k.normalize.kind == "softmax+log_softmax":
+                src.append(self.render_normalize_pair(k))
+                continue
+            src.append(self.render_reduce(k) if k.reduce else
+                       self.render_normalize(k) if k.normalize else self.render_elemwise(k))
         return "\n".join(src)
 
     def _head(self, k: Kernel) -> list[str]:
@@ -266,28 +276,61 @@ class CRenderer:
             lines += [f"    p{b.index}[0] = {names[e]};" for b, e in k.outputs]
             lines += ["    return 0;", "}"]
             return "\n".join(lines)
-        loads = {**inv_names, **{b.index: f"p{b.index}[i]" for b in varying}}
-        body, names = self.exprs(roots, loads, "t")
-        body += [f"p{b.index}[i] = {names[e]};" for b, e in k.outputs]
         flat_ok = all(not any(b.broadcast) for b in varying)
         if flat_ok:
             lines.append(f"    if ({self._contig_check(k, varying + outs)}) {{")
-            lines += self._parallel_flat(body)
+            lines += self._blocked(k, "        ", "n", varying, inv_names, roots, lambda b: f"p{b.index}", parallel=True)
             lines.append("        return 0;")
             lines.append("    }")
         lines += self._nested(k, varying, outs, inv_names, roots)
         lines += ["    return 0;", "}"]
         return "\n".join(lines)
 
-    def _parallel_flat(self, body: list[str]) -> list[str]:
-        inner = ["            " + s for s in body]
-        return ([f"        if (n > {self.parallel_threshold} && egopt_nthreads > 1) {{",
-                 "            #pragma omp parallel for simd num_threads(egopt_nthreads) schedule(static)",
-                 "            for (int64_t i = 0; i < n; i++) {"] + ["    " + s for s in inner] +
-                ["            }", "        } else {",
-                 f"            {self.simd}",
-                 "            for (int64_t i = 0; i < n; i++) {"] + ["    " + s for s in inner] +
-                ["            }", "        }"])
+    def _blocked(self, k: Kernel, ind: str, count: str, varying, inv_names, roots, ptr,
+                 parallel: bool = False) -> list[str]:
+        """A contiguous loop over ``count`` elements in which every element goes through the same
+        vector code: whole blocks of EGOPT_PAD (a multiple of any vector width: no scalar
+        remainder), then the rest through that block loop on padded copies. libmvec's vector
+        variants and the scalar functions can round differently, so without this a value's
+        result would depend on its position in the array. ``ptr(buffer)`` is a typed pointer
+        expression to the buffer's first element."""
+        outs = [b for b, _ in k.outputs]
+        loads = {**inv_names, **{b.index: f"{ptr(b)}[i]" for b in varying}}
+        body, names = self.exprs(roots, loads, "t")
+        stores = [f"{ptr(b)}[i] = {names[e]};" for b, e in k.outputs]
+        if not _calls_math(roots):      # IEEE arithmetic rounds alike in vector and scalar code
+            return ([f"{ind}{self.simd}", f"{ind}for (int64_t i = 0; i < {count}; i++) {{"] +
+                    [f"{ind}    " + st_ for st_ in body + stores] + [f"{ind}}}"] if not parallel else
+                    [f"{ind}#pragma omp parallel for simd num_threads(egopt_nthreads) schedule(static) "
+                     f"if({count} > {self.parallel_threshold} && egopt_nthreads > 1)",
+                     f"{ind}for (int64_t i = 0; i < {count}; i++) {{"] +
+                    [f"{ind}    " + st_ for st_ in body + stores] + [f"{ind}}}"])
+        pl = {**inv_names, **{b.index: f"pin{b.index}[i]" for b in varying}}
+        pbody, pnames = self.exprs(roots, pl, "t")
+        pstores = [f"pout{b.index}[i] = {pnames[e]};" for b, e in k.outputs]
+        block = ([f"{ind}    {self.simd}",
+                  f"{ind}    for (int64_t j = 0; j < EGOPT_PAD; j++) {{",
+                  f"{ind}        const int64_t i = b_ + j;"] +
+                 [f"{ind}        " + st_ for st_ in body + stores] + [f"{ind}    }}"])
+        lines = [f"{ind}const int64_t main_ = {count} - {count} % EGOPT_PAD;"]
+        if parallel:
+            lines += [f"{ind}#pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
+                      f"if(main_ > {self.parallel_threshold} && egopt_nthreads > 1)"]
+        lines += [f"{ind}for (int64_t b_ = 0; b_ < main_; b_ += EGOPT_PAD) {{"] + block + [f"{ind}}}"]
+        lines += [f"{ind}if (main_ < {count}) {{", f"{ind}    const int64_t rest_ = {count} - main_;"]
+        for b in varying:
+            ct = self.ctype(b.dtype)
+            lines.append(f"{ind}    {ct} pin{b.index}[EGOPT_PAD];")
+            lines.append(f"{ind}    for (int64_t j = 0; j < EGOPT_PAD; j++) "
+                         f"pin{b.index}[j] = {ptr(b)}[main_ + (j < rest_ ? j : 0)];")
+        for b in outs:
+            lines.append(f"{ind}    {self.ctype(b.dtype)} pout{b.index}[EGOPT_PAD];")
+        lines += [f"{ind}    {self.simd}", f"{ind}    for (int64_t i = 0; i < EGOPT_PAD; i++) {{"]
+        lines += [f"{ind}        " + st_ for st_ in pbody + pstores] + [f"{ind}    }}"]
+        for b in outs:
+            lines.append(f"{ind}    for (int64_t j = 0; j < rest_; j++) {ptr(b)}[main_ + j] = pout{b.index}[j];")
+        lines.append(f"{ind}}}")
+        return lines
 
     def _nested(self, k: Kernel, varying, outs, inv_names, roots) -> list[str]:
         """Rows over the outer axes (decomposed from a row number), innermost axis in a loop."""
@@ -303,7 +346,8 @@ class CRenderer:
         if d > 1:
             lines.append("        int64_t rem = r;")
             for a in range(d - 2, -1, -1):
-                lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];")
+                lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];" if a
+                             else "        { const int64_t ix = rem;")
                 lines.append("          " + " ".join(f"o{b.index} += ix * st[{b.index * d + a}];" for b in bufs) + " }")
         row_ptrs = [f"        {'const ' if b in varying else ''}char *q{b.index} = "
                     f"({'const ' if b in varying else ''}char *)data[{b.index}] + o{b.index};" for b in bufs]
@@ -318,15 +362,13 @@ class CRenderer:
         moving = [b for b in bufs if not (b in varying and b.broadcast[last])]
         # contiguous innermost loop
         cond = " && ".join(f"st[{b.index * d + last}] == {np.dtype(b.dtype).itemsize}" for b in moving) or "1"
-        loads = {**inv_names, **hoisted,
-                 **{b.index: f"((const {self.ctype(b.dtype)} *)q{b.index})[i]" for b in varying if b.index not in hoisted}}
-        body, names = self.exprs(roots, loads, "t")
-        stores = [f"(({self.ctype(b.dtype)} *)q{b.index})[i] = {names[e]};" for b, e in k.outputs]
         lines.append(f"        if ({cond}) {{")
-        lines.append(f"            {self.simd}")
-        lines.append("            for (int64_t i = 0; i < len; i++) {")
-        lines += ["                " + s for s in body + stores]
-        lines.append("            }")
+        moving_in = [b for b in varying if b.index not in hoisted]
+
+        def ptr(b):
+            const = "const " if b in varying else ""
+            return f"(({const}{self.ctype(b.dtype)} *)q{b.index})"
+        lines += self._blocked(k, "            ", "len", moving_in, {**inv_names, **hoisted}, roots, ptr)
         lines.append("        } else {")
         for b in moving:
             lines.append(f"            const int64_t s{b.index} = st[{b.index * d + last}];")
@@ -437,7 +479,19 @@ static inline int egopt_contig(const int64_t *shape, const int64_t *st, int d, i
     return 1;
 }
 """
-PRELUDE = PRELUDE + CONTIG_HELPER
+PRELUDE = PRELUDE + CONTIG_HELPER + EXP_HELPER
+
+
+# ops whose C is IEEE arithmetic (correctly rounded, or exact), the same in vector and scalar code
+_ARITHMETIC = {"abs", "add", "sub", "mul", "true_div", "neg", "sqr", "sqrt", "identity", "second", "cast",
+               "maximum", "minimum", "clip", "eq", "neq", "lt", "le", "gt", "ge", "switch", "and_", "or_",
+               "xor", "invert", "floor", "ceil", "isnan", "isinf", "sgn", "int_div", "mod"}
+
+
+def _calls_math(roots) -> bool:
+    """Does the expression call a math function (which libmvec's vector variant may round
+    differently from the scalar one)?"""
+    return any(isinstance(e, Call) and e.op not in _ARITHMETIC for e in walk(roots))
 
 
 def _unravel(indent: str, var: str, axes, bufs, prefix: str, d: int) -> list[str]:
@@ -445,7 +499,10 @@ def _unravel(indent: str, var: str, axes, bufs, prefix: str, d: int) -> list[str
     axis' stride to every buffer's offset ``<prefix><index>``."""
     lines = []
     for a in reversed(axes):
-        lines.append(f"{indent}{{ const int64_t ix = {var} % shape[{a}]; {var} /= shape[{a}];")
+        if a == axes[0]:     # the outermost axis: what is left of the counter (no division)
+            lines.append(f"{indent}{{ const int64_t ix = {var};")
+        else:
+            lines.append(f"{indent}{{ const int64_t ix = {var} % shape[{a}]; {var} /= shape[{a}];")
         lines.append(indent + "  " + " ".join(f"{prefix}{b.index} += ix * st[{b.index * d + a}];" for b in bufs)
                      + " }")
     return lines

@@ -119,6 +119,8 @@ class CUDARenderer(CRenderer):
         bodies = []
         seen = set()
         for k in kernels:
+            if k.normalize is not None:
+                raise NotImplementedError(f"CUDA kernels for {k.normalize.kind} are not rendered yet")
             if k.key not in seen:
                 seen.add(k.key)
                 bodies.append(self.render_reduce(k) if k.reduce else self.render_elemwise(k))

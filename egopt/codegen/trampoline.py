@@ -141,8 +141,168 @@ static PyObject *call(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     return result;
 }
 
+/* ---- BLAS: gemm nodes as one ?gemm / ?gemv call of NumPy's own CBLAS (set_blas) ---------- */
+enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+typedef void (*sgemm32_t)(int, int, int, int32_t, int32_t, int32_t, float, const float *, int32_t,
+                          const float *, int32_t, float, float *, int32_t);
+typedef void (*dgemm32_t)(int, int, int, int32_t, int32_t, int32_t, double, const double *, int32_t,
+                          const double *, int32_t, double, double *, int32_t);
+typedef void (*sgemm64_t)(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                          const float *, int64_t, float, float *, int64_t);
+typedef void (*dgemm64_t)(int, int, int, int64_t, int64_t, int64_t, double, const double *, int64_t,
+                          const double *, int64_t, double, double *, int64_t);
+typedef void (*sgemv32_t)(int, int, int32_t, int32_t, float, const float *, int32_t, const float *,
+                          int32_t, float, float *, int32_t);
+typedef void (*dgemv32_t)(int, int, int32_t, int32_t, double, const double *, int32_t, const double *,
+                          int32_t, double, double *, int32_t);
+typedef void (*sgemv64_t)(int, int, int64_t, int64_t, float, const float *, int64_t, const float *,
+                          int64_t, float, float *, int64_t);
+typedef void (*dgemv64_t)(int, int, int64_t, int64_t, double, const double *, int64_t, const double *,
+                          int64_t, double, double *, int64_t);
+static void *blas[4];          /* sgemm, dgemm, sgemv, dgemv */
+static int blas_ilp64 = 0;
+
+static PyObject *set_blas(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 5) { PyErr_SetString(PyExc_TypeError, "set_blas(sgemm, dgemm, sgemv, dgemv, ilp64)"); return NULL; }
+    for (int i = 0; i < 4; i++) {
+        blas[i] = PyLong_AsVoidPtr(args[i]);
+        if (PyErr_Occurred()) return NULL;
+    }
+    blas_ilp64 = PyObject_IsTrue(args[4]);
+    Py_RETURN_NONE;
+}
+
+/* A matrix operand as BLAS reads it: row-major with leading dimension *ld (*flip = 0), or its
+   transpose stored row-major (*flip = 1, contiguous columns); 0 when neither (copy it). */
+static int layout(PyArrayObject *x, int64_t *ld, int *flip) {
+    const int64_t e = PyArray_ITEMSIZE(x), r = PyArray_DIMS(x)[0], c = PyArray_DIMS(x)[1];
+    int64_t s0 = PyArray_STRIDES(x)[0], s1 = PyArray_STRIDES(x)[1];
+    if (!PyArray_ISALIGNED(x) || !PyArray_ISNOTSWAPPED(x)) return 0;
+    if (c == 1) s1 = e;
+    if (r == 1) s0 = c * e;
+    if (s1 == e && s0 > 0 && s0 %% e == 0 && s0 / e >= c) { *ld = s0 / e; *flip = 0; return 1; }
+    if (c == 1) s1 = r * e;
+    if (r == 1) s0 = e;
+    if (s0 == e && s1 > 0 && s1 %% e == 0 && s1 / e >= r) { *ld = s1 / e; *flip = 1; return 1; }
+    return 0;
+}
+
+/* the bytes an array can touch: [*lo, *hi) */
+static void extent(PyArrayObject *x, char **lo, char **hi) {
+    char *a = PyArray_BYTES(x), *b = a;
+    for (int i = 0; i < PyArray_NDIM(x); i++) {
+        const npy_intp d = PyArray_DIMS(x)[i], s = PyArray_STRIDES(x)[i];
+        if (d == 0) { *lo = *hi = a; return; }
+        if (s < 0) a += (d - 1) * s; else b += (d - 1) * s;
+    }
+    *lo = a; *hi = b + PyArray_ITEMSIZE(x);
+}
+
+static int overlap(PyArrayObject *x, PyArrayObject *y) {
+    char *xl, *xh, *yl, *yh;
+    extent(x, &xl, &xh); extent(y, &yl, &yh);
+    return xl < yh && yl < xh;
+}
+
+/* gemm(spec, A, B, C or None, out or None) -> alpha * op(A) @ op(B) + beta * C, C broadcast to
+   the product's shape; ``out`` is written when it fits exactly (C-contiguous, the dtype, the
+   shape): the caller passes C itself for an in-place update. NotImplemented when this path does
+   not apply (no BLAS, other dtypes, an empty axis): the caller runs the NumPy perform. spec:
+   float64 [typenum, trans_a, trans_b, alpha, beta]. */
+static PyObject *gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 5 || !PyBytes_Check(args[0]) || PyBytes_GET_SIZE(args[0]) != 5 * sizeof(double)) {
+        PyErr_SetString(PyExc_TypeError, "gemm(spec, A, B, C, out)");
+        return NULL;
+    }
+    const double *spec = (const double *)PyBytes_AS_STRING(args[0]);
+    const int typenum = (int)spec[0], ta = spec[1] != 0, tb = spec[2] != 0;
+    const double alpha = spec[3];
+    double beta = spec[4];
+    const int dbl = typenum == NPY_DOUBLE;
+    /* alpha = 0: BLAS skips the product, where NaN or inf in A or B must still show */
+    if (!blas[0] || (typenum != NPY_DOUBLE && typenum != NPY_FLOAT) || alpha == 0.0) Py_RETURN_NOTIMPLEMENTED;
+    PyObject *Co = args[3] == Py_None ? NULL : args[3], *given = args[4];
+    for (int i = 1; i < 4; i++) {
+        if (i == 3 && !Co) continue;
+        if (!PyArray_Check(args[i]) || PyArray_TYPE((PyArrayObject *)args[i]) != typenum) Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyArrayObject *A = (PyArrayObject *)args[1], *B = (PyArrayObject *)args[2];
+    const int vec = PyArray_NDIM(B) == 1;
+    if (PyArray_NDIM(A) != 2 || (PyArray_NDIM(B) != 2 && !vec) || (vec && tb)) Py_RETURN_NOTIMPLEMENTED;
+    const int64_t m = PyArray_DIMS(A)[ta ? 1 : 0], k = PyArray_DIMS(A)[ta ? 0 : 1];
+    const int64_t kb = vec ? PyArray_DIMS(B)[0] : PyArray_DIMS(B)[tb ? 1 : 0];
+    const int64_t n = vec ? 1 : PyArray_DIMS(B)[tb ? 0 : 1];
+    if (k != kb || m == 0 || n == 0 || k == 0) Py_RETURN_NOTIMPLEMENTED;
+    if (!Co || beta == 0.0) { Co = NULL; beta = 0.0; }
+    else if (PyArray_NDIM((PyArrayObject *)Co) > (vec ? 1 : 2)) Py_RETURN_NOTIMPLEMENTED;
+    PyArrayObject *Ac = NULL, *Bc = NULL, *out = NULL;
+    int64_t lda = 0, ldb = 0;
+    int fa = 0, fb = 0;
+    if (!layout(A, &lda, &fa)) {
+        if (!(Ac = (PyArrayObject *)PyArray_NewCopy(A, NPY_CORDER))) return NULL;
+        A = Ac; layout(A, &lda, &fa);
+    }
+    int64_t incb = 0;
+    if (vec) {
+        const int64_t e = PyArray_ITEMSIZE(B), s = PyArray_STRIDES(B)[0];
+        if (!PyArray_ISALIGNED(B) || s <= 0 || s %% e != 0) {
+            if (!(Bc = (PyArrayObject *)PyArray_NewCopy(B, NPY_CORDER))) { Py_XDECREF(Ac); return NULL; }
+            B = Bc; incb = 1;
+        } else incb = s / e;
+        if (kb == 1) incb = 1;
+    } else if (!layout(B, &ldb, &fb)) {
+        if (!(Bc = (PyArrayObject *)PyArray_NewCopy(B, NPY_CORDER))) { Py_XDECREF(Ac); return NULL; }
+        B = Bc; layout(B, &ldb, &fb);
+    }
+    npy_intp odims[2] = {m, n};
+    const int ond = vec ? 1 : 2;
+    if (PyArray_Check(given)) {
+        PyArrayObject *g = (PyArrayObject *)given;
+        int fits = PyArray_NDIM(g) == ond && PyArray_TYPE(g) == typenum && PyArray_ISCARRAY(g)
+                   && PyArray_ISNOTSWAPPED(g);
+        for (int a = 0; fits && a < ond; a++) fits = PyArray_DIMS(g)[a] == odims[a];
+        fits = fits && !overlap(g, (PyArrayObject *)args[1]) && !overlap(g, (PyArrayObject *)args[2]);
+        if (fits) { Py_INCREF(g); out = g; }
+    }
+    if (!out && !(out = (PyArrayObject *)PyArray_SimpleNew(ond, odims, typenum))) goto fail;
+    if (Co && (PyObject *)out != Co && PyArray_CopyInto(out, (PyArrayObject *)Co) < 0) goto fail;
+    {
+        const void *pa = PyArray_DATA(A), *pb = PyArray_DATA(B);
+        void *po = PyArray_DATA(out);
+        const int opa = (ta ^ fa) ? Trans : NoTrans, opb = (tb ^ fb) ? Trans : NoTrans;
+        /* the stored (row-major) shape of A, for gemv */
+        const int64_t ra = fa ? PyArray_DIMS(A)[1] : PyArray_DIMS(A)[0];
+        const int64_t ca = fa ? PyArray_DIMS(A)[0] : PyArray_DIMS(A)[1];
+        const int big = (double)m * (double)n * (double)k > 65536.0;
+        PyThreadState *ts = big ? PyEval_SaveThread() : NULL;
+        if (vec) {
+            if (blas_ilp64) {
+                if (dbl) ((dgemv64_t)blas[3])(RowMajor, opa, ra, ca, alpha, pa, lda, pb, incb, beta, po, 1);
+                else ((sgemv64_t)blas[2])(RowMajor, opa, ra, ca, (float)alpha, pa, lda, pb, incb, (float)beta, po, 1);
+            } else {
+                if (dbl) ((dgemv32_t)blas[3])(RowMajor, opa, (int32_t)ra, (int32_t)ca, alpha, pa, (int32_t)lda, pb, (int32_t)incb, beta, po, 1);
+                else ((sgemv32_t)blas[2])(RowMajor, opa, (int32_t)ra, (int32_t)ca, (float)alpha, pa, (int32_t)lda, pb, (int32_t)incb, (float)beta, po, 1);
+            }
+        } else if (blas_ilp64) {
+            if (dbl) ((dgemm64_t)blas[1])(RowMajor, opa, opb, m, n, k, alpha, pa, lda, pb, ldb, beta, po, n);
+            else ((sgemm64_t)blas[0])(RowMajor, opa, opb, m, n, k, (float)alpha, pa, lda, pb, ldb, (float)beta, po, n);
+        } else {
+            if (dbl) ((dgemm32_t)blas[1])(RowMajor, opa, opb, (int32_t)m, (int32_t)n, (int32_t)k, alpha, pa, (int32_t)lda, pb, (int32_t)ldb, beta, po, (int32_t)n);
+            else ((sgemm32_t)blas[0])(RowMajor, opa, opb, (int32_t)m, (int32_t)n, (int32_t)k, (float)alpha, pa, (int32_t)lda, pb, (int32_t)ldb, (float)beta, po, (int32_t)n);
+        }
+        if (ts) PyEval_RestoreThread(ts);
+    }
+    Py_XDECREF(Ac); Py_XDECREF(Bc);
+    return (PyObject *)out;
+fail:
+    Py_XDECREF(Ac); Py_XDECREF(Bc); Py_XDECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"call", (PyCFunction)(void (*)(void))call, METH_FASTCALL, "call(fnptr, spec, inputs) -> outputs"},
+    {"gemm", (PyCFunction)(void (*)(void))gemm, METH_FASTCALL, "gemm(spec, A, B, C, out) -> out"},
+    {"set_blas", (PyCFunction)(void (*)(void))set_blas, METH_FASTCALL, "set_blas(sgemm, dgemm, sgemv, dgemv, ilp64)"},
     {NULL, NULL, 0, NULL}};
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "%(name)s", NULL, -1, methods};
 
@@ -238,16 +398,40 @@ _TYPES = {np.dtype(t).num: t for t in ("bool", "int8", "int16", "int32", "int64"
                                        "uint32", "uint64", "float32", "float64", "longlong", "ulonglong")}
 
 
-@functools.lru_cache(maxsize=None)
 def load():
     """(call, BroadcastError, EmptyReduceError): the extension's, or the ctypes fallback's."""
+    mod = _extension()
+    if mod is None:
+        return py_call, BroadcastError, EmptyReduceError
+    return mod.call, mod.BroadcastError, mod.EmptyReduceError
+
+
+@functools.lru_cache(maxsize=None)
+def gemm_call():
+    """The extension's ``gemm(spec, A, B, C, out)`` bound to NumPy's CBLAS (codegen/blas.py), or
+    None (no extension, or no CBLAS found: gemm nodes run their NumPy perform)."""
+    from .blas import cblas
+    mod, found = _extension(), cblas()
+    if mod is None or found is None:
+        return None
+    mod.set_blas(found.sgemm, found.dgemm, found.sgemv, found.dgemv, found.ilp64)
+    return mod.gemm
+
+
+def gemm_spec(dtype: str, trans_a: bool, trans_b: bool, alpha: float, beta: float) -> bytes:
+    return np.array([np.dtype(dtype).num, trans_a, trans_b, alpha, beta], dtype=np.float64).tobytes()
+
+
+@functools.lru_cache(maxsize=None)
+def _extension():
+    """The compiled extension module, or None where it cannot be built (warned once)."""
     from .cache import cache_key, cached_build
     from .compile import compiler_version, find_compiler, CompilerError
     cc = find_compiler()
     include = sysconfig.get_paths().get("include", "")
     if cc is None or not os.path.isfile(os.path.join(include, "Python.h")):
-        return py_call, BroadcastError, EmptyReduceError
-    key = cache_key(SOURCE, sys.version, np.__version__, compiler_version(cc), "trampoline-2")
+        return None
+    key = cache_key(SOURCE, sys.version, np.__version__, compiler_version(cc), "trampoline-3")
     name = f"egopt_tramp_{key[:12]}"
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
 
@@ -270,5 +454,5 @@ def load():
     except Exception as e:        # a broken toolchain: the slower path still works
         warnings.warn(f"egopt: the kernel call extension could not be built ({e}); "
                       f"using ctypes calls (slower per call)", stacklevel=2)
-        return py_call, BroadcastError, EmptyReduceError
-    return mod.call, mod.BroadcastError, mod.EmptyReduceError
+        return None
+    return mod

@@ -249,16 +249,18 @@ class Function:
 
     # ---- calling ---------------------------------------------------------------------------------------
     def _prepare_call(self) -> None:
-        """The per-call path, computed once: with fresh results and no shared values or updates,
-        a generated function checks each positional ndarray's dtype and ndim inline and runs the
-        program directly; anything else (keywords, defaults, conversions) takes the general path."""
+        """The per-call path, computed once: a generated function checks each positional
+        ndarray's dtype and ndim inline and, with fresh results and no shared values or updates,
+        runs the program directly; anything else (keywords, defaults, conversions) takes the
+        general path."""
         self._fast = None
-        if not (getattr(self.program, "fresh_outputs", False) and not self.shared_vars
-                and not self.update_vars and self.profile is None):
-            return
+        # otherwise (shared values, updates, results to check for aliasing): the same inline
+        # argument checks, then the general call on the arrays
+        direct = (getattr(self.program, "fresh_outputs", False) and not self.shared_vars
+                  and not self.update_vars and self.profile is None)
         n = len(self.ins)
         env = {"nd": np.ndarray, "filt": self._filter, "general": self._call_general,
-               "run": self.program.run_direct}
+               "run": getattr(self.program, "run_direct", None), "lock": self._lock, "call": self._call}
         names = [f"a{j}" for j in range(n)]
         lines = ["def fast(*args):",
                  f"    if len(args) != {n}:", "        return general(args, {})"]
@@ -272,8 +274,12 @@ class Function:
             lines.append(f"    if not ({test}):")
             lines.append(f"        {a} = filt({j}, {a})")
         single = self.single and len(self.outputs) == 1
-        lines.append(f"    return run({', '.join(names)})" if single or len(self.outputs) != 1
-                     else f"    return [run({', '.join(names)})]")
+        if not direct:
+            lines += (["    with lock:", f"        return call([{', '.join(names)}])"] if self.update_vars
+                      else [f"    return call([{', '.join(names)}])"])
+        else:
+            lines.append(f"    return run({', '.join(names)})" if single or len(self.outputs) != 1
+                         else f"    return [run({', '.join(names)})]")
         exec(compile("\n".join(lines), "<egopt call>", "exec"), env)
         self._fast = env["fast"]
 

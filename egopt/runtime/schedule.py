@@ -22,11 +22,13 @@ from typing import Sequence
 import numpy as np
 
 from .. import config
-from ..codegen.lower import Lowered, lower_body, lower_reduce, lower_region, lowerable
+from ..codegen.kernel_ir import NORMALIZATIONS
+from ..codegen.lower import (Lowered, lower_body, lower_normalize, lower_normalize_pair, lower_reduce,
+                             lower_region, lowerable)
 from ..codegen.render_c import CRenderer
 from ..lang.errors import OpRuntimeError
 from ..lang.graph import Apply, Constant, Variable, toposort
-from ..lang.ops import describe_call, run_node
+from ..lang.ops import describe_call, returns_tuple, run_node
 from .profile import ProfileStats
 from .py_linker import Program, _bcast_checks, _check_broadcast
 
@@ -86,6 +88,18 @@ class KernelStep:
     spec: bytes = b""
     name: str = ""
     given: tuple = ()        # per output: the slot of an array to write into (in place), or None
+    scratch: tuple = ()      # per output: the index of its reused buffer (see _plan_scratch), or None
+
+
+@dataclass
+class GemmStep:
+    """A gemm node as one call of NumPy's CBLAS (codegen/blas.py), beta included."""
+    node: Apply
+    in_slots: tuple[int, ...]
+    out_slots: tuple[int, ...]
+    spec: bytes = b""
+    given: tuple = ()        # (the slot of C, for an in-place update) or ()
+    scratch: tuple = ()
 
 
 @dataclass
@@ -193,11 +207,23 @@ class CProgram(Program):
         needed = _consumers(nodes, outputs)
         self.steps: list = []
         kernels = []
+        self._gemm = _gemm_entry()
+        pairs, paired = _normalize_pairs(nodes), set()
         for unit in plan_regions(nodes):
-            low = self._lower(unit, needed)
+            if isinstance(unit, Apply) and id(unit) in paired:
+                continue             # computed with its partner, earlier
+            low = None
+            if isinstance(unit, Apply) and id(unit) in pairs:
+                partner = pairs[id(unit)]
+                sm, ls = (unit, partner) if unit.op.name == "softmax" else (partner, unit)
+                low = lower_normalize_pair(sm, ls)
+                if low is not None:
+                    paired.add(id(partner))
+            low = low or self._lower(unit, needed)
             if low is None:
                 for node in unit if isinstance(unit, list) else [unit]:
-                    self._node_step(node)
+                    if not self._gemm_step(node):
+                        self._node_step(node)
                 continue
             ins = tuple(self._leaf_slot(v) for v in low.inputs)
             outs = tuple(self._slot(v) for v in low.outputs)
@@ -231,11 +257,15 @@ class CProgram(Program):
         input_ids = {id(v) for v in inputs}
         # results that are kernel outputs, each once: fresh arrays nobody else holds
         outs = [self.slot.get(id(v)) for v in outputs]
-        kernel_slots = {s for st in self.steps if isinstance(st, KernelStep) for s in st.out_slots}
+        kernel_slots = {s for st in self.steps if isinstance(st, (KernelStep, GemmStep)) for s in st.out_slots}
         self.fresh_outputs = (len(set(outs)) == len(outs) and all(s in kernel_slots for s in outs)
                               and not any(id(v) in input_ids for v in outputs))
         for out_index, in_index in inplace:
             self._update_in_place(outputs, out_index, self.input_slots[in_index])
+        self.memo_keys = self._plan_memo()
+        self.scratch_count = self._plan_scratch()
+        self._pool: list[list] = []
+        self._memo: dict = {}
         self._run_fast = self._generate_run()
 
     def _update_in_place(self, outputs, out_index: int, old: int) -> None:
@@ -246,7 +276,7 @@ class CProgram(Program):
         if sum(1 for v in outputs if self.slot.get(id(v)) == target) != 1:
             return
         k = next((j for j, st in enumerate(self.steps)
-                  if isinstance(st, KernelStep) and target in st.out_slots), None)
+                  if isinstance(st, (KernelStep, GemmStep)) and target in st.out_slots), None)
         if k is None:
             return
         aliases = {old}          # the old value and what may view it (non-kernel results)
@@ -258,11 +288,18 @@ class CProgram(Program):
         if any(aliases.intersection(st.in_slots) for st in self.steps[k + 1:]):
             return
         step = self.steps[k]
+        if isinstance(step, GemmStep):
+            # BLAS writes C's storage while it reads A and B: C is the old value, they are not
+            # (the C function also checks that their memory does not overlap it, and uses it only
+            # when it has the product's shape)
+            if len(step.in_slots) == 3 and step.in_slots[2] == old and not aliases.intersection(step.in_slots[:2]):
+                step.given = (old,)
+            return
         low = step.lowered
         for var, slot, buf in zip(low.inputs, step.in_slots, low.kernel.inputs):
             if slot in aliases and (slot != old or any(buf.broadcast) or var.ndim != low.kernel.ndim):
                 return
-        if low.kernel.reduce is not None:
+        if low.kernel.reduce is not None or low.kernel.normalize is not None:
             return
         given = list(step.given) or [None] * len(step.out_slots)
         given[step.out_slots.index(target)] = old
@@ -277,7 +314,82 @@ class CProgram(Program):
             return lower_body(unit)
         if unit.op.kind == "reduce" or unit.op.name == "fused_reduce":
             return lower_reduce(unit)
+        if unit.op.name in NORMALIZATIONS:
+            return lower_normalize(unit)
         return None
+
+    def _gemm_step(self, node: Apply) -> bool:
+        """A gemm node whose operands all have its float dtype runs as one BLAS call."""
+        if self._gemm is None or node.op.name != "gemm":
+            return False
+        dt = node.outputs[0].dtype
+        if dt not in ("float32", "float64") or any(v.dtype != dt for v in node.inputs):
+            return False
+        p = node.params
+        ins = tuple(self._leaf_slot(v) for v in node.inputs)
+        outs = tuple(self._slot(v) for v in node.outputs)
+        spec = _gemm_spec(dt, p["trans_a"], p["trans_b"], float(p["alpha"]), float(p["beta"]))
+        self.steps.append(GemmStep(node, ins, outs, spec))
+        return True
+
+    def _escaping(self) -> set[int]:
+        """Slots whose arrays may leave a call: results, and what NumPy steps (whose results may
+        be views of their inputs) turn into results."""
+        escaping = set(self.output_slots)
+        for st in reversed(self.steps):
+            if isinstance(st, NodeStep) and escaping.intersection(st.out_slots):
+                escaping.update(st.in_slots)
+        return escaping
+
+    def _plan_memo(self) -> dict[int, list[str]]:
+        """Steps whose values depend only on input shapes and constants (``shape(y)[0]``,
+        ``arange`` of it, ``reduced_size``, ops on constants): step index -> the parts of its
+        memo key, so each runs once per input shape. A key holds the shapes its shape-reading
+        ops read and the identities of memoized values it reads (a memo entry keeps those
+        alive, so an identity is never reused while its entry exists). Memoized values never
+        leave a call and nothing writes into them."""
+        escaping = self._escaping()
+        stable = {i for i, a in enumerate(self.storage_init) if a is not None}
+        memo_slots: set[int] = set()
+        keys: dict[int, list[str]] = {}
+        for j, st in enumerate(self.steps):
+            if isinstance(st, GemmStep) or escaping.intersection(st.out_slots):
+                continue
+            if isinstance(st, KernelStep) and st.given:
+                continue
+            if isinstance(st, NodeStep) and (not getattr(st.node.op, "pure", True) or st.node.op.kind == "random"):
+                continue         # a side effect or a draw: every call
+            if isinstance(st, NodeStep) and st.node.op.name in _SHAPE_READERS:
+                parts = [f"v{i}.shape" for i in st.in_slots]
+            elif all(i in stable or i in memo_slots for i in st.in_slots):
+                parts = [f"id(v{i})" for i in st.in_slots if i in memo_slots]
+            else:
+                continue
+            keys[j] = parts
+            memo_slots.update(st.out_slots)
+        return keys
+
+    def _plan_scratch(self) -> int:
+        """Give each kernel and gemm result that never leaves a call a buffer that later calls
+        reuse (passed to the kernel to write into, when its shape and dtype still fit): not a
+        function result, nor read by a NumPy step whose result (which may be a view of it)
+        does. Returns the number of such buffers; a call takes a set of them from a pool, so
+        concurrent calls never share one."""
+        escaping = self._escaping()
+        count = 0
+        for j, st in enumerate(self.steps):
+            if isinstance(st, NodeStep) or j in self.memo_keys:
+                continue
+            given = list(st.given) or [None] * len(st.out_slots)
+            scratch = []
+            for slot, g in zip(st.out_slots, given):
+                if g is None and slot not in escaping and slot not in self.input_slots:
+                    scratch.append(count)
+                    count += 1
+                else:
+                    scratch.append(None)
+            st.scratch = tuple(scratch) if any(x is not None for x in scratch) else ()
+        return count
 
     def _node_step(self, node: Apply) -> None:
         ins = tuple(self._leaf_slot(v) for v in node.inputs)
@@ -287,37 +399,88 @@ class CProgram(Program):
 
     def _generate_run(self):
         """The schedule as one straight-line Python function over local variables: no storage
-        list, no loop, no per-step dispatch (the per-call path of small functions)."""
+        list, no loop, no per-step dispatch (the per-call path of small functions). NumPy steps
+        call their op's perform directly under one ``errstate`` per call (a failing perform is
+        rerun through ``run_node``, which names the op, the shapes and the line)."""
         env = {"call": self._call, "errors": (self._bcast_error, self._empty_error), "prog": self,
-               "run_node": run_node, "check": _check_broadcast}
-        lines = ["def run(values):"]
-        lines.append("    " + "".join(f"v{s}, " for s in self.input_slots) + "= values"
-                     if self.input_slots else "    pass")
+               "run_node": run_node, "check": _check_broadcast, "gemm": self._gemm, "nd": np.ndarray,
+               "fix": _fix_dtype, "errstate": np.errstate, "pool": self._pool, "memo": self._memo,
+               "NotImplemented": NotImplemented}
+        body: list[str] = []
         for s, a in enumerate(self.storage_init):
             if a is not None:
                 env[f"v{s}"] = a
+
+        def given_args(step) -> str:
+            if not step.given and not step.scratch:
+                return ""
+            given = list(step.given) or [None] * len(step.out_slots)
+            scratch = list(step.scratch) or [None] * len(step.out_slots)
+            parts = [f"v{g}" if g is not None else f"s[{c}]" if c is not None else "None"
+                     for g, c in zip(given, scratch)]
+            return ", (" + "".join(p + ", " for p in parts) + ")"
+
+        def keep_scratch(step) -> list[str]:
+            return [f"s[{c}] = v{o}" for o, c in zip(step.out_slots, step.scratch) if c is not None]
+
         for j, step in enumerate(self.steps):
+            start = len(body)
             ins = ", ".join(f"v{i}" for i in step.in_slots)
             outs = "".join(f"v{i}, " for i in step.out_slots)
             if isinstance(step, KernelStep):
                 env[f"fn{j}"], env[f"spec{j}"] = step.fn, step.spec
-                given = ""
-                if step.given:
-                    given = ", (" + "".join("None, " if g is None else f"v{g}, " for g in step.given) + ")"
-                lines += ["    try:",
-                          f"        {outs}= call(fn{j}, spec{j}, ({ins}{',' if len(step.in_slots) == 1 else ''}){given})",
-                          "    except errors as e:",
-                          f"        raise prog.step_error({j}, [{ins}], e) from None"]
+                body += ["try:",
+                         f"    {outs}= call(fn{j}, spec{j}, ({ins}{',' if len(step.in_slots) == 1 else ''}){given_args(step)})",
+                         "except errors as e:",
+                         f"    raise prog.step_error({j}, [{ins}], e) from None"]
+                body += keep_scratch(step)
+            elif isinstance(step, GemmStep):
+                env[f"node{j}"], env[f"spec{j}"] = step.node, step.spec
+                (o,) = step.out_slots
+                c = ins.split(", ")[2] if len(step.in_slots) == 3 else "None"
+                target = (f"v{step.given[0]}" if step.given else f"s[{step.scratch[0]}]" if step.scratch else "None")
+                body += ["try:",
+                         f"    v{o} = gemm(spec{j}, {', '.join(ins.split(', ')[:2])}, {c}, {target})",
+                         "except Exception:",
+                         f"    v{o} = NotImplemented",
+                         f"if v{o} is NotImplemented:",
+                         f"    v{o}, = run_node(node{j}, [{ins}])"]
+                body += keep_scratch(step)
             else:
-                env[f"node{j}"], env[f"step{j}"] = step.node, step
-                lines.append(f"    {outs}= run_node(node{j}, [{ins}])")
+                node = step.node
+                env[f"node{j}"], env[f"step{j}"] = node, step
+                env[f"perform{j}"], env[f"params{j}"] = node.op.perform, node.params
+                res = outs if returns_tuple(node) else f"v{step.out_slots[0]}"
+                body += ["try:",
+                         f"    {res} = perform{j}(params{j}, {ins})",
+                         "except Exception:",
+                         f"    {outs}= run_node(node{j}, [{ins}])"]
+                for o, var in zip(step.out_slots, node.outputs):
+                    env[f"dt{o}"] = np.dtype(var.type.dtype)
+                    body.append(f"if type(v{o}) is not nd or v{o}.dtype is not dt{o}: v{o} = fix(v{o}, dt{o})")
                 if step.bcast_check:
-                    lines.append(f"    check(step{j}, [{ins}], v{step.out_slots[0]})")
-        lines.append("    return [" + ", ".join(f"v{i}" for i in self.output_slots) + "]")
-        # the same body taking the inputs as arguments and returning one output bare
-        direct = [f"def direct({', '.join(f'v{s}' for s in self.input_slots)}):"] + lines[2:-1]
+                    body.append(f"check(step{j}, [{ins}], v{step.out_slots[0]})")
+            if j in self.memo_keys:
+                key = "(" + "".join(p + ", " for p in [str(j)] + self.memo_keys[j]) + ")"
+                code = body[start:]
+                del body[start:]
+                body += [f"k = {key}", "m = memo.get(k)", "if m is None:"] + ["    " + c for c in code]
+                body += [f"    memo[k] = (({outs}), ({ins}{',' if len(step.in_slots) == 1 else ''}))",
+                         f"    if len(memo) > {_MEMO_LIMIT}: memo.clear()",
+                         "else:", f"    {outs}= m[0]"]
+        if any(isinstance(st, NodeStep) for st in self.steps):
+            body = ["with errstate(all='ignore'):"] + ["    " + b for b in body]
+        if self.scratch_count:
+            env["blank"] = [None] * self.scratch_count
+            body = (["try:", "    s = pool.pop()", "except IndexError:", "    s = list(blank)"]
+                    + body + ["pool.append(s)"])
+        unpack = ("".join(f"v{s}, " for s in self.input_slots) + "= values") if self.input_slots else "pass"
         outs = [f"v{i}" for i in self.output_slots]
-        direct.append(f"    return {outs[0] if len(outs) == 1 else '[' + ', '.join(outs) + ']'}")
+        lines = (["def run(values):", "    " + unpack] + ["    " + b for b in body]
+                 + ["    return [" + ", ".join(outs) + "]"])
+        # the same body taking the inputs as arguments and returning one output bare
+        direct = ([f"def direct({', '.join(f'v{s}' for s in self.input_slots)}):"] + ["    " + b for b in body]
+                  + [f"    return {outs[0] if len(outs) == 1 else '[' + ', '.join(outs) + ']'}"])
         exec(compile("\n".join(lines + direct), "<egopt schedule>", "exec"), env)
         self.run_direct = env["direct"]
         return env["run"]
@@ -334,7 +497,7 @@ class CProgram(Program):
             storage[s] = v
         call = self._call
         for step in self.steps:
-            t0 = time.perf_counter() if profile is not None else 0.0
+            t0 = time.perf_counter()
             if type(step) is KernelStep:
                 try:
                     ins = tuple([storage[i] for i in step.in_slots])
@@ -342,15 +505,22 @@ class CProgram(Program):
                             if step.given else call(step.fn, step.spec, ins))
                 except (self._bcast_error, self._empty_error) as e:
                     raise self._runtime_error(step, storage, e) from None
-                if profile is not None:
-                    profile.record(f"kernel {step.name}", time.perf_counter() - t0)
+                profile.record(f"kernel {step.name}", time.perf_counter() - t0)
+            elif type(step) is GemmStep:
+                args = [storage[i] for i in step.in_slots]
+                try:
+                    out = self._gemm(step.spec, args[0], args[1], args[2] if len(args) == 3 else None,
+                                     storage[step.given[0]] if step.given else None)
+                except Exception:
+                    out = NotImplemented
+                outs = run_node(step.node, args) if out is NotImplemented else [out]
+                profile.record("gemm (BLAS)", time.perf_counter() - t0)
             else:
                 args = [storage[i] for i in step.in_slots]
                 outs = run_node(step.node, args)
                 if step.bcast_check:
                     _check_broadcast(step, args, outs[0])
-                if profile is not None:
-                    profile.record(step.node.op.name, time.perf_counter() - t0)
+                profile.record(step.node.op.name, time.perf_counter() - t0)
             for i, o in zip(step.out_slots, outs):
                 storage[i] = o
         return [storage[i] for i in self.output_slots]
@@ -398,6 +568,42 @@ def _consumers(nodes: Sequence[Apply], outputs: Sequence[Variable]) -> dict[int,
     for v in outputs:
         users.setdefault(id(v), []).append(None)
     return users
+
+
+def _normalize_pairs(nodes: Sequence[Apply]) -> dict[int, Apply]:
+    """softmax and log_softmax nodes of the same input and axis, each mapped to the other."""
+    first: dict[tuple, Apply] = {}
+    pairs: dict[int, Apply] = {}
+    for n in nodes:
+        if n.op.name in NORMALIZATIONS:
+            key = (id(n.inputs[0]), n.params["axis"])
+            other = first.get(key)
+            if other is not None and other.op.name != n.op.name and id(other) not in pairs:
+                pairs[id(n)], pairs[id(other)] = other, n
+            elif other is None:
+                first[key] = n
+    return pairs
+
+
+# ops whose result depends on their inputs' shapes only
+_SHAPE_READERS = ("shape", "reduced_size")
+_MEMO_LIMIT = 512     # memo entries per function (cleared when exceeded: shapes that keep changing)
+
+
+def _fix_dtype(value, dtype: np.dtype) -> np.ndarray:
+    """A perform's result as an ndarray of the output's dtype (run_node's conversion)."""
+    value = np.asarray(value)
+    return value if value.dtype == dtype else value.astype(dtype)
+
+
+def _gemm_entry():
+    from ..codegen.trampoline import gemm_call
+    return gemm_call()
+
+
+def _gemm_spec(dtype: str, trans_a: bool, trans_b: bool, alpha: float, beta: float) -> bytes:
+    from ..codegen.trampoline import gemm_spec
+    return gemm_spec(dtype, trans_a, trans_b, alpha, beta)
 
 
 def _cores() -> int:

@@ -33,7 +33,7 @@ def kernels_of(inputs, outputs) -> list[Kernel]:
     found = []
     for unit in plan_regions(nodes):
         low = CProgram._lower(None, unit, needed)
-        if low is not None:
+        if low is not None and low.kernel.normalize is None:    # softmax kernels: C only so far
             found.append(low.kernel)
     return found
 
