@@ -35,8 +35,8 @@ def start(mode) -> Callable[[], None]:
     if linker != "c" or find_compiler() is None:
         return lambda: None
     from ..codegen.compile import compiler_flags
-    from ..codegen.trampoline import load
-    if load.cache_info().currsize and compiler_flags.cache_info().currsize:
+    from ..codegen.trampoline import _extension
+    if _extension.cache_info().currsize and compiler_flags.cache_info().currsize:
         return lambda: None
     t = threading.Thread(target=_build, name="egopt-c-warmup", daemon=True)
     t.start()
