@@ -183,7 +183,10 @@ def test_wrap_and_compute_with_progress(capsys):
     run = ed.wrap(f)
     X = RNG.normal(size=(12, 5))
     (out,) = ed.compute(run(da.from_array(X, chunks=4), X, X[0]))
-    np.testing.assert_array_equal(out, f(X, X, X[0]))
+    # not bitwise: the rechunked blocks of the NumPy operand are strided views, and a strided
+    # innermost loop calls the scalar math functions where a contiguous one calls libmvec's
+    # vector variants (last-bit differences, see issue 9's note)
+    np.testing.assert_allclose(out, f(X, X, X[0]), rtol=1e-15, atol=0)
     assert "100%" in capsys.readouterr().err
 
 
