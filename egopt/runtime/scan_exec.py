@@ -297,7 +297,8 @@ class ScanExecutor:
                         f"scan {spec.name or ''}: output {j} has taps {list(taps)} and needs {self.L[j]} "
                         f"initial rows, got an initial value of shape {init_of[j].shape}")
         if n == 0:
-            return [self._empty(j, init_of.get(j)) for j in range(spec.n_outputs)]
+            rows = self._row_shapes(seqs, init_of, nonseqs)
+            return [self._empty(j, init_of.get(j), rows) for j in range(spec.n_outputs)]
         # step 0 through perform: finds shapes and dtypes, and which nodes can write into buffers
         env = {}
         for p, s in zip(self.seq_ph, seqs):
@@ -402,12 +403,36 @@ class ScanExecutor:
         i = (done - 1 + L) % R
         return h[i:i + 1]
 
-    def _empty(self, j: int, init) -> np.ndarray:
+    def _empty(self, j: int, init, rows) -> np.ndarray:
         o = self.outs[j]
         if self.spec.keep[j] == "init":
             return np.array(init[init.shape[0] - self.L[j]:])
-        row = init.shape[1:] if init is not None else tuple(s or 0 for s in o.type.shape)
+        row = init.shape[1:] if init is not None else rows[j] if rows[j] is not None else \
+            tuple(s or 0 for s in o.type.shape)
         return np.empty((0,) + tuple(row), dtype=o.dtype)
+
+    def _row_shapes(self, seqs, init_of, nonseqs) -> list:
+        """The rows' shapes of outputs without an initial value, for a loop of zero steps whose
+        static types leave them open (the gradient of a sequence has the sequence's rows): the
+        body run once on zero rows shaped like the sequences' and states' rows. None where that
+        is not needed or the body fails on zeros (the rows of the open axes are then empty)."""
+        open_rows = [j for j, o in enumerate(self.outs) if j not in init_of and None in o.type.shape]
+        if not open_rows or any(not n.op.pure or n.op.kind == "random" for n in self.nodes):
+            return [None] * len(self.outs)
+        env = {id(p): np.zeros(s.shape[1:], s.dtype) for p, s in zip(self.seq_ph, seqs)}
+        for j, ps in enumerate(self.tap_ph):
+            for p in ps:
+                env[id(p)] = np.zeros(init_of[j].shape[1:], init_of[j].dtype)
+        env.update((id(p), v) for p, v in zip(self.nonseq_ph, nonseqs))
+        env.update((id(v), v.data) for v in self.const_vars)
+        try:
+            with np.errstate(all="ignore"):
+                for node in self.nodes:
+                    for v, o in zip(node.outputs, run_node(node, [env[id(v)] for v in node.inputs])):
+                        env[id(v)] = o
+        except Exception:          # noqa: BLE001 (a body that zeros do not fit: no shapes to learn)
+            return [None] * len(self.outs)
+        return [np.shape(env[id(o)]) if j in open_rows else None for j, o in enumerate(self.outs)]
 
 
 _EXECUTORS: "weakref.WeakKeyDictionary[ScanSpec, ScanExecutor]" = weakref.WeakKeyDictionary()
