@@ -199,3 +199,17 @@ def test_sum_of_products_is_updated_in_place(mode):
         np.testing.assert_allclose(got[2], s, rtol=1e-12)
     g = egopt.function([X, Y, A0], egopt.scan_module.scan_last(acc, A0), mode=mode)
     np.testing.assert_array_equal(g(np.zeros((0, 3, 4)), np.zeros((0, 3, 2)), a0), a0)
+
+
+@pytest.mark.parametrize("mode", [C, PY], ids=["c", "py"])
+@pytest.mark.parametrize("alpha", [2.0, -1.0])
+def test_scaled_sum_of_products_in_place(mode, alpha):
+    """acc + alpha * x_t.T @ y_t: a gemm with alpha updating its accumulator in place."""
+    X, Y, A0 = T.dtensor3("X"), T.dtensor3("Y"), T.dmatrix("A0")
+    acc, _ = egopt.scan(lambda x, y, a: a + alpha * T.dot(x.T, y), sequences=[X, Y], outputs_info=A0)
+    f = egopt.function([X, Y, A0], acc[-1], mode=mode)
+    assert executor(_scans(f)[0].params["spec"]).in_place == {0}
+    x, y, a0 = RNG.normal(size=(6, 3, 4)), RNG.normal(size=(6, 3, 2)), RNG.normal(size=(4, 2))
+    want = a0 + alpha * np.einsum("tbi,tbj->ij", x, y)
+    for _ in range(2):
+        np.testing.assert_allclose(f(x, y, a0), want, rtol=1e-12)
