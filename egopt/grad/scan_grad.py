@@ -20,7 +20,7 @@ from __future__ import annotations
 from ..lang import dtypes
 from ..lang import frontend as F
 from ..lang.graph import Variable, clone_replace
-from ..lang.scan import SCAN, scan
+from ..lang.scan import SCAN, scan, scan_last
 from .reverse import _Pairs, grad
 
 
@@ -149,16 +149,18 @@ def scan_vjp(node, *g_outs):
         # rows past the steps run get zeros (none when every sequence is exactly that long)
         result[1 + i] = g if exact and k <= 0 else F.concatenate([g, F.zeros_like(s[steps:])], axis=0)
     init_pos = {j: 1 + spec.n_seqs + n for n, j in enumerate(sorted(init_of))}
-    for j, h in zip(states, res_c):
-        g = F.expand_dims(h[-1], 0) if L[j] == 1 else h[-1][::-1]
+    # (scan_last: a backward loop of zero steps leaves its carries and sums at their initial values)
+    for j, c0, h in zip(states, carry0, res_c):
+        last = scan_last(h, c0)
+        g = F.expand_dims(last, 0) if L[j] == 1 else last[::-1]
         init = init_of[j]
         if k > 0:
             g = g * F.cast(F.le(steps, k), g.dtype)
         if init.type.shape[0] != L[j]:
             g = F.concatenate([F.zeros_like(init[:-L[j]]), g], axis=0)
         result[init_pos[j]] = g
-    for i, h in zip(ns_diff, res_a):
-        result[ns0 + i] = h[-1]
+    for i, a0, h in zip(ns_diff, acc0, res_a):
+        result[ns0 + i] = scan_last(h, a0)
     return result
 
 

@@ -138,6 +138,44 @@ SCAN = register(Op("scan", _infer, _perform, None, kind="scan", nout=2, flops=1.
 # nout=2 marks "several outputs" (the node has one per scan output): perform returns a tuple
 
 
+def _last_infer(params, hist: TensorType, init: TensorType):
+    if hist.ndim != init.ndim + 1 or hist.dtype != init.dtype:
+        raise EgoptTypeError(f"the initial value must be a row of the history: got a history {hist} "
+                             f"and an initial value {init}")
+    for a, b in zip(hist.shape[1:], init.shape):
+        if a is not None and b is not None and a != b:
+            raise EgoptTypeError(f"the history's rows {hist.shape[1:]} and the initial value {init.shape} differ")
+    return TensorType(hist.dtype, tuple(a if a is not None else b for a, b in zip(hist.shape[1:], init.shape)))
+
+
+def _last_perform(params, hist, init):
+    if hist.shape[0]:
+        return hist[-1]
+    if hist.shape[1:] != init.shape:
+        raise ValueError(f"the history's rows {hist.shape[1:]} and the initial value {init.shape} differ")
+    return np.array(init, dtype=hist.dtype)       # a copy: the result never aliases an input
+
+
+def _last_vjp(node, g):
+    # the value is row -1 of concatenate([init[None], hist]): that row's gradient, split
+    hist, init = node.inputs
+    cat = F.concatenate([F.expand_dims(init, 0), hist], axis=0)
+    gcat = F.inc_subtensor(F.zeros_like(cat)[-1], F.cast(g, cat.dtype))
+    return [gcat[1:], gcat[0]]
+
+
+SCAN_LAST = register(Op("scan_last", _last_infer, _last_perform, _last_vjp, kind="index", nin=2,
+                        flops=0.0, defined_in=_HERE))
+"""``scan_last(history, initial)``: the last row of a scan output's history, or ``initial`` (the
+loop's initial value) when the loop ran zero steps. The gradient reads its backward loop's
+results with it; the optimizer treats it like ``history[-1]`` (the output keeps its last row only)."""
+
+
+def scan_last(history, initial) -> Variable:
+    """The last value of a loop: ``history[-1]``, or ``initial`` when the loop ran zero steps."""
+    return SCAN_LAST(F.as_tensor_variable(history), F.as_tensor_variable(initial))
+
+
 class until:
     """``return outputs, until(condition)``: stop after the step where ``condition`` is true."""
 
@@ -320,7 +358,8 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
     spec, outer = prune(spec, outer)
     node = SCAN.make_node(outer, loc=loc, spec=spec)
     results = node.outputs[:n_user]
-    new_updates = OrderedDict((k, node.outputs[n_user + j][-1]) for j, (k, _) in enumerate(upd_pairs))
+    # (a loop of zero steps leaves a shared variable as it was)
+    new_updates = OrderedDict((k, scan_last(node.outputs[n_user + j], k)) for j, (k, _) in enumerate(upd_pairs))
     if len(results) == 1 and not return_list:
         return results[0], new_updates
     return list(results), new_updates

@@ -10,12 +10,13 @@ call (``out=``), state outputs written straight into their history rows. Ops wit
 The body is a ``StepBody``: ``run(t0, n, arrays) -> steps done``. On the C linker
 (``prepare_scans``, called when a function is built) the body has a plan
 (egopt/runtime/scan_compiled.py): each elementwise region is one C kernel call writing into a
-buffer or a history row, and ``gemm`` is its product through BLAS into a buffer plus ``C``
-added in place. A kernel that meets shapes that do not broadcast makes the loop run again on
+buffer or a history row, and ``gemm`` is one call of NumPy's CBLAS with ``beta`` (``C``
+copied into its destination, or updated in place when it is the destination). A kernel that meets shapes that do not broadcast makes the loop run again on
 the Python body, which raises the error that names the op.
 
 Outputs marked ``keep="last"`` live in a ring of ``L + 1`` rows (L: the output's deepest tap)
-and return only their last row; ``keep="init"`` returns the initial rows too, ``"reversed"``
+and return only their last row (one row, updated in place, for a sum of products such as
+``acc + x_t.T @ g_t`` whose previous value nothing else reads); ``keep="init"`` returns the initial rows too, ``"reversed"``
 writes step t at row n-1-t. History buffers are reused by the next call when nothing holds
 them any more.
 """
@@ -94,7 +95,7 @@ class StepBody:
             R = ex.ring[j]
             if spec.keep[j] == "reversed":      # (no taps: off is 0)
                 return f"h{j}[n - 1 - t, ...]"
-            return f"h{j}[t + {off}, ...]" if R is None else f"r{j}[(t + {off}) % {R}]"
+            return f"h{j}[t + {off}, ...]" if R is None else f"r{j}[0]" if R == 1 else f"r{j}[(t + {off}) % {R}]"
 
         for j, ps in enumerate(ex.tap_ph):
             for k, p in zip(spec.taps[j], ps):
@@ -123,7 +124,12 @@ class StepBody:
                 env[f"f{k}"] = ex.out_forms[k]
                 body.append(f"        {outs[0]} = f{k}({', '.join(args)}, out={target(node.outputs[0])})")
             elif modes[k] == "gemm":
-                body += _gemm_lines(node, outs[0], args, target(node.outputs[0]))
+                into = target(node.outputs[0])
+                if plan is not None and _blas() is not None:
+                    body += _blas_lines(node, k, outs[0], args, into, env)
+                else:
+                    in_place = any(o is node.outputs[0] for j, o in enumerate(ex.outs) if j in ex.in_place)
+                    body += _gemm_lines(node, outs[0], args, into, f"b{id(node.outputs[0])}" if in_place else None)
             else:
                 env[f"g{k}"] = _generic(node) if modes[k] == "checked" else partial(node.op.perform, node.params)
                 tup = modes[k] == "checked" or returns_tuple(node)
@@ -177,19 +183,48 @@ class StepBody:
         return self.loop(t0, n, seqs, hists, bufs, nonseqs)
 
 
-def _gemm_lines(node, out: str, args: list[str], dest: str) -> list[str]:
+def _gemm_lines(node, out: str, args: list[str], dest: str, scratch: str | None = None) -> list[str]:
     """gemm as the product written into ``dest`` through BLAS, then scaled and ``C`` added in
-    place: the same operations, in the same order, as its perform."""
+    place: the same operations, in the same order, as its perform. ``scratch``: a buffer for
+    the product when ``dest`` is ``C`` itself (an accumulator updated in place)."""
     p = node.params
     a = args[0] + (".T" if p["trans_a"] else "")
     b = args[1] + (".T" if p["trans_b"] else "")
-    lines = [f"        {out} = dot({a}, {b}, out={dest})"]
+    prod = scratch or dest
+    lines = [f"        {out} = dot({a}, {b}, out={prod})"]
     if float(p["alpha"]) != 1.0:
         lines.append(f"        multiply({out}, {float(p['alpha'])!r}, out={out})")
     if len(args) == 3 and float(p["beta"]) != 0.0:
         c = args[2] if float(p["beta"]) == 1.0 else f"({args[2]} * {float(p['beta'])!r})"
-        lines.append(f"        add({out}, {c}, out={out})")
+        lines.append(f"        {out} = add({out}, {c}, out={dest})")
+    elif scratch:
+        lines.append(f"        {dest}[...] = {out}")
+        lines.append(f"        {out} = {dest}")
     return lines
+
+
+def _blas_lines(node, k: int, out: str, args: list[str], dest: str, env: dict) -> list[str]:
+    """gemm as one call of NumPy's CBLAS with ``beta`` (codegen/trampoline.py): no product
+    array and no separate addition; ``C`` given as ``dest`` is updated in place. Where that
+    call does not apply (NotImplemented: an empty axis) the op's perform runs."""
+    from ..codegen.trampoline import gemm_spec
+    p = node.params
+    env["blas"] = _blas()
+    env[f"spec{k}"] = gemm_spec(node.outputs[0].dtype, p["trans_a"], p["trans_b"], float(p["alpha"]),
+                                float(p["beta"]) if len(args) == 3 else 0.0)
+    env[f"g{k}"] = partial(node.op.perform, node.params)
+    c = args[2] if len(args) == 3 else "None"
+    return [f"        {out} = blas(spec{k}, {args[0]}, {args[1]}, {c}, {dest})",
+            f"        if {out} is NotImplemented:",
+            f"            {out} = g{k}({', '.join(args)})",
+            f"        if {out} is not {dest}:",
+            f"            {dest}[...] = {out}",
+            f"            {out} = {dest}"]
+
+
+def _blas():
+    from ..codegen.trampoline import gemm_call
+    return gemm_call()
 
 
 def _call():
@@ -229,6 +264,9 @@ class ScanExecutor:
         self.nodes = toposort(list(spec.inner_outputs), stop=list(spec.inner_inputs))
         self.L = spec.tap_lengths()
         self.ring = [(L + 1) if k == "last" else None for L, k in zip(self.L, spec.keep)]
+        self.in_place = self._accumulators()
+        for j in self.in_place:
+            self.ring[j] = 1
         seen, self.const_vars = set(), []
         for v in [i for n in self.nodes for i in n.inputs] + list(spec.inner_outputs):
             if isinstance(v, Constant) and id(v) not in seen:
@@ -250,6 +288,26 @@ class ScanExecutor:
                                   if id(v) in ns_index and v.ndim == 2
                                   and not (n.op.name == "gemm" and n.params["trans_a" if pos == 0 else "trans_b"])})
         self._lock = threading.Lock()
+
+    def _accumulators(self) -> set[int]:
+        """States kept as their last row whose step is ``gemm(A, B, previous)`` and whose previous
+        value nothing else reads (the gradient's sums over the steps, ``acc + x_t.T @ g_t``):
+        they live in one row that the product updates in place (BLAS's ``C := A B + C``), with
+        no ring of two rows and no separate addition."""
+        readers: dict[int, list] = {}
+        for n in self.nodes:
+            for v in n.inputs:
+                readers.setdefault(id(v), []).append(n)
+        out_ids = [id(o) for o in self.spec.inner_outputs]
+        found = set()
+        for j, (o, ps) in enumerate(zip(self.outs, self.tap_ph)):
+            if self.spec.keep[j] != "last" or self.spec.taps[j] != (-1,) or out_ids.count(id(o)) != 1:
+                continue
+            node, r = o.owner, readers.get(id(ps[0]), [])
+            if (node is not None and node.op.name == "gemm" and len(node.inputs) == 3 and r == [node]
+                    and node.inputs[2] is ps[0] and ps[0] not in node.inputs[:2]):
+                found.add(j)
+        return found
 
     def compile(self) -> None:
         """Run the body on C kernels from now on (the C linker's functions call this)."""
@@ -297,7 +355,8 @@ class ScanExecutor:
                         f"scan {spec.name or ''}: output {j} has taps {list(taps)} and needs {self.L[j]} "
                         f"initial rows, got an initial value of shape {init_of[j].shape}")
         if n == 0:
-            return [self._empty(j, init_of.get(j)) for j in range(spec.n_outputs)]
+            rows = self._row_shapes(seqs, init_of, nonseqs)
+            return [self._empty(j, init_of.get(j), rows) for j in range(spec.n_outputs)]
         # step 0 through perform: finds shapes and dtypes, and which nodes can write into buffers
         env = {}
         for p, s in zip(self.seq_ph, seqs):
@@ -345,7 +404,7 @@ class ScanExecutor:
             h = self._history(j, (rows,) + val.shape, o.dtype)
             if L:
                 h[:L] = init_of[j]      # rows 0..L-1 hold times -L..-1; time t sits at t + L (mod R)
-            h[n - 1 if spec.keep[j] == "reversed" else L] = val
+            h[n - 1 if spec.keep[j] == "reversed" else L if R is None else L % R] = val
             hists.append(h)
         done = 1
         stopped = spec.until and bool(env[id(spec.condition)])
@@ -402,12 +461,36 @@ class ScanExecutor:
         i = (done - 1 + L) % R
         return h[i:i + 1]
 
-    def _empty(self, j: int, init) -> np.ndarray:
+    def _empty(self, j: int, init, rows) -> np.ndarray:
         o = self.outs[j]
         if self.spec.keep[j] == "init":
             return np.array(init[init.shape[0] - self.L[j]:])
-        row = init.shape[1:] if init is not None else tuple(s or 0 for s in o.type.shape)
+        row = init.shape[1:] if init is not None else rows[j] if rows[j] is not None else \
+            tuple(s or 0 for s in o.type.shape)
         return np.empty((0,) + tuple(row), dtype=o.dtype)
+
+    def _row_shapes(self, seqs, init_of, nonseqs) -> list:
+        """The rows' shapes of outputs without an initial value, for a loop of zero steps whose
+        static types leave them open (the gradient of a sequence has the sequence's rows): the
+        body run once on zero rows shaped like the sequences' and states' rows. None where that
+        is not needed or the body fails on zeros (the rows of the open axes are then empty)."""
+        open_rows = [j for j, o in enumerate(self.outs) if j not in init_of and None in o.type.shape]
+        if not open_rows or any(not n.op.pure or n.op.kind == "random" for n in self.nodes):
+            return [None] * len(self.outs)
+        env = {id(p): np.zeros(s.shape[1:], s.dtype) for p, s in zip(self.seq_ph, seqs)}
+        for j, ps in enumerate(self.tap_ph):
+            for p in ps:
+                env[id(p)] = np.zeros(init_of[j].shape[1:], init_of[j].dtype)
+        env.update((id(p), v) for p, v in zip(self.nonseq_ph, nonseqs))
+        env.update((id(v), v.data) for v in self.const_vars)
+        try:
+            with np.errstate(all="ignore"):
+                for node in self.nodes:
+                    for v, o in zip(node.outputs, run_node(node, [env[id(v)] for v in node.inputs])):
+                        env[id(v)] = o
+        except Exception:          # noqa: BLE001 (a body that zeros do not fit: no shapes to learn)
+            return [None] * len(self.outs)
+        return [np.shape(env[id(o)]) if j in open_rows else None for j, o in enumerate(self.outs)]
 
 
 _EXECUTORS: "weakref.WeakKeyDictionary[ScanSpec, ScanExecutor]" = weakref.WeakKeyDictionary()

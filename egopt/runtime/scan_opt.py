@@ -7,7 +7,8 @@ scan node is then rebuilt from its optimized inputs with its body rewritten:
 
 1. hoisting (egopt/lang/scan_hoist.py) again, on the body as the optimizer left it;
 2. the body goes through the same optimizer (recursively, for scans inside scans);
-3. an output whose only readers take its last row (``out[-1]``) keeps only that row;
+3. an output whose only readers take its last row (``out[-1]``, ``scan_last(out, init)``) keeps
+   only that row;
 4. ``concatenate([init[-L:], out])`` (the gradient reads an output with its initial rows) is the
    output's own buffer, which holds the initial rows already: the output is marked
    ``keep="init"`` and returns them too, and readers of the output read a view past them;
@@ -77,7 +78,8 @@ def optimize_graph(outputs: Sequence[Variable], leaves: Sequence[Variable], rule
 
 
 def _readers(roots: Sequence[Variable], leaves, candidates: set[int]) -> tuple[set[int], set[int]]:
-    """(scan outputs whose every reader is ``x[-1]``, scan outputs nobody reads); a root is read."""
+    """(scan outputs whose every reader is ``x[-1]`` or ``scan_last(x, init)``, scan outputs nobody
+    reads); a root is read."""
     ok = {i: True for i in candidates}
     read: set[int] = set()
     for r in roots:
@@ -88,7 +90,8 @@ def _readers(roots: Sequence[Variable], leaves, candidates: set[int]) -> tuple[s
         for j, v in enumerate(node.inputs):
             if id(v) in ok:
                 read.add(id(v))
-                last = node.op.name == "subtensor" and j == 0 and node.params.get("idx") == (-1,)
+                last = j == 0 and (node.op.name == "scan_last" or
+                                   node.op.name == "subtensor" and node.params.get("idx") == (-1,))
                 ok[id(v)] = ok[id(v)] and last
     return {i for i, good in ok.items() if good}, set(candidates) - read
 

@@ -100,6 +100,7 @@ class GemmStep:
     spec: bytes = b""
     given: tuple = ()        # (the slot of C, for an in-place update) or ()
     scratch: tuple = ()
+    fold: bool = False       # a tensordot of A's last axis with matrix B's first: the gemm of A's rows
 
 
 @dataclass
@@ -319,8 +320,12 @@ class CProgram(Program):
         return None
 
     def _gemm_step(self, node: Apply) -> bool:
-        """A gemm node whose operands all have its float dtype runs as one BLAS call."""
-        if self._gemm is None or node.op.name != "gemm":
+        """A gemm node whose operands all have its float dtype runs as one BLAS call; so does a
+        tensordot of A's last axis with a matrix's first (``dot(x_t, W)`` hoisted out of a scan:
+        the product of A's rows), which then gets a buffer that later calls reuse."""
+        fold = (node.op.name == "tensordot" and node.inputs[1].ndim == 2 and node.inputs[0].ndim >= 2
+                and tuple(map(tuple, node.params["axes"])) == ((node.inputs[0].ndim - 1,), (0,)))
+        if self._gemm is None or (node.op.name != "gemm" and not fold):
             return False
         dt = node.outputs[0].dtype
         if dt not in ("float32", "float64") or any(v.dtype != dt for v in node.inputs):
@@ -328,8 +333,9 @@ class CProgram(Program):
         p = node.params
         ins = tuple(self._leaf_slot(v) for v in node.inputs)
         outs = tuple(self._slot(v) for v in node.outputs)
-        spec = _gemm_spec(dt, p["trans_a"], p["trans_b"], float(p["alpha"]), float(p["beta"]))
-        self.steps.append(GemmStep(node, ins, outs, spec))
+        spec = (_gemm_spec(dt, False, False, 1.0, 0.0) if fold else
+                _gemm_spec(dt, p["trans_a"], p["trans_b"], float(p["alpha"]), float(p["beta"])))
+        self.steps.append(GemmStep(node, ins, outs, spec, fold=fold))
         return True
 
     def _escaping(self) -> set[int]:
@@ -337,7 +343,8 @@ class CProgram(Program):
         be views of their inputs) turn into results."""
         escaping = set(self.output_slots)
         for st in reversed(self.steps):
-            if isinstance(st, NodeStep) and escaping.intersection(st.out_slots):
+            if (isinstance(st, NodeStep) and escaping.intersection(st.out_slots)
+                    and st.node.op.name not in _FRESH_RESULTS):
                 escaping.update(st.in_slots)
         return escaping
 
@@ -434,6 +441,21 @@ class CProgram(Program):
                          "except errors as e:",
                          f"    raise prog.step_error({j}, [{ins}], e) from None"]
                 body += keep_scratch(step)
+            elif isinstance(step, GemmStep) and step.fold:
+                env[f"node{j}"], env[f"spec{j}"] = step.node, step.spec
+                (o,) = step.out_slots
+                a, b = ins.split(", ")
+                target = f"s[{step.scratch[0]}]" if step.scratch else "None"
+                body += ["try:",
+                         f"    r{j} = gemm(spec{j}, {a}.reshape(-1, {a}.shape[-1]), {b}, None, {target})",
+                         "except Exception:",
+                         f"    r{j} = NotImplemented",
+                         f"if r{j} is NotImplemented:",
+                         f"    v{o}, = run_node(node{j}, [{ins}])",
+                         "else:",
+                         f"    v{o} = r{j}.reshape({a}.shape[:-1] + {b}.shape[1:])"]
+                if step.scratch:
+                    body.append(f"    {target} = r{j}")      # (the matrix: the next call's buffer)
             elif isinstance(step, GemmStep):
                 env[f"node{j}"], env[f"spec{j}"] = step.node, step.spec
                 (o,) = step.out_slots
@@ -509,10 +531,13 @@ class CProgram(Program):
             elif type(step) is GemmStep:
                 args = [storage[i] for i in step.in_slots]
                 try:
-                    out = self._gemm(step.spec, args[0], args[1], args[2] if len(args) == 3 else None,
+                    a = args[0].reshape(-1, args[0].shape[-1]) if step.fold else args[0]
+                    out = self._gemm(step.spec, a, args[1], args[2] if len(args) == 3 else None,
                                      storage[step.given[0]] if step.given else None)
                 except Exception:
                     out = NotImplemented
+                if out is not NotImplemented and step.fold:
+                    out = out.reshape(args[0].shape[:-1] + args[1].shape[1:])
                 outs = run_node(step.node, args) if out is NotImplemented else [out]
                 profile.record("gemm (BLAS)", time.perf_counter() - t0)
             else:
@@ -587,6 +612,10 @@ def _normalize_pairs(nodes: Sequence[Apply]) -> dict[int, Apply]:
 
 # ops whose result depends on their inputs' shapes only
 _SHAPE_READERS = ("shape", "reduced_size")
+# NumPy steps whose results are new arrays, never views of their inputs: what they read does
+# not leave a call through them (scan's histories are its own buffers)
+_FRESH_RESULTS = frozenset({"scan", "tensordot"})
+
 _MEMO_LIMIT = 512     # memo entries per function (cleared when exceeded: shapes that keep changing)
 
 

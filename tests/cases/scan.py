@@ -29,3 +29,16 @@ def _ref(x, h0, w):
 
 CASES = [Case("scan", _gen, _build, _ref, symbolic=lambda vals: [T.dmatrix(), T.dvector(), T.dvector()],
               also_covers=("tanh",))]
+
+
+def _gen_last(draw):
+    n, m = draw(st.integers(0, 3)), draw(st.integers(1, 3))
+    return [array(draw, (n, m)), array(draw, (m,))]
+
+
+def _ref_last(hist, init):
+    return hist[-1] if len(hist) else init
+
+
+CASES.append(Case("scan_last", _gen_last, lambda h, i: egopt.scan_module.scan_last(h, i), _ref_last,
+                  symbolic=lambda vals: [T.dmatrix(), T.dvector()]))

@@ -153,3 +153,60 @@ def test_gradient_of_the_last_row_only_seeds_the_carry():
         return (hs[-1] ** 2).sum()
     verify_grad(f, [RNG.normal(size=(5, 3, 4)), RNG.normal(size=(4, 6)), RNG.normal(size=(6, 6)) * .3,
                     RNG.normal(size=(3, 6))], rng=RNG)
+
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE"])
+def test_zero_steps_give_the_seed_to_the_initial_state_and_zeros_elsewhere(mode):
+    """A loop of zero steps: the state is its initial value, so the gradient reaching the last
+    value goes to h0, and W and the sequence get zeros (of their shapes)."""
+    X, W, h0, c = T.dmatrix("X"), T.dmatrix("W"), T.dvector("h0"), T.dvector("c")
+    hs, _ = egopt.scan(lambda x_t, h, W: T.tanh(x_t + T.dot(h, W)), sequences=X, outputs_info=h0,
+                       non_sequences=W)
+    last = egopt.scan_module.scan_last(hs, h0)
+    cost = (last * c).sum() + hs.sum()
+    f = egopt.function([X, W, h0, c], T.grad(cost, [W, h0, X]), mode=mode)
+    cv, Wv, hv = RNG.normal(size=3), RNG.normal(size=(3, 3)), RNG.normal(size=3)
+    gW, gh0, gX = f(np.zeros((0, 3)), Wv, hv, cv)
+    np.testing.assert_array_equal(gW, np.zeros((3, 3)))
+    np.testing.assert_allclose(gh0, cv)
+    assert gX.shape == (0, 3)
+    # one step still differentiates through the loop (against an explicit NumPy VJP)
+    x1 = RNG.normal(size=(1, 3))
+    gW, gh0, gX = f(x1, Wv, hv, cv)
+    d = (cv + 1.0) * (1 - np.tanh(x1[0] + hv @ Wv) ** 2)
+    np.testing.assert_allclose(gW, np.outer(hv, d))
+    np.testing.assert_allclose(gh0, Wv @ d)
+    np.testing.assert_allclose(gX, d[None])
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_gradient_of_a_loop_of_n_steps_with_taps(n):
+    """n_steps given (0 included), an output with taps [-2, -1]: finite differences."""
+    def f(a0, c, x):
+        o, _ = egopt.scan(lambda x_t, a, b, c: a * c + T.sin(b) + x_t,
+                          sequences=x, outputs_info=dict(initial=a0, taps=[-2, -1]), non_sequences=c,
+                          n_steps=n)
+        return o.sum() + egopt.scan_module.scan_last(o, a0[-1]).sum() * 2.0
+    verify_grad(f, [RNG.normal(size=(2, 3)), RNG.normal(size=3), RNG.normal(size=(4, 3))], rng=RNG)
+
+
+def test_the_last_value_keeps_one_row():
+    """scan_last(hs, h0) reads only the last row: the optimizer stores only that row, and the
+    gradient's sums over the steps (read with scan_last) too."""
+    X, W, h0 = T.dmatrix("X"), T.dmatrix("W"), T.dvector("h0")
+    hs, _ = egopt.scan(lambda x_t, h, W: T.tanh(x_t + T.dot(h, W)), sequences=X, outputs_info=h0,
+                       non_sequences=W)
+    last = egopt.scan_module.scan_last(hs, h0)
+    f = egopt.function([X, W, h0], [last] + T.grad(hs.sum(), [W, h0]), mode="FAST_RUN")
+    fwd, bwd = sorted((n for n in f.maker.fgraph.toposort() if n.op.name == "scan"),
+                      key=lambda n: "grad" in (n.params["spec"].name or ""))
+    assert "last" not in fwd.params["spec"].keep         # hs.sum() reads the whole history
+    assert bwd.params["spec"].keep.count("last") == 2    # the carry of h and the sum for W
+    got = f(np.zeros((0, 2)), np.eye(2), [1.0, 2.0])
+    np.testing.assert_allclose(got[0], [1.0, 2.0])
+    np.testing.assert_array_equal(got[1], np.zeros((2, 2)))
+    np.testing.assert_array_equal(got[2], np.zeros(2))
+    f1 = egopt.function([X, W, h0], last, mode="FAST_RUN")
+    (node,) = [n for n in f1.maker.fgraph.toposort() if n.op.name == "scan"]
+    assert node.params["spec"].keep == ("last",)
+    np.testing.assert_allclose(f1(np.ones((2, 2)), np.eye(2), [1.0, 2.0]), np.tanh(1 + np.tanh([2.0, 3.0])))

@@ -14,6 +14,7 @@ import pytest
 import egopt
 import egopt.tensor as T
 from egopt.codegen.compile import find_compiler
+from egopt.codegen.trampoline import gemm_call
 from egopt.lang.nnet import _log_softmax, _softmax
 from egopt.runtime.schedule import GemmStep, KernelStep
 
@@ -259,3 +260,33 @@ def test_side_effects_of_shape_only_values_run_every_call(capsys):
     for _ in range(3):
         np.testing.assert_array_equal(f(np.zeros(4, "int64")), np.arange(4) * 2)
     assert capsys.readouterr().out.count("n __str__ = 4") == 3
+
+
+def test_tensordot_of_rows_is_a_gemm_into_a_reused_buffer():
+    """tensordot(X, W) over X's last axis (a scan's hoisted input projection) is one BLAS call
+    on X's rows, written into a buffer that later calls reuse when it stays inside the call
+    (here it feeds a scan, whose results are its own arrays); as a result it is a new array."""
+    X, W, h0 = T.dtensor3("X"), T.dmatrix("W"), T.dmatrix("h0")
+    xw = T.tensordot(X, W, axes=((2,), (0,)))
+    hs, _ = egopt.scan(lambda r, h: T.tanh(r + h), sequences=xw, outputs_info=h0)
+    f = egopt.function([X, W, h0], egopt.scan_module.scan_last(hs, h0), mode=FAST_C)
+    g = egopt.function([X, W], xw, mode=FAST_C)
+    folds = [st for st in f.program.steps if isinstance(st, GemmStep) and st.fold]
+    blas = gemm_call() is not None          # (EGOPT_NO_CBLAS or no CBLAS: tensordot's perform)
+    assert len(folds) == blas and all(st.scratch for st in folds)
+    assert any(isinstance(st, GemmStep) and st.fold and not st.scratch for st in g.program.steps) == blas
+    rng = np.random.default_rng(3)
+    seen, outs = set(), []
+    for n in (4, 4, 4, 0, 2):
+        x, w, h = rng.standard_normal((n, 3, 5)), rng.standard_normal((5, 2)), rng.standard_normal((3, 2))
+        want = h
+        for t in range(n):
+            want = np.tanh(x[t] @ w + want)
+        np.testing.assert_allclose(f(x, w, h), want, rtol=1e-13)
+        outs.append((g(x, w), x, w))
+        if n == 4 and blas:
+            seen.add(id(f.program._pool[0][folds[0].scratch[0]]))
+    assert len(seen) == blas                    # the same buffer at each call of that shape
+    for r, x, w in outs:                        # results of g are never overwritten
+        assert r.shape == x.shape[:2] + w.shape[1:]
+        np.testing.assert_allclose(r, np.tensordot(x, w, axes=((2,), (0,))), rtol=1e-13)

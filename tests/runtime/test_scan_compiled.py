@@ -172,3 +172,44 @@ def test_grad_scan_of_scan():
         o, _ = egopt.scan(outer_step, sequences=x, outputs_info=T.zeros_like(w), non_sequences=w)
         return (o ** 2).sum()
     verify_grad(f, [RNG.normal(size=(3, 4, 2)), RNG.normal(size=2)], rng=RNG, mode=C)
+
+
+@pytest.mark.parametrize("mode", [C, PY], ids=["c", "py"])
+def test_sum_of_products_is_updated_in_place(mode):
+    """acc + x_t.T @ y_t (the gradient's sums over the steps) is one gemm per step updating one
+    row in place (BLAS's C := A B + C on the C linker); a state whose previous value is also read
+    elsewhere keeps its ring of two rows. Values against NumPy, over repeated calls and lengths."""
+    X, Y, A0 = T.dtensor3("X"), T.dtensor3("Y"), T.dmatrix("A0")
+    acc, _ = egopt.scan(lambda x, y, a: a + T.dot(x.T, y), sequences=[X, Y], outputs_info=A0)
+    both, _ = egopt.scan(lambda x, y, a, b: [a + T.dot(x.T, y), b + a.sum()], sequences=[X, Y],
+                         outputs_info=[A0, T.constant(0.0)])
+    f = egopt.function([X, Y, A0], [egopt.scan_module.scan_last(acc, A0), both[0][-1], both[1][-1]], mode=mode)
+    ex = {len(n.params["spec"].taps): executor(n.params["spec"]) for n in _scans(f)}
+    assert ex[1].in_place == {0} and ex[1].ring[0] == 1
+    assert ex[2].in_place == set()
+    for n in (5, 1, 7):
+        x, y, a0 = RNG.normal(size=(n, 3, 4)), RNG.normal(size=(n, 3, 2)), RNG.normal(size=(4, 2))
+        want, s = a0.copy(), 0.0
+        for t in range(n):
+            s += want.sum()
+            want = want + x[t].T @ y[t]
+        got = f(x, y, a0)
+        np.testing.assert_allclose(got[0], want, rtol=1e-12)
+        np.testing.assert_allclose(got[1], want, rtol=1e-12)
+        np.testing.assert_allclose(got[2], s, rtol=1e-12)
+    g = egopt.function([X, Y, A0], egopt.scan_module.scan_last(acc, A0), mode=mode)
+    np.testing.assert_array_equal(g(np.zeros((0, 3, 4)), np.zeros((0, 3, 2)), a0), a0)
+
+
+@pytest.mark.parametrize("mode", [C, PY], ids=["c", "py"])
+@pytest.mark.parametrize("alpha", [2.0, -1.0])
+def test_scaled_sum_of_products_in_place(mode, alpha):
+    """acc + alpha * x_t.T @ y_t: a gemm with alpha updating its accumulator in place."""
+    X, Y, A0 = T.dtensor3("X"), T.dtensor3("Y"), T.dmatrix("A0")
+    acc, _ = egopt.scan(lambda x, y, a: a + alpha * T.dot(x.T, y), sequences=[X, Y], outputs_info=A0)
+    f = egopt.function([X, Y, A0], acc[-1], mode=mode)
+    assert executor(_scans(f)[0].params["spec"]).in_place == {0}
+    x, y, a0 = RNG.normal(size=(6, 3, 4)), RNG.normal(size=(6, 3, 2)), RNG.normal(size=(4, 2))
+    want = a0 + alpha * np.einsum("tbi,tbj->ij", x, y)
+    for _ in range(2):
+        np.testing.assert_allclose(f(x, y, a0), want, rtol=1e-12)
