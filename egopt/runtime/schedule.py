@@ -7,13 +7,16 @@ kernels of a function are one C translation unit, compiled once and cached (code
 nodes run their NumPy perform (``dot`` through NumPy's BLAS); slicing, transposes, dimshuffle
 and contiguous reshapes are NumPy views, which kernels read through strides.
 
-Kernel outputs are freshly allocated on every call, so a result is never handed out twice
-and never aliases an input, a shared value or another result. Errors at run time name the op,
-the shapes and dtypes and the user's line, as the NumPy linker's do.
+Intermediates that never leave a call are written into scratch buffers reused across calls;
+a large result is written into one of the function's earlier results only when nothing else
+holds it any more (``_plan_scratch``): a result is never handed out twice and never aliases
+an input, a shared value or another result. Errors at run time name the op, the shapes and
+dtypes and the user's line, as the NumPy linker's do.
 """
 from __future__ import annotations
 
 import ctypes
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -79,6 +82,9 @@ def _culprit(low: Lowered, args) -> tuple[Apply, list] | None:
     return None
 
 
+RECYCLE_BYTES = 1 << 18     # results this large are written into the caller's dropped ones
+
+
 @dataclass
 class KernelStep:
     lowered: Lowered
@@ -89,6 +95,7 @@ class KernelStep:
     name: str = ""
     given: tuple = ()        # per output: the slot of an array to write into (in place), or None
     scratch: tuple = ()      # per output: the index of its reused buffer (see _plan_scratch), or None
+    recycle: tuple = ()      # per output: two pool indices of earlier results to write into, or None
 
 
 @dataclass
@@ -381,8 +388,16 @@ class CProgram(Program):
         reuse (passed to the kernel to write into, when its shape and dtype still fit): not a
         function result, nor read by a NumPy step whose result (which may be a view of it)
         does. Returns the number of such buffers; a call takes a set of them from a pool, so
-        concurrent calls never share one."""
+        concurrent calls never share one.
+
+        A kernel's result that the function returns gets two pool places holding its results of
+        earlier calls (two, so ``out = f(x)`` in a loop, which holds the last result while the
+        next is computed, alternates between them): a call writes into one only when nothing
+        else holds it (its reference count: the caller dropped it, and no view of it is alive),
+        so a result is never handed out twice. Only results of at least RECYCLE_BYTES are kept:
+        for those a fresh array costs its page faults (first touch) on every call."""
         escaping = self._escaping()
+        results = set(self.output_slots) - set(self.input_slots)
         count = 0
         for j, st in enumerate(self.steps):
             if isinstance(st, NodeStep) or j in self.memo_keys:
@@ -396,6 +411,15 @@ class CProgram(Program):
                 else:
                     scratch.append(None)
             st.scratch = tuple(scratch) if any(x is not None for x in scratch) else ()
+            if isinstance(st, KernelStep) and not st.given:
+                recycle = []
+                for slot in st.out_slots:
+                    if slot in results:
+                        recycle.append((count, count + 1))
+                        count += 2
+                    else:
+                        recycle.append(None)
+                st.recycle = tuple(recycle) if any(r is not None for r in recycle) else ()
         return count
 
     def _node_step(self, node: Apply) -> None:
@@ -412,20 +436,47 @@ class CProgram(Program):
         env = {"call": self._call, "errors": (self._bcast_error, self._empty_error), "prog": self,
                "run_node": run_node, "check": _check_broadcast, "gemm": self._gemm, "nd": np.ndarray,
                "fix": _fix_dtype, "errstate": np.errstate, "pool": self._pool, "memo": self._memo,
-               "NotImplemented": NotImplemented}
+               "NotImplemented": NotImplemented, "refs": sys.getrefcount}
         body: list[str] = []
         for s, a in enumerate(self.storage_init):
             if a is not None:
                 env[f"v{s}"] = a
 
         def given_args(step) -> str:
-            if not step.given and not step.scratch:
+            recycle = list(getattr(step, "recycle", ())) or [None] * len(step.out_slots)
+            if not step.given and not step.scratch and not any(recycle):
                 return ""
             given = list(step.given) or [None] * len(step.out_slots)
             scratch = list(step.scratch) or [None] * len(step.out_slots)
-            parts = [f"v{g}" if g is not None else f"s[{c}]" if c is not None else "None"
-                     for g, c in zip(given, scratch)]
+            parts = [f"v{g}" if g is not None else f"s[{c}]" if c is not None
+                     else f"o{o}" if r is not None else "None"
+                     for g, c, r, o in zip(given, scratch, recycle, step.out_slots)]
             return ", (" + "".join(p + ", " for p in parts) + ")"
+
+        def pick_recycled(step) -> list[str]:
+            # an earlier result that only the pool holds (the pool's list, ``a`` and
+            # getrefcount's argument: 3 references) is written into again
+            lines = []
+            for o, r in zip(step.out_slots, step.recycle):
+                if r is not None:
+                    lines += [f"a = s[{r[0]}]", f"b = s[{r[1]}]",
+                              f"o{o} = a if a is not None and refs(a) == 3 else "
+                              f"b if b is not None and refs(b) == 3 else None"]
+            if lines:
+                lines.append("a = b = None")
+            return lines
+
+        def keep_recycled(step) -> list[str]:
+            lines = []
+            for o, r in zip(step.out_slots, step.recycle):
+                if r is not None:
+                    a, b = f"s[{r[0]}]", f"s[{r[1]}]"
+                    lines += [f"if v{o} is not o{o} and v{o}.nbytes >= {RECYCLE_BYTES}:",
+                              f"    if {a} is None: {a} = v{o}",
+                              f"    elif {b} is None: {b} = v{o}",
+                              f"    else: {a}, {b} = v{o}, {a}",
+                              f"o{o} = None"]
+            return lines
 
         def keep_scratch(step) -> list[str]:
             return [f"s[{c}] = v{o}" for o, c in zip(step.out_slots, step.scratch) if c is not None]
@@ -436,11 +487,12 @@ class CProgram(Program):
             outs = "".join(f"v{i}, " for i in step.out_slots)
             if isinstance(step, KernelStep):
                 env[f"fn{j}"], env[f"spec{j}"] = step.fn, step.spec
+                body += pick_recycled(step)
                 body += ["try:",
                          f"    {outs}= call(fn{j}, spec{j}, ({ins}{',' if len(step.in_slots) == 1 else ''}){given_args(step)})",
                          "except errors as e:",
                          f"    raise prog.step_error({j}, [{ins}], e) from None"]
-                body += keep_scratch(step)
+                body += keep_scratch(step) + keep_recycled(step)
             elif isinstance(step, GemmStep) and step.fold:
                 env[f"node{j}"], env[f"spec{j}"] = step.node, step.spec
                 (o,) = step.out_slots

@@ -290,3 +290,79 @@ def test_tensordot_of_rows_is_a_gemm_into_a_reused_buffer():
     for r, x, w in outs:                        # results of g are never overwritten
         assert r.shape == x.shape[:2] + w.shape[1:]
         np.testing.assert_allclose(r, np.tensordot(x, w, axes=((2,), (0,))), rtol=1e-13)
+
+
+def _close(a, b):
+    """Equal up to the vector math functions' last bit (another call's values would differ
+    in every bit)."""
+    np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-300)
+
+
+def _big_function():
+    x = T.dvector("x")
+    return egopt.function([x], [T.exp(x) * 2 + 1, T.sin(x)], mode=C)
+
+
+def test_dropped_results_are_written_into_again_and_held_ones_never():
+    import weakref
+    from egopt.runtime.schedule import RECYCLE_BYTES
+    f = _big_function()
+    n = RECYCLE_BYTES // 8 + 1
+    rng = np.random.default_rng(3)
+    xs = [rng.standard_normal(n) for _ in range(6)]
+    held = [f(x) for x in xs]                       # the caller keeps every result
+    for x, (e, s) in zip(xs, held):
+        _close(e, np.exp(x) * 2 + 1)
+        _close(s, np.sin(x))
+    arrays = [a for pair in held for a in pair]
+    assert len({a.ctypes.data for a in arrays}) == len(arrays)        # nothing shared
+    del held, arrays, e, s                     # (the loop variables held the last pair)
+    e, s = f(xs[0])
+    old = weakref.ref(e)
+    del e                                            # dropped: the next call writes into it
+    e2, s2 = f(xs[1])
+    assert old() is e2
+    _close(e2, np.exp(xs[1]) * 2 + 1)
+    view = e2[::3]                                   # a live view keeps its base from reuse
+    del e2
+    e3, _ = f(xs[2])
+    assert not np.shares_memory(e3, view)
+    _close(view, (np.exp(xs[1]) * 2 + 1)[::3])
+    # ``out = f(x)`` in a loop holds the last result while the next is computed: two buffers
+    for k in range(4):
+        out = f(xs[k])
+        _close(out[0], np.exp(xs[k]) * 2 + 1)
+
+
+def test_small_results_are_not_kept():
+    import weakref
+    f = _big_function()
+    e, _ = f(np.arange(10.0))
+    old = weakref.ref(e)
+    del e
+    assert old() is None
+
+
+def test_recycled_results_under_threads():
+    from egopt.runtime.schedule import RECYCLE_BYTES
+    f = _big_function()
+    n = RECYCLE_BYTES // 8 + 5
+    errors, kept = [], []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        for i in range(30):
+            x = rng.standard_normal(n)
+            e, s = f(x)
+            if not (np.allclose(e, np.exp(x) * 2 + 1, rtol=1e-14, atol=0) and np.allclose(s, np.sin(x), rtol=1e-14, atol=1e-300)):
+                errors.append(seed)
+            if i % 7 == 0:
+                kept.append((x, e))                  # some results are held on to
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for x, e in kept:                                 # never overwritten by a later call
+        _close(e, np.exp(x) * 2 + 1)
