@@ -6,10 +6,12 @@ then outputs), ``strides`` ``ndim`` byte strides per buffer (0 where it broadcas
 output's reduced axes). It returns 0, or ``EGOPT_EMPTY_REDUCE`` for a max/min over no element.
 
 Pointers carry no ``restrict``: an in-place update writes the buffer it reads, element by
-element (``omp simd`` still vectorizes). Loops: one flat loop under ``#pragma omp simd`` when every buffer is C-contiguous (checked at
-run time), else nested loops with a contiguous or strided innermost loop; loads of buffers that
-broadcast on an axis are hoisted out of it. Above a size threshold the outer loop runs on
-``egopt_nthreads`` OpenMP threads. Transcendentals are vectorized by glibc's libmvec: the
+element (``omp simd`` still vectorizes). An elementwise kernel's body is emitted once, in a
+static function over a contiguous run (``omp simd``): the whole array calls it in chunks when
+every buffer is C-contiguous (checked at run time), else each row (innermost axis) calls it,
+directly when the row is contiguous, else in tiles copied to and from contiguous scratch; loads
+of buffers that broadcast on the innermost axis are hoisted out of the row (passed as values).
+Above a size threshold the chunks or rows run on ``egopt_nthreads`` OpenMP threads. Transcendentals are vectorized by glibc's libmvec: the
 prelude declares the SIMD variants that glibc's headers only declare under ``-ffast-math``
 (which egopt never uses: NaN, inf and signed zeros keep their IEEE meaning).
 
@@ -91,6 +93,9 @@ PRELUDE = r"""
 #define EGOPT_EMPTY_REDUCE %(empty)d
 static int egopt_nthreads = 1;
 #define EGOPT_PAD 16     /* elements per vector block: a multiple of every vector width */
+#define EGOPT_CHUNK 4096 /* elements per call of a kernel's contiguous function (a multiple of EGOPT_PAD) */
+#define EGOPT_TILE 64    /* elements of a strided row copied to contiguous scratch at a time */
+#define EGOPT_NOINLINE __attribute__((noinline))
 EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
 
 #define EGOPT_FN static inline
@@ -252,88 +257,102 @@ class CRenderer(SoftmaxKernels):
         return " && ".join(terms) or "1"
 
     def render_elemwise(self, k: Kernel) -> str:
+        """A kernel whose loop body is emitted once, in a static function over a contiguous run
+        (``_contiguous_fn``), called by the whole-array path (in chunks, on threads above the
+        threshold) and by the per-row path for contiguous rows; only strided rows have a second
+        copy of the body (a scalar loop). gcc's time grows with the code it vectorizes."""
         d = k.ndim
-        lines = self._head(k)
-        lines.append("    if (n == 0) return 0;")
         invariant = [b for b in k.inputs if b.invariant]
         varying = [b for b in k.inputs if not b.invariant]
         outs = [b for b, _ in k.outputs]
         roots = [e for _, e in k.outputs]
-        # invariant inputs: read once
+        last = d - 1
+        # buffers broadcast along the innermost axis are one value per row (hoisted loads)
+        hoisted = [b for b in varying if d and b.broadcast[last]]
+        moving_in = [b for b in varying if b not in hoisted]
+        scalars = [(b, f"v{b.index}") for b in invariant] + [(b, f"h{b.index}") for b in hoisted]
+        fn = f"egopt_c_{k.key}"
+        head = self._head(k)
+        lines = head[:1] + (self._contiguous_fn(k, fn, scalars, moving_in, outs, roots) if d else []) + head[1:]
+        lines.append("    if (n == 0) return 0;")
         inv_names = {}
         for b in invariant:
             name = f"v{b.index}"
             lines.append(f"    const {self.ctype(b.dtype)} {name} = *(const {self.ctype(b.dtype)} *)data[{b.index}];")
             inv_names[b.index] = name
-        ptr_decl = [f"    {'const ' if b in varying else ''}{self.ctype(b.dtype)} *p{b.index} = "
-                    f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)data[{b.index}];"
-                    for b in varying + outs]
-        lines += ptr_decl
-        # flat contiguous path
         if d == 0:
+            lines += [f"    {'const ' if b in varying else ''}{self.ctype(b.dtype)} *p{b.index} = "
+                      f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)data[{b.index}];"
+                      for b in varying + outs]
             body, names = self.exprs(roots, {**inv_names, **{b.index: f"p{b.index}[0]" for b in varying}}, "t")
             lines += ["    " + s for s in body]
             lines += [f"    p{b.index}[0] = {names[e]};" for b, e in k.outputs]
             lines += ["    return 0;", "}"]
             return "\n".join(lines)
-        flat_ok = all(not any(b.broadcast) for b in varying)
-        if flat_ok:
-            lines.append(f"    if ({self._contig_check(k, varying + outs)}) {{")
-            lines += self._blocked(k, "        ", "n", varying, inv_names, roots, lambda b: f"p{b.index}", parallel=True)
-            lines.append("        return 0;")
-            lines.append("    }")
-        lines += self._nested(k, varying, outs, inv_names, roots)
+        if not hoisted and all(not any(b.broadcast) for b in varying):
+            args = ", ".join([name for _, name in scalars] +
+                             [f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)data[{b.index}] + o_"
+                              for b in moving_in + outs])
+            lines += [f"    if ({self._contig_check(k, varying + outs)}) {{",
+                      "        const int64_t nch = (n + EGOPT_CHUNK - 1) / EGOPT_CHUNK;",
+                      f"        #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
+                      f"if(n > {self.parallel_threshold} && egopt_nthreads > 1)",
+                      "        for (int64_t c_ = 0; c_ < nch; c_++) {",
+                      "            const int64_t o_ = c_ * EGOPT_CHUNK;",
+                      f"            {fn}(n - o_ < EGOPT_CHUNK ? n - o_ : EGOPT_CHUNK, {args});",
+                      "        }",
+                      "        return 0;",
+                      "    }"]
+        lines += self._nested(k, varying, outs, fn, scalars, moving_in)
         lines += ["    return 0;", "}"]
         return "\n".join(lines)
 
-    def _blocked(self, k: Kernel, ind: str, count: str, varying, inv_names, roots, ptr,
-                 parallel: bool = False) -> list[str]:
-        """A contiguous loop over ``count`` elements in which every element goes through the same
-        vector code: whole blocks of EGOPT_PAD (a multiple of any vector width: no scalar
-        remainder), then the rest through that block loop on padded copies. libmvec's vector
-        variants and the scalar functions can round differently, so without this a value's
-        result would depend on its position in the array. ``ptr(buffer)`` is a typed pointer
-        expression to the buffer's first element."""
-        outs = [b for b, _ in k.outputs]
-        loads = {**inv_names, **{b.index: f"{ptr(b)}[i]" for b in varying}}
+    def _contiguous_fn(self, k: Kernel, fn: str, scalars, moving_in, outs, roots) -> list[str]:
+        """``static void fn(count, scalars..., pointers...)``: the kernel over ``count`` contiguous
+        elements. With a math call, every element goes through the same vector code: whole
+        blocks of EGOPT_PAD (a multiple of any vector width: no scalar remainder) in a
+        non-inlined block function, then the rest through that same function on padded copies
+        (libmvec's vector variants and the scalar functions can round differently, so without
+        this a value's result would depend on its position in the array)."""
+        params = ([f"const {self.ctype(b.dtype)} {name}" for b, name in scalars] +
+                  [f"{'const ' if b not in outs else ''}{self.ctype(b.dtype)} *p{b.index}" for b in moving_in + outs])
+        loads = {**{b.index: name for b, name in scalars}, **{b.index: f"p{b.index}[i]" for b in moving_in}}
         body, names = self.exprs(roots, loads, "t")
-        stores = [f"{ptr(b)}[i] = {names[e]};" for b, e in k.outputs]
+        stores = [f"p{b.index}[i] = {names[e]};" for b, e in k.outputs]
+        sig = ", ".join(params)
         if not _calls_math(roots):      # IEEE arithmetic rounds alike in vector and scalar code
-            return ([f"{ind}{self.simd}", f"{ind}for (int64_t i = 0; i < {count}; i++) {{"] +
-                    [f"{ind}    " + st_ for st_ in body + stores] + [f"{ind}}}"] if not parallel else
-                    [f"{ind}#pragma omp parallel for simd num_threads(egopt_nthreads) schedule(static) "
-                     f"if({count} > {self.parallel_threshold} && egopt_nthreads > 1)",
-                     f"{ind}for (int64_t i = 0; i < {count}; i++) {{"] +
-                    [f"{ind}    " + st_ for st_ in body + stores] + [f"{ind}}}"])
-        pl = {**inv_names, **{b.index: f"pin{b.index}[i]" for b in varying}}
-        pbody, pnames = self.exprs(roots, pl, "t")
-        pstores = [f"pout{b.index}[i] = {pnames[e]};" for b, e in k.outputs]
-        block = ([f"{ind}    {self.simd}",
-                  f"{ind}    for (int64_t j = 0; j < EGOPT_PAD; j++) {{",
-                  f"{ind}        const int64_t i = b_ + j;"] +
-                 [f"{ind}        " + st_ for st_ in body + stores] + [f"{ind}    }}"])
-        lines = [f"{ind}const int64_t main_ = {count} - {count} % EGOPT_PAD;"]
-        if parallel:
-            lines += [f"{ind}#pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
-                      f"if(main_ > {self.parallel_threshold} && egopt_nthreads > 1)"]
-        lines += [f"{ind}for (int64_t b_ = 0; b_ < main_; b_ += EGOPT_PAD) {{"] + block + [f"{ind}}}"]
-        lines += [f"{ind}if (main_ < {count}) {{", f"{ind}    const int64_t rest_ = {count} - main_;"]
-        for b in varying:
-            ct = self.ctype(b.dtype)
-            lines.append(f"{ind}    {ct} pin{b.index}[EGOPT_PAD];")
-            lines.append(f"{ind}    for (int64_t j = 0; j < EGOPT_PAD; j++) "
-                         f"pin{b.index}[j] = {ptr(b)}[main_ + (j < rest_ ? j : 0)];")
+            return ([f"static EGOPT_NOINLINE void {fn}(const int64_t count, {sig}) {{",
+                     f"    {self.simd}", "    for (int64_t i = 0; i < count; i++) {"] +
+                    ["        " + s for s in body + stores] + ["    }", "}"])
+        blk = f"egopt_b_{k.key}"
+        lines = [f"static EGOPT_NOINLINE void {blk}(const int64_t count, {sig}) {{",
+                 "    for (int64_t b_ = 0; b_ < count; b_ += EGOPT_PAD) {",
+                 f"        {self.simd}",
+                 "        for (int64_t j = 0; j < EGOPT_PAD; j++) {",
+                 "            const int64_t i = b_ + j;"]
+        lines += ["            " + s for s in body + stores] + ["        }", "    }", "}"]
+        names_s = [name for _, name in scalars]
+        lines += [f"static void {fn}(const int64_t count, {sig}) {{",
+                  "    const int64_t main_ = count - count % EGOPT_PAD;",
+                  f"    if (main_) {blk}(main_, {', '.join(names_s + [f'p{b.index}' for b in moving_in + outs])});",
+                  "    if (main_ == count) return;",
+                  "    const int64_t rest_ = count - main_;"]
+        for b in moving_in:
+            lines.append(f"    {self.ctype(b.dtype)} pin{b.index}[EGOPT_PAD];")
+            lines.append(f"    for (int64_t j = 0; j < EGOPT_PAD; j++) pin{b.index}[j] = p{b.index}[main_ + (j < rest_ ? j : 0)];")
         for b in outs:
-            lines.append(f"{ind}    {self.ctype(b.dtype)} pout{b.index}[EGOPT_PAD];")
-        lines += [f"{ind}    {self.simd}", f"{ind}    for (int64_t i = 0; i < EGOPT_PAD; i++) {{"]
-        lines += [f"{ind}        " + st_ for st_ in pbody + pstores] + [f"{ind}    }}"]
+            lines.append(f"    {self.ctype(b.dtype)} pout{b.index}[EGOPT_PAD];")
+        lines.append(f"    {blk}(EGOPT_PAD, {', '.join(names_s + [f'pin{b.index}' for b in moving_in] + [f'pout{b.index}' for b in outs])});")
         for b in outs:
-            lines.append(f"{ind}    for (int64_t j = 0; j < rest_; j++) {ptr(b)}[main_ + j] = pout{b.index}[j];")
-        lines.append(f"{ind}}}")
+            lines.append(f"    for (int64_t j = 0; j < rest_; j++) p{b.index}[main_ + j] = pout{b.index}[j];")
+        lines.append("}")
         return lines
 
-    def _nested(self, k: Kernel, varying, outs, inv_names, roots) -> list[str]:
-        """Rows over the outer axes (decomposed from a row number), innermost axis in a loop."""
+    def _nested(self, k: Kernel, varying, outs, fn, scalars, moving_in) -> list[str]:
+        """Rows over the outer axes (decomposed from a row number), each through the kernel's
+        contiguous function: directly when the row is contiguous, else in tiles gathered into
+        (and scattered from) contiguous scratch, so the body is compiled once and an element's
+        result does not depend on the layout it is read from."""
         d = k.ndim
         last = d - 1
         lines = [f"    const int64_t len = shape[{last}], rows = n / len;",
@@ -349,39 +368,37 @@ class CRenderer(SoftmaxKernels):
                 lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];" if a
                              else "        { const int64_t ix = rem;")
                 lines.append("          " + " ".join(f"o{b.index} += ix * st[{b.index * d + a}];" for b in bufs) + " }")
-        row_ptrs = [f"        {'const ' if b in varying else ''}char *q{b.index} = "
-                    f"({'const ' if b in varying else ''}char *)data[{b.index}] + o{b.index};" for b in bufs]
-        lines += row_ptrs
-        # loads hoisted for buffers broadcast along the innermost axis
+        lines += [f"        {'const ' if b in varying else ''}char *q{b.index} = "
+                  f"({'const ' if b in varying else ''}char *)data[{b.index}] + o{b.index};" for b in bufs]
         hoisted = {}
-        for b in varying:
-            if b.broadcast[last]:
+        for b, name in scalars:
+            if name.startswith("h"):
                 ct = self.ctype(b.dtype)
-                hoisted[b.index] = f"h{b.index}"
-                lines.append(f"        const {ct} h{b.index} = *(const {ct} *)q{b.index};")
-        moving = [b for b in bufs if not (b in varying and b.broadcast[last])]
-        # contiguous innermost loop
+                hoisted[b.index] = name
+                lines.append(f"        const {ct} {name} = *(const {ct} *)q{b.index};")
+        moving = moving_in + outs
         cond = " && ".join(f"st[{b.index * d + last}] == {np.dtype(b.dtype).itemsize}" for b in moving) or "1"
-        lines.append(f"        if ({cond}) {{")
-        moving_in = [b for b in varying if b.index not in hoisted]
-
-        def ptr(b):
-            const = "const " if b in varying else ""
-            return f"(({const}{self.ctype(b.dtype)} *)q{b.index})"
-        lines += self._blocked(k, "            ", "len", moving_in, {**inv_names, **hoisted}, roots, ptr)
-        lines.append("        } else {")
+        args = ", ".join([name for _, name in scalars] +
+                         [f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)q{b.index}" for b in moving])
+        lines += [f"        if ({cond}) {{", f"            {fn}(len, {args});", "        } else {"]
+        # a strided row goes through the same function, a tile at a time through contiguous copies
         for b in moving:
             lines.append(f"            const int64_t s{b.index} = st[{b.index * d + last}];")
-        loads = {**inv_names, **hoisted,
-                 **{b.index: f"*(const {self.ctype(b.dtype)} *)(q{b.index} + i * s{b.index})"
-                    for b in varying if b.index not in hoisted}}
-        body, names = self.exprs(roots, loads, "t")
-        stores = [f"*({self.ctype(b.dtype)} *)(q{b.index} + i * s{b.index}) = {names[e]};" for b, e in k.outputs]
-        lines.append("            for (int64_t i = 0; i < len; i++) {")
-        lines += ["                " + s for s in body + stores]
-        lines.append("            }")
-        lines.append("        }")
-        lines.append("    }")
+        lines += ["            for (int64_t c_ = 0; c_ < len; c_ += EGOPT_TILE) {",
+                  "                const int64_t m_ = len - c_ < EGOPT_TILE ? len - c_ : EGOPT_TILE;"]
+        for b in moving:
+            ct = self.ctype(b.dtype)
+            lines.append(f"                {ct} w{b.index}[EGOPT_TILE];")
+            if b in varying:
+                lines.append(f"                egopt_gather((char *)w{b.index}, q{b.index} + c_ * s{b.index}, "
+                             f"s{b.index}, m_, sizeof({ct}));")
+        targs = ", ".join([name for _, name in scalars] + [f"w{b.index}" for b in moving])
+        lines.append(f"                {fn}(m_, {targs});")
+        for b in outs:
+            ct = self.ctype(b.dtype)
+            lines.append(f"                egopt_scatter(q{b.index} + c_ * s{b.index}, (const char *)w{b.index}, "
+                         f"s{b.index}, m_, sizeof({ct}));")
+        lines += ["            }", "        }", "    }"]
         return lines
 
     # ---- reductions ---------------------------------------------------------------------------
@@ -479,7 +496,19 @@ static inline int egopt_contig(const int64_t *shape, const int64_t *st, int d, i
     return 1;
 }
 """
-PRELUDE = PRELUDE + CONTIG_HELPER + EXP_HELPER
+COPY_HELPER = r"""
+/* a strided run to and from contiguous scratch, by element size (one copy of each loop) */
+#define EGOPT_COPY_CASES(DST, SRC) switch (size) { \
+    case 8: for (int64_t j = 0; j < m; j++) *(uint64_t *)(DST) = *(const uint64_t *)(SRC); break; \
+    case 4: for (int64_t j = 0; j < m; j++) *(uint32_t *)(DST) = *(const uint32_t *)(SRC); break; \
+    case 2: for (int64_t j = 0; j < m; j++) *(uint16_t *)(DST) = *(const uint16_t *)(SRC); break; \
+    default: for (int64_t j = 0; j < m; j++) *(uint8_t *)(DST) = *(const uint8_t *)(SRC); }
+static EGOPT_NOINLINE void egopt_gather(char *dst, const char *src, int64_t s, int64_t m, int64_t size) {
+    EGOPT_COPY_CASES(dst + j * size, src + j * s) }
+static EGOPT_NOINLINE void egopt_scatter(char *dst, const char *src, int64_t s, int64_t m, int64_t size) {
+    EGOPT_COPY_CASES(dst + j * s, src + j * size) }
+"""
+PRELUDE = PRELUDE + CONTIG_HELPER + COPY_HELPER + EXP_HELPER
 
 
 # ops whose C is IEEE arithmetic (correctly rounded, or exact), the same in vector and scalar code
