@@ -258,83 +258,78 @@ class CRenderer(SoftmaxKernels):
 
     def render_elemwise(self, k: Kernel) -> str:
         """A kernel whose loop body is emitted once, in a static function over a contiguous run
-        (``_contiguous_fn``), called by the whole-array path (in chunks, on threads above the
-        threshold) and by the per-row path for contiguous rows; only strided rows have a second
-        copy of the body (a scalar loop). gcc's time grows with the code it vectorizes."""
+        (``_contiguous_fn``); the loops around it (the whole array in chunks when every buffer
+        is contiguous, else row by row, strided rows in tiles through contiguous scratch, on
+        threads above the threshold) are one shared driver, ``egopt_elemwise`` in the prelude:
+        gcc's time grows with the code it compiles, and the loop nest was most of it."""
         d = k.ndim
         invariant = [b for b in k.inputs if b.invariant]
         varying = [b for b in k.inputs if not b.invariant]
         outs = [b for b, _ in k.outputs]
         roots = [e for _, e in k.outputs]
-        last = d - 1
-        # buffers broadcast along the innermost axis are one value per row (hoisted loads)
-        hoisted = [b for b in varying if d and b.broadcast[last]]
-        moving_in = [b for b in varying if b not in hoisted]
-        scalars = [(b, f"v{b.index}") for b in invariant] + [(b, f"h{b.index}") for b in hoisted]
-        fn = f"egopt_c_{k.key}"
-        head = self._head(k)
-        lines = head[:1] + (self._contiguous_fn(k, fn, scalars, moving_in, outs, roots) if d else []) + head[1:]
-        lines.append("    if (n == 0) return 0;")
-        inv_names = {}
-        for b in invariant:
-            name = f"v{b.index}"
-            lines.append(f"    const {self.ctype(b.dtype)} {name} = *(const {self.ctype(b.dtype)} *)data[{b.index}];")
-            inv_names[b.index] = name
         if d == 0:
+            lines = self._head(k)
+            lines += [f"    const {self.ctype(b.dtype)} v{b.index} = *(const {self.ctype(b.dtype)} *)data[{b.index}];"
+                      for b in invariant]
             lines += [f"    {'const ' if b in varying else ''}{self.ctype(b.dtype)} *p{b.index} = "
                       f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)data[{b.index}];"
                       for b in varying + outs]
-            body, names = self.exprs(roots, {**inv_names, **{b.index: f"p{b.index}[0]" for b in varying}}, "t")
+            loads = {**{b.index: f"v{b.index}" for b in invariant}, **{b.index: f"p{b.index}[0]" for b in varying}}
+            body, names = self.exprs(roots, loads, "t")
             lines += ["    " + s for s in body]
             lines += [f"    p{b.index}[0] = {names[e]};" for b, e in k.outputs]
             lines += ["    return 0;", "}"]
             return "\n".join(lines)
-        if not hoisted and all(not any(b.broadcast) for b in varying):
-            args = ", ".join([name for _, name in scalars] +
-                             [f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)data[{b.index}] + o_"
-                              for b in moving_in + outs])
-            lines += [f"    if ({self._contig_check(k, varying + outs)}) {{",
-                      "        const int64_t nch = (n + EGOPT_CHUNK - 1) / EGOPT_CHUNK;",
-                      f"        #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
-                      f"if(n > {self.parallel_threshold} && egopt_nthreads > 1)",
-                      "        for (int64_t c_ = 0; c_ < nch; c_++) {",
-                      "            const int64_t o_ = c_ * EGOPT_CHUNK;",
-                      f"            {fn}(n - o_ < EGOPT_CHUNK ? n - o_ : EGOPT_CHUNK, {args});",
-                      "        }",
-                      "        return 0;",
-                      "    }"]
-        lines += self._nested(k, varying, outs, fn, scalars, moving_in)
-        lines += ["    return 0;", "}"]
+        # buffers broadcast along the innermost axis are one value per run (read once)
+        hoisted = [b for b in varying if b.broadcast[d - 1]]
+        values = invariant + hoisted
+        moving_in = [b for b in varying if b not in hoisted]
+        flat_ok = not hoisted and all(not any(b.broadcast) for b in varying)
+        fn = f"egopt_c_{k.key}"
+        bufs = sorted([*k.inputs, *outs], key=lambda b: b.index)
+        assert [b.index for b in bufs] == list(range(len(bufs))), "buffers are numbered 0..n-1"
+        kind = ["0" if b in values else "2" if b in outs else "1" for b in bufs]
+        size = [str(np.dtype(b.dtype).itemsize) for b in bufs]
+        head = self._head(k)
+        lines = head[:1] + self._contiguous_fn(k, fn, values, moving_in, outs, roots) + head[1:2]
+        lines += [f"    static const unsigned char kind[] = {{{', '.join(kind)}}}, size[] = {{{', '.join(size)}}};",
+                  f"    return egopt_elemwise(shape, data, st, {d}, {len(bufs)}, kind, size, {int(flat_ok)}, {fn});",
+                  "}"]
         return "\n".join(lines)
 
-    def _contiguous_fn(self, k: Kernel, fn: str, scalars, moving_in, outs, roots) -> list[str]:
-        """``static void fn(count, scalars..., pointers...)``: the kernel over ``count`` contiguous
-        elements. With a math call, every element goes through the same vector code: whole
-        blocks of EGOPT_PAD (a multiple of any vector width: no scalar remainder) in a
-        non-inlined block function, then the rest through that same function on padded copies
-        (libmvec's vector variants and the scalar functions can round differently, so without
-        this a value's result would depend on its position in the array)."""
-        params = ([f"const {self.ctype(b.dtype)} {name}" for b, name in scalars] +
-                  [f"{'const ' if b not in outs else ''}{self.ctype(b.dtype)} *p{b.index}" for b in moving_in + outs])
-        loads = {**{b.index: name for b, name in scalars}, **{b.index: f"p{b.index}[i]" for b in moving_in}}
+    def _contiguous_fn(self, k: Kernel, fn: str, values, moving_in, outs, roots) -> list[str]:
+        """``static void fn(count, p)``: the kernel over ``count`` contiguous elements, ``p[i]``
+        pointing at buffer i's first one (at the value itself for a value buffer). With a math
+        call, every element goes through the same vector code: whole blocks of EGOPT_PAD (a
+        multiple of any vector width: no scalar remainder) in a block function, then the rest
+        through that same function on padded copies (libmvec's vector variants and the scalar
+        functions can round differently, so without this a value's result would depend on its
+        position in the array)."""
+        ptrs = moving_in + outs
+        unpack = ([f"    const {self.ctype(b.dtype)} v{b.index} = *(const {self.ctype(b.dtype)} *)p_[{b.index}];"
+                   for b in values] +
+                  [f"    {'const ' if b not in outs else ''}{self.ctype(b.dtype)} *p{b.index} = "
+                   f"({'const ' if b not in outs else ''}{self.ctype(b.dtype)} *)p_[{b.index}];" for b in ptrs])
+        loads = {**{b.index: f"v{b.index}" for b in values}, **{b.index: f"p{b.index}[i]" for b in moving_in}}
         body, names = self.exprs(roots, loads, "t")
         stores = [f"p{b.index}[i] = {names[e]};" for b, e in k.outputs]
-        sig = ", ".join(params)
         if not _calls_math(roots):      # IEEE arithmetic rounds alike in vector and scalar code
-            return ([f"static EGOPT_NOINLINE void {fn}(const int64_t count, {sig}) {{",
-                     f"    {self.simd}", "    for (int64_t i = 0; i < count; i++) {"] +
-                    ["        " + s for s in body + stores] + ["    }", "}"])
+            return ([f"static void {fn}(const int64_t count, char **p_) {{"] + unpack +
+                     [f"    {self.simd}", "    for (int64_t i = 0; i < count; i++) {"] +
+                     ["        " + s for s in body + stores] + ["    }", "}"])
         blk = f"egopt_b_{k.key}"
-        lines = [f"static EGOPT_NOINLINE void {blk}(const int64_t count, {sig}) {{",
+        params = ([f"const {self.ctype(b.dtype)} v{b.index}" for b in values] +
+                  [f"{'const ' if b not in outs else ''}{self.ctype(b.dtype)} *p{b.index}" for b in ptrs])
+        lines = [f"static EGOPT_NOINLINE void {blk}(const int64_t count, {', '.join(params)}) {{",
                  "    for (int64_t b_ = 0; b_ < count; b_ += EGOPT_PAD) {",
                  f"        {self.simd}",
                  "        for (int64_t j = 0; j < EGOPT_PAD; j++) {",
                  "            const int64_t i = b_ + j;"]
         lines += ["            " + s for s in body + stores] + ["        }", "    }", "}"]
-        names_s = [name for _, name in scalars]
-        lines += [f"static void {fn}(const int64_t count, {sig}) {{",
-                  "    const int64_t main_ = count - count % EGOPT_PAD;",
-                  f"    if (main_) {blk}(main_, {', '.join(names_s + [f'p{b.index}' for b in moving_in + outs])});",
+        vals = [f"v{b.index}" for b in values]
+        lines += [f"static void {fn}(const int64_t count, char **p_) {{"] + unpack
+        lines += ["    const int64_t main_ = count - count % EGOPT_PAD;",
+                  f"    if (main_) {blk}(main_, {', '.join(vals + [f'p{b.index}' for b in ptrs])});",
                   "    if (main_ == count) return;",
                   "    const int64_t rest_ = count - main_;"]
         for b in moving_in:
@@ -342,63 +337,10 @@ class CRenderer(SoftmaxKernels):
             lines.append(f"    for (int64_t j = 0; j < EGOPT_PAD; j++) pin{b.index}[j] = p{b.index}[main_ + (j < rest_ ? j : 0)];")
         for b in outs:
             lines.append(f"    {self.ctype(b.dtype)} pout{b.index}[EGOPT_PAD];")
-        lines.append(f"    {blk}(EGOPT_PAD, {', '.join(names_s + [f'pin{b.index}' for b in moving_in] + [f'pout{b.index}' for b in outs])});")
+        lines.append(f"    {blk}(EGOPT_PAD, {', '.join(vals + [f'pin{b.index}' for b in moving_in] + [f'pout{b.index}' for b in outs])});")
         for b in outs:
             lines.append(f"    for (int64_t j = 0; j < rest_; j++) p{b.index}[main_ + j] = pout{b.index}[j];")
         lines.append("}")
-        return lines
-
-    def _nested(self, k: Kernel, varying, outs, fn, scalars, moving_in) -> list[str]:
-        """Rows over the outer axes (decomposed from a row number), each through the kernel's
-        contiguous function: directly when the row is contiguous, else in tiles gathered into
-        (and scattered from) contiguous scratch, so the body is compiled once and an element's
-        result does not depend on the layout it is read from."""
-        d = k.ndim
-        last = d - 1
-        lines = [f"    const int64_t len = shape[{last}], rows = n / len;",
-                 f"    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
-                 f"if(n > {self.parallel_threshold} && egopt_nthreads > 1)",
-                 "    for (int64_t r = 0; r < rows; r++) {"]
-        bufs = varying + outs
-        for b in bufs:
-            lines.append(f"        int64_t o{b.index} = 0;")
-        if d > 1:
-            lines.append("        int64_t rem = r;")
-            for a in range(d - 2, -1, -1):
-                lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];" if a
-                             else "        { const int64_t ix = rem;")
-                lines.append("          " + " ".join(f"o{b.index} += ix * st[{b.index * d + a}];" for b in bufs) + " }")
-        lines += [f"        {'const ' if b in varying else ''}char *q{b.index} = "
-                  f"({'const ' if b in varying else ''}char *)data[{b.index}] + o{b.index};" for b in bufs]
-        hoisted = {}
-        for b, name in scalars:
-            if name.startswith("h"):
-                ct = self.ctype(b.dtype)
-                hoisted[b.index] = name
-                lines.append(f"        const {ct} {name} = *(const {ct} *)q{b.index};")
-        moving = moving_in + outs
-        cond = " && ".join(f"st[{b.index * d + last}] == {np.dtype(b.dtype).itemsize}" for b in moving) or "1"
-        args = ", ".join([name for _, name in scalars] +
-                         [f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)q{b.index}" for b in moving])
-        lines += [f"        if ({cond}) {{", f"            {fn}(len, {args});", "        } else {"]
-        # a strided row goes through the same function, a tile at a time through contiguous copies
-        for b in moving:
-            lines.append(f"            const int64_t s{b.index} = st[{b.index * d + last}];")
-        lines += ["            for (int64_t c_ = 0; c_ < len; c_ += EGOPT_TILE) {",
-                  "                const int64_t m_ = len - c_ < EGOPT_TILE ? len - c_ : EGOPT_TILE;"]
-        for b in moving:
-            ct = self.ctype(b.dtype)
-            lines.append(f"                {ct} w{b.index}[EGOPT_TILE];")
-            if b in varying:
-                lines.append(f"                egopt_gather((char *)w{b.index}, q{b.index} + c_ * s{b.index}, "
-                             f"s{b.index}, m_, sizeof({ct}));")
-        targs = ", ".join([name for _, name in scalars] + [f"w{b.index}" for b in moving])
-        lines.append(f"                {fn}(m_, {targs});")
-        for b in outs:
-            ct = self.ctype(b.dtype)
-            lines.append(f"                egopt_scatter(q{b.index} + c_ * s{b.index}, (const char *)w{b.index}, "
-                         f"s{b.index}, m_, sizeof({ct}));")
-        lines += ["            }", "        }", "    }"]
         return lines
 
     # ---- reductions ---------------------------------------------------------------------------
@@ -508,7 +450,66 @@ static EGOPT_NOINLINE void egopt_gather(char *dst, const char *src, int64_t s, i
 static EGOPT_NOINLINE void egopt_scatter(char *dst, const char *src, int64_t s, int64_t m, int64_t size) {
     EGOPT_COPY_CASES(dst + j * s, src + j * size) }
 """
-PRELUDE = PRELUDE + CONTIG_HELPER + COPY_HELPER + EXP_HELPER
+ELEMWISE_DRIVER = r"""
+/* The loops of every elementwise kernel around its contiguous function fn(count, p), where p[b]
+   points at buffer b's first element of the run. kind[b]: 0 a value (invariant, or broadcast
+   along the innermost axis: read once per run), 1 an input read along the run, 2 an output.
+   The whole array in chunks when flat_ok and every buffer is C-contiguous; else row by row
+   (the innermost axis), a strided row in tiles gathered into (scattered from) scratch. */
+typedef void (*egopt_run_fn)(int64_t count, char **p);
+static EGOPT_NOINLINE int egopt_elemwise(const int64_t *shape, char **data, const int64_t *st,
+        const int d, const int nb, const unsigned char *kind, const unsigned char *size,
+        const int flat_ok, egopt_run_fn fn) {
+    int64_t n = 1;
+    for (int a = 0; a < d; a++) n *= shape[a];
+    if (n == 0) return 0;
+    int contig = flat_ok;
+    for (int b = 0; b < nb && contig; b++)
+        if (kind[b] && !egopt_contig(shape, st + b * d, d, size[b])) contig = 0;
+    if (contig) {
+        const int64_t nch = (n + EGOPT_CHUNK - 1) / EGOPT_CHUNK;
+        #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) if(n > EGOPT_PARALLEL && egopt_nthreads > 1)
+        for (int64_t c = 0; c < nch; c++) {
+            char *p[nb];
+            const int64_t o = c * EGOPT_CHUNK;
+            for (int b = 0; b < nb; b++) p[b] = data[b] + (kind[b] ? o * size[b] : 0);
+            fn(n - o < EGOPT_CHUNK ? n - o : EGOPT_CHUNK, p);
+        }
+        return 0;
+    }
+    const int64_t len = shape[d - 1], rows = n / len;
+    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) if(n > EGOPT_PARALLEL && egopt_nthreads > 1)
+    for (int64_t r = 0; r < rows; r++) {
+        char *p[nb], *q[nb];
+        int64_t ix[d];
+        int64_t rem = r;
+        for (int a = d - 2; a > 0; a--) { ix[a] = rem % shape[a]; rem /= shape[a]; }
+        ix[0] = rem;
+        int strided = 0;
+        for (int b = 0; b < nb; b++) {
+            int64_t o = 0;
+            for (int a = 0; a < d - 1; a++) o += ix[a] * st[b * d + a];
+            p[b] = data[b] + o;
+            if (kind[b] && st[b * d + d - 1] != size[b]) strided = 1;
+        }
+        if (!strided) { fn(len, p); continue; }
+        int64_t w[nb][EGOPT_TILE];      /* scratch: EGOPT_TILE elements of at most 8 bytes */
+        for (int64_t c = 0; c < len; c += EGOPT_TILE) {
+            const int64_t m = len - c < EGOPT_TILE ? len - c : EGOPT_TILE;
+            for (int b = 0; b < nb; b++) {
+                const int64_t s = st[b * d + d - 1];
+                q[b] = kind[b] ? (char *)w[b] : p[b];
+                if (kind[b] == 1) egopt_gather(q[b], p[b] + c * s, s, m, size[b]);
+            }
+            fn(m, q);
+            for (int b = 0; b < nb; b++)
+                if (kind[b] == 2) { const int64_t s = st[b * d + d - 1]; egopt_scatter(p[b] + c * s, q[b], s, m, size[b]); }
+        }
+    }
+    return 0;
+}
+"""
+PRELUDE = PRELUDE + CONTIG_HELPER + COPY_HELPER + f"\n#define EGOPT_PARALLEL {CRenderer.parallel_threshold}" + ELEMWISE_DRIVER.replace("%", "%%") + EXP_HELPER
 
 
 # ops whose C is IEEE arithmetic (correctly rounded, or exact), the same in vector and scalar code
