@@ -94,7 +94,7 @@ PRELUDE = r"""
 static int egopt_nthreads = 1;
 #define EGOPT_PAD 16     /* elements per vector block: a multiple of every vector width */
 #define EGOPT_CHUNK 4096 /* elements per call of a kernel's contiguous function (a multiple of EGOPT_PAD) */
-#define EGOPT_TILE 64    /* elements of a strided row copied to contiguous scratch at a time */
+#define EGOPT_TILE 128   /* elements of a strided row copied to contiguous scratch at a time */
 #define EGOPT_NOINLINE __attribute__((noinline))
 EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
 
@@ -496,14 +496,16 @@ static EGOPT_NOINLINE int egopt_elemwise(const int64_t *shape, char **data, cons
         int64_t w[nb][EGOPT_TILE];      /* scratch: EGOPT_TILE elements of at most 8 bytes */
         for (int64_t c = 0; c < len; c += EGOPT_TILE) {
             const int64_t m = len - c < EGOPT_TILE ? len - c : EGOPT_TILE;
-            for (int b = 0; b < nb; b++) {
+            for (int b = 0; b < nb; b++) {         /* only the strided buffers go through scratch */
                 const int64_t s = st[b * d + d - 1];
-                q[b] = kind[b] ? (char *)w[b] : p[b];
-                if (kind[b] == 1) egopt_gather(q[b], p[b] + c * s, s, m, size[b]);
+                q[b] = !kind[b] ? p[b] : s == size[b] ? p[b] + c * s : (char *)w[b];
+                if (kind[b] == 1 && s != size[b]) egopt_gather(q[b], p[b] + c * s, s, m, size[b]);
             }
             fn(m, q);
-            for (int b = 0; b < nb; b++)
-                if (kind[b] == 2) { const int64_t s = st[b * d + d - 1]; egopt_scatter(p[b] + c * s, q[b], s, m, size[b]); }
+            for (int b = 0; b < nb; b++) {
+                const int64_t s = st[b * d + d - 1];
+                if (kind[b] == 2 && s != size[b]) egopt_scatter(p[b] + c * s, q[b], s, m, size[b]);
+            }
         }
     }
     return 0;
