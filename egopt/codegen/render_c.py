@@ -478,19 +478,24 @@ static EGOPT_NOINLINE int egopt_elemwise(const int64_t *shape, char **data, cons
         return 0;
     }
     const int64_t len = shape[d - 1], rows = n / len;
+    int strided = 0;
+    for (int b = 0; b < nb; b++)
+        if (kind[b] && st[b * d + d - 1] != size[b]) strided = 1;
     #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) if(n > EGOPT_PARALLEL && egopt_nthreads > 1)
     for (int64_t r = 0; r < rows; r++) {
         char *p[nb], *q[nb];
-        int64_t ix[d];
-        int64_t rem = r;
-        for (int a = d - 2; a > 0; a--) { ix[a] = rem % shape[a]; rem /= shape[a]; }
-        ix[0] = rem;
-        int strided = 0;
-        for (int b = 0; b < nb; b++) {
-            int64_t o = 0;
-            for (int a = 0; a < d - 1; a++) o += ix[a] * st[b * d + a];
-            p[b] = data[b] + o;
-            if (kind[b] && st[b * d + d - 1] != size[b]) strided = 1;
+        if (d == 2) {
+            for (int b = 0; b < nb; b++) p[b] = data[b] + r * st[b * 2];
+        } else {
+            int64_t ix[d];
+            int64_t rem = r;
+            for (int a = d - 2; a > 0; a--) { ix[a] = rem % shape[a]; rem /= shape[a]; }
+            ix[0] = rem;
+            for (int b = 0; b < nb; b++) {
+                int64_t o = 0;
+                for (int a = 0; a < d - 1; a++) o += ix[a] * st[b * d + a];
+                p[b] = data[b] + o;
+            }
         }
         if (!strided) { fn(len, p); continue; }
         int64_t w[nb][EGOPT_TILE];      /* scratch: EGOPT_TILE elements of at most 8 bytes */
