@@ -6,10 +6,12 @@ then outputs), ``strides`` ``ndim`` byte strides per buffer (0 where it broadcas
 output's reduced axes). It returns 0, or ``EGOPT_EMPTY_REDUCE`` for a max/min over no element.
 
 Pointers carry no ``restrict``: an in-place update writes the buffer it reads, element by
-element (``omp simd`` still vectorizes). Loops: one flat loop under ``#pragma omp simd`` when every buffer is C-contiguous (checked at
-run time), else nested loops with a contiguous or strided innermost loop; loads of buffers that
-broadcast on an axis are hoisted out of it. Above a size threshold the outer loop runs on
-``egopt_nthreads`` OpenMP threads. Transcendentals are vectorized by glibc's libmvec: the
+element (``omp simd`` still vectorizes). An elementwise kernel's body is emitted once, in a
+static function over a contiguous run (``omp simd``): the whole array calls it in chunks when
+every buffer is C-contiguous (checked at run time), else each row (innermost axis) calls it,
+directly when the row is contiguous, else in tiles copied to and from contiguous scratch; loads
+of buffers that broadcast on the innermost axis are hoisted out of the row (passed as values).
+Above a size threshold the chunks or rows run on ``egopt_nthreads`` OpenMP threads. Transcendentals are vectorized by glibc's libmvec: the
 prelude declares the SIMD variants that glibc's headers only declare under ``-ffast-math``
 (which egopt never uses: NaN, inf and signed zeros keep their IEEE meaning).
 
@@ -91,6 +93,9 @@ PRELUDE = r"""
 #define EGOPT_EMPTY_REDUCE %(empty)d
 static int egopt_nthreads = 1;
 #define EGOPT_PAD 16     /* elements per vector block: a multiple of every vector width */
+#define EGOPT_CHUNK 4096 /* elements per call of a kernel's contiguous function (a multiple of EGOPT_PAD) */
+#define EGOPT_TILE 128   /* elements of a strided row copied to contiguous scratch at a time */
+#define EGOPT_NOINLINE __attribute__((noinline))
 EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
 
 #define EGOPT_FN static inline
@@ -252,136 +257,90 @@ class CRenderer(SoftmaxKernels):
         return " && ".join(terms) or "1"
 
     def render_elemwise(self, k: Kernel) -> str:
+        """A kernel whose loop body is emitted once, in a static function over a contiguous run
+        (``_contiguous_fn``); the loops around it (the whole array in chunks when every buffer
+        is contiguous, else row by row, strided rows in tiles through contiguous scratch, on
+        threads above the threshold) are one shared driver, ``egopt_elemwise`` in the prelude:
+        gcc's time grows with the code it compiles, and the loop nest was most of it."""
         d = k.ndim
-        lines = self._head(k)
-        lines.append("    if (n == 0) return 0;")
         invariant = [b for b in k.inputs if b.invariant]
         varying = [b for b in k.inputs if not b.invariant]
         outs = [b for b, _ in k.outputs]
         roots = [e for _, e in k.outputs]
-        # invariant inputs: read once
-        inv_names = {}
-        for b in invariant:
-            name = f"v{b.index}"
-            lines.append(f"    const {self.ctype(b.dtype)} {name} = *(const {self.ctype(b.dtype)} *)data[{b.index}];")
-            inv_names[b.index] = name
-        ptr_decl = [f"    {'const ' if b in varying else ''}{self.ctype(b.dtype)} *p{b.index} = "
-                    f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)data[{b.index}];"
-                    for b in varying + outs]
-        lines += ptr_decl
-        # flat contiguous path
         if d == 0:
-            body, names = self.exprs(roots, {**inv_names, **{b.index: f"p{b.index}[0]" for b in varying}}, "t")
+            lines = self._head(k)
+            lines += [f"    const {self.ctype(b.dtype)} v{b.index} = *(const {self.ctype(b.dtype)} *)data[{b.index}];"
+                      for b in invariant]
+            lines += [f"    {'const ' if b in varying else ''}{self.ctype(b.dtype)} *p{b.index} = "
+                      f"({'const ' if b in varying else ''}{self.ctype(b.dtype)} *)data[{b.index}];"
+                      for b in varying + outs]
+            loads = {**{b.index: f"v{b.index}" for b in invariant}, **{b.index: f"p{b.index}[0]" for b in varying}}
+            body, names = self.exprs(roots, loads, "t")
             lines += ["    " + s for s in body]
             lines += [f"    p{b.index}[0] = {names[e]};" for b, e in k.outputs]
             lines += ["    return 0;", "}"]
             return "\n".join(lines)
-        flat_ok = all(not any(b.broadcast) for b in varying)
-        if flat_ok:
-            lines.append(f"    if ({self._contig_check(k, varying + outs)}) {{")
-            lines += self._blocked(k, "        ", "n", varying, inv_names, roots, lambda b: f"p{b.index}", parallel=True)
-            lines.append("        return 0;")
-            lines.append("    }")
-        lines += self._nested(k, varying, outs, inv_names, roots)
-        lines += ["    return 0;", "}"]
+        # buffers broadcast along the innermost axis are one value per run (read once)
+        hoisted = [b for b in varying if b.broadcast[d - 1]]
+        values = invariant + hoisted
+        moving_in = [b for b in varying if b not in hoisted]
+        flat_ok = not hoisted and all(not any(b.broadcast) for b in varying)
+        fn = f"egopt_c_{k.key}"
+        bufs = sorted([*k.inputs, *outs], key=lambda b: b.index)
+        assert [b.index for b in bufs] == list(range(len(bufs))), "buffers are numbered 0..n-1"
+        kind = ["0" if b in values else "2" if b in outs else "1" for b in bufs]
+        size = [str(np.dtype(b.dtype).itemsize) for b in bufs]
+        head = self._head(k)
+        lines = head[:1] + self._contiguous_fn(k, fn, values, moving_in, outs, roots) + head[1:2]
+        lines += [f"    static const unsigned char kind[] = {{{', '.join(kind)}}}, size[] = {{{', '.join(size)}}};",
+                  f"    return egopt_elemwise(shape, data, st, {d}, {len(bufs)}, kind, size, {int(flat_ok)}, {fn});",
+                  "}"]
         return "\n".join(lines)
 
-    def _blocked(self, k: Kernel, ind: str, count: str, varying, inv_names, roots, ptr,
-                 parallel: bool = False) -> list[str]:
-        """A contiguous loop over ``count`` elements in which every element goes through the same
-        vector code: whole blocks of EGOPT_PAD (a multiple of any vector width: no scalar
-        remainder), then the rest through that block loop on padded copies. libmvec's vector
-        variants and the scalar functions can round differently, so without this a value's
-        result would depend on its position in the array. ``ptr(buffer)`` is a typed pointer
-        expression to the buffer's first element."""
-        outs = [b for b, _ in k.outputs]
-        loads = {**inv_names, **{b.index: f"{ptr(b)}[i]" for b in varying}}
+    def _contiguous_fn(self, k: Kernel, fn: str, values, moving_in, outs, roots) -> list[str]:
+        """``static void fn(count, p)``: the kernel over ``count`` contiguous elements, ``p[i]``
+        pointing at buffer i's first one (at the value itself for a value buffer). With a math
+        call, every element goes through the same vector code: whole blocks of EGOPT_PAD (a
+        multiple of any vector width: no scalar remainder) in a block function, then the rest
+        through that same function on padded copies (libmvec's vector variants and the scalar
+        functions can round differently, so without this a value's result would depend on its
+        position in the array)."""
+        ptrs = moving_in + outs
+        unpack = ([f"    const {self.ctype(b.dtype)} v{b.index} = *(const {self.ctype(b.dtype)} *)p_[{b.index}];"
+                   for b in values] +
+                  [f"    {'const ' if b not in outs else ''}{self.ctype(b.dtype)} *p{b.index} = "
+                   f"({'const ' if b not in outs else ''}{self.ctype(b.dtype)} *)p_[{b.index}];" for b in ptrs])
+        loads = {**{b.index: f"v{b.index}" for b in values}, **{b.index: f"p{b.index}[i]" for b in moving_in}}
         body, names = self.exprs(roots, loads, "t")
-        stores = [f"{ptr(b)}[i] = {names[e]};" for b, e in k.outputs]
+        stores = [f"p{b.index}[i] = {names[e]};" for b, e in k.outputs]
         if not _calls_math(roots):      # IEEE arithmetic rounds alike in vector and scalar code
-            return ([f"{ind}{self.simd}", f"{ind}for (int64_t i = 0; i < {count}; i++) {{"] +
-                    [f"{ind}    " + st_ for st_ in body + stores] + [f"{ind}}}"] if not parallel else
-                    [f"{ind}#pragma omp parallel for simd num_threads(egopt_nthreads) schedule(static) "
-                     f"if({count} > {self.parallel_threshold} && egopt_nthreads > 1)",
-                     f"{ind}for (int64_t i = 0; i < {count}; i++) {{"] +
-                    [f"{ind}    " + st_ for st_ in body + stores] + [f"{ind}}}"])
-        pl = {**inv_names, **{b.index: f"pin{b.index}[i]" for b in varying}}
-        pbody, pnames = self.exprs(roots, pl, "t")
-        pstores = [f"pout{b.index}[i] = {pnames[e]};" for b, e in k.outputs]
-        block = ([f"{ind}    {self.simd}",
-                  f"{ind}    for (int64_t j = 0; j < EGOPT_PAD; j++) {{",
-                  f"{ind}        const int64_t i = b_ + j;"] +
-                 [f"{ind}        " + st_ for st_ in body + stores] + [f"{ind}    }}"])
-        lines = [f"{ind}const int64_t main_ = {count} - {count} % EGOPT_PAD;"]
-        if parallel:
-            lines += [f"{ind}#pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
-                      f"if(main_ > {self.parallel_threshold} && egopt_nthreads > 1)"]
-        lines += [f"{ind}for (int64_t b_ = 0; b_ < main_; b_ += EGOPT_PAD) {{"] + block + [f"{ind}}}"]
-        lines += [f"{ind}if (main_ < {count}) {{", f"{ind}    const int64_t rest_ = {count} - main_;"]
-        for b in varying:
-            ct = self.ctype(b.dtype)
-            lines.append(f"{ind}    {ct} pin{b.index}[EGOPT_PAD];")
-            lines.append(f"{ind}    for (int64_t j = 0; j < EGOPT_PAD; j++) "
-                         f"pin{b.index}[j] = {ptr(b)}[main_ + (j < rest_ ? j : 0)];")
+            return ([f"static void {fn}(const int64_t count, char **p_) {{"] + unpack +
+                     [f"    {self.simd}", "    for (int64_t i = 0; i < count; i++) {"] +
+                     ["        " + s for s in body + stores] + ["    }", "}"])
+        blk = f"egopt_b_{k.key}"
+        params = ([f"const {self.ctype(b.dtype)} v{b.index}" for b in values] +
+                  [f"{'const ' if b not in outs else ''}{self.ctype(b.dtype)} *p{b.index}" for b in ptrs])
+        lines = [f"static EGOPT_NOINLINE void {blk}(const int64_t count, {', '.join(params)}) {{",
+                 "    for (int64_t b_ = 0; b_ < count; b_ += EGOPT_PAD) {",
+                 f"        {self.simd}",
+                 "        for (int64_t j = 0; j < EGOPT_PAD; j++) {",
+                 "            const int64_t i = b_ + j;"]
+        lines += ["            " + s for s in body + stores] + ["        }", "    }", "}"]
+        vals = [f"v{b.index}" for b in values]
+        lines += [f"static void {fn}(const int64_t count, char **p_) {{"] + unpack
+        lines += ["    const int64_t main_ = count - count % EGOPT_PAD;",
+                  f"    if (main_) {blk}(main_, {', '.join(vals + [f'p{b.index}' for b in ptrs])});",
+                  "    if (main_ == count) return;",
+                  "    const int64_t rest_ = count - main_;"]
+        for b in moving_in:
+            lines.append(f"    {self.ctype(b.dtype)} pin{b.index}[EGOPT_PAD];")
+            lines.append(f"    for (int64_t j = 0; j < EGOPT_PAD; j++) pin{b.index}[j] = p{b.index}[main_ + (j < rest_ ? j : 0)];")
         for b in outs:
-            lines.append(f"{ind}    {self.ctype(b.dtype)} pout{b.index}[EGOPT_PAD];")
-        lines += [f"{ind}    {self.simd}", f"{ind}    for (int64_t i = 0; i < EGOPT_PAD; i++) {{"]
-        lines += [f"{ind}        " + st_ for st_ in pbody + pstores] + [f"{ind}    }}"]
+            lines.append(f"    {self.ctype(b.dtype)} pout{b.index}[EGOPT_PAD];")
+        lines.append(f"    {blk}(EGOPT_PAD, {', '.join(vals + [f'pin{b.index}' for b in moving_in] + [f'pout{b.index}' for b in outs])});")
         for b in outs:
-            lines.append(f"{ind}    for (int64_t j = 0; j < rest_; j++) {ptr(b)}[main_ + j] = pout{b.index}[j];")
-        lines.append(f"{ind}}}")
-        return lines
-
-    def _nested(self, k: Kernel, varying, outs, inv_names, roots) -> list[str]:
-        """Rows over the outer axes (decomposed from a row number), innermost axis in a loop."""
-        d = k.ndim
-        last = d - 1
-        lines = [f"    const int64_t len = shape[{last}], rows = n / len;",
-                 f"    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
-                 f"if(n > {self.parallel_threshold} && egopt_nthreads > 1)",
-                 "    for (int64_t r = 0; r < rows; r++) {"]
-        bufs = varying + outs
-        for b in bufs:
-            lines.append(f"        int64_t o{b.index} = 0;")
-        if d > 1:
-            lines.append("        int64_t rem = r;")
-            for a in range(d - 2, -1, -1):
-                lines.append(f"        {{ const int64_t ix = rem % shape[{a}]; rem /= shape[{a}];" if a
-                             else "        { const int64_t ix = rem;")
-                lines.append("          " + " ".join(f"o{b.index} += ix * st[{b.index * d + a}];" for b in bufs) + " }")
-        row_ptrs = [f"        {'const ' if b in varying else ''}char *q{b.index} = "
-                    f"({'const ' if b in varying else ''}char *)data[{b.index}] + o{b.index};" for b in bufs]
-        lines += row_ptrs
-        # loads hoisted for buffers broadcast along the innermost axis
-        hoisted = {}
-        for b in varying:
-            if b.broadcast[last]:
-                ct = self.ctype(b.dtype)
-                hoisted[b.index] = f"h{b.index}"
-                lines.append(f"        const {ct} h{b.index} = *(const {ct} *)q{b.index};")
-        moving = [b for b in bufs if not (b in varying and b.broadcast[last])]
-        # contiguous innermost loop
-        cond = " && ".join(f"st[{b.index * d + last}] == {np.dtype(b.dtype).itemsize}" for b in moving) or "1"
-        lines.append(f"        if ({cond}) {{")
-        moving_in = [b for b in varying if b.index not in hoisted]
-
-        def ptr(b):
-            const = "const " if b in varying else ""
-            return f"(({const}{self.ctype(b.dtype)} *)q{b.index})"
-        lines += self._blocked(k, "            ", "len", moving_in, {**inv_names, **hoisted}, roots, ptr)
-        lines.append("        } else {")
-        for b in moving:
-            lines.append(f"            const int64_t s{b.index} = st[{b.index * d + last}];")
-        loads = {**inv_names, **hoisted,
-                 **{b.index: f"*(const {self.ctype(b.dtype)} *)(q{b.index} + i * s{b.index})"
-                    for b in varying if b.index not in hoisted}}
-        body, names = self.exprs(roots, loads, "t")
-        stores = [f"*({self.ctype(b.dtype)} *)(q{b.index} + i * s{b.index}) = {names[e]};" for b, e in k.outputs]
-        lines.append("            for (int64_t i = 0; i < len; i++) {")
-        lines += ["                " + s for s in body + stores]
-        lines.append("            }")
-        lines.append("        }")
-        lines.append("    }")
+            lines.append(f"    for (int64_t j = 0; j < rest_; j++) p{b.index}[main_ + j] = pout{b.index}[j];")
+        lines.append("}")
         return lines
 
     # ---- reductions ---------------------------------------------------------------------------
@@ -479,7 +438,85 @@ static inline int egopt_contig(const int64_t *shape, const int64_t *st, int d, i
     return 1;
 }
 """
-PRELUDE = PRELUDE + CONTIG_HELPER + EXP_HELPER
+COPY_HELPER = r"""
+/* a strided run to and from contiguous scratch, by element size (one copy of each loop) */
+#define EGOPT_COPY_CASES(DST, SRC) switch (size) { \
+    case 8: for (int64_t j = 0; j < m; j++) *(uint64_t *)(DST) = *(const uint64_t *)(SRC); break; \
+    case 4: for (int64_t j = 0; j < m; j++) *(uint32_t *)(DST) = *(const uint32_t *)(SRC); break; \
+    case 2: for (int64_t j = 0; j < m; j++) *(uint16_t *)(DST) = *(const uint16_t *)(SRC); break; \
+    default: for (int64_t j = 0; j < m; j++) *(uint8_t *)(DST) = *(const uint8_t *)(SRC); }
+static EGOPT_NOINLINE void egopt_gather(char *dst, const char *src, int64_t s, int64_t m, int64_t size) {
+    EGOPT_COPY_CASES(dst + j * size, src + j * s) }
+static EGOPT_NOINLINE void egopt_scatter(char *dst, const char *src, int64_t s, int64_t m, int64_t size) {
+    EGOPT_COPY_CASES(dst + j * s, src + j * size) }
+"""
+ELEMWISE_DRIVER = r"""
+/* The loops of every elementwise kernel around its contiguous function fn(count, p), where p[b]
+   points at buffer b's first element of the run. kind[b]: 0 a value (invariant, or broadcast
+   along the innermost axis: read once per run), 1 an input read along the run, 2 an output.
+   The whole array in chunks when flat_ok and every buffer is C-contiguous; else row by row
+   (the innermost axis), a strided row in tiles gathered into (scattered from) scratch. */
+typedef void (*egopt_run_fn)(int64_t count, char **p);
+static EGOPT_NOINLINE int egopt_elemwise(const int64_t *shape, char **data, const int64_t *st,
+        const int d, const int nb, const unsigned char *kind, const unsigned char *size,
+        const int flat_ok, egopt_run_fn fn) {
+    int64_t n = 1;
+    for (int a = 0; a < d; a++) n *= shape[a];
+    if (n == 0) return 0;
+    int contig = flat_ok;
+    for (int b = 0; b < nb && contig; b++)
+        if (kind[b] && !egopt_contig(shape, st + b * d, d, size[b])) contig = 0;
+    if (contig) {
+        const int64_t nch = (n + EGOPT_CHUNK - 1) / EGOPT_CHUNK;
+        #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) if(n > EGOPT_PARALLEL && egopt_nthreads > 1)
+        for (int64_t c = 0; c < nch; c++) {
+            char *p[nb];
+            const int64_t o = c * EGOPT_CHUNK;
+            for (int b = 0; b < nb; b++) p[b] = data[b] + (kind[b] ? o * size[b] : 0);
+            fn(n - o < EGOPT_CHUNK ? n - o : EGOPT_CHUNK, p);
+        }
+        return 0;
+    }
+    const int64_t len = shape[d - 1], rows = n / len;
+    int strided = 0;
+    for (int b = 0; b < nb; b++)
+        if (kind[b] && st[b * d + d - 1] != size[b]) strided = 1;
+    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) if(n > EGOPT_PARALLEL && egopt_nthreads > 1)
+    for (int64_t r = 0; r < rows; r++) {
+        char *p[nb], *q[nb];
+        if (d == 2) {
+            for (int b = 0; b < nb; b++) p[b] = data[b] + r * st[b * 2];
+        } else {
+            int64_t ix[d];
+            int64_t rem = r;
+            for (int a = d - 2; a > 0; a--) { ix[a] = rem % shape[a]; rem /= shape[a]; }
+            ix[0] = rem;
+            for (int b = 0; b < nb; b++) {
+                int64_t o = 0;
+                for (int a = 0; a < d - 1; a++) o += ix[a] * st[b * d + a];
+                p[b] = data[b] + o;
+            }
+        }
+        if (!strided) { fn(len, p); continue; }
+        int64_t w[nb][EGOPT_TILE];      /* scratch: EGOPT_TILE elements of at most 8 bytes */
+        for (int64_t c = 0; c < len; c += EGOPT_TILE) {
+            const int64_t m = len - c < EGOPT_TILE ? len - c : EGOPT_TILE;
+            for (int b = 0; b < nb; b++) {         /* only the strided buffers go through scratch */
+                const int64_t s = st[b * d + d - 1];
+                q[b] = !kind[b] ? p[b] : s == size[b] ? p[b] + c * s : (char *)w[b];
+                if (kind[b] == 1 && s != size[b]) egopt_gather(q[b], p[b] + c * s, s, m, size[b]);
+            }
+            fn(m, q);
+            for (int b = 0; b < nb; b++) {
+                const int64_t s = st[b * d + d - 1];
+                if (kind[b] == 2 && s != size[b]) egopt_scatter(p[b] + c * s, q[b], s, m, size[b]);
+            }
+        }
+    }
+    return 0;
+}
+"""
+PRELUDE = PRELUDE + CONTIG_HELPER + COPY_HELPER + f"\n#define EGOPT_PARALLEL {CRenderer.parallel_threshold}" + ELEMWISE_DRIVER.replace("%", "%%") + EXP_HELPER
 
 
 # ops whose C is IEEE arithmetic (correctly rounded, or exact), the same in vector and scalar code

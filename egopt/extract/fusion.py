@@ -140,7 +140,8 @@ class _Groups:
 
     def __init__(self, plan: _Plan, regions: dict):
         self.plan = plan
-        self.pos = {id(n): i for i, n in enumerate(plan.nodes)}
+        self._info: dict | None = None
+        self._cons: dict = {}
         self.members: list[list[Variable]] = []
         self.group_of: dict[int, int] = {}
         roots = [n.outputs[0] for n in plan.nodes if n.op.kind == "elemwise" and id(n.outputs[0]) in plan.root]
@@ -173,31 +174,46 @@ class _Groups:
         return False
 
     def _cyclic(self, members: list[Variable]) -> bool:
-        plan = self.plan
+        """Whether a path leaves the members through a node outside every region (or another
+        region's result, another group's results all at once) and comes back to a member.
+        A walk over node ids with per-node facts computed once (``_facts``): it runs for each
+        candidate merge, over everything downstream of the group."""
+        if self._info is None:
+            self._facts()
+        info, cons, root, group_of = self._info, self._cons, self.plan.root, self.group_of
         ids = {id(m) for m in members}
-        last = max(self.pos[id(m.owner)] for m in members)
-        stack = [(c, False) for m in members for c in plan.consumers.get(id(m), ())]
-        seen: set = set()
+        last = max(info[id(m.owner)][0] for m in members)
+        stack = [(c, False) for m in members for c in cons.get(id(m), ())]
+        seen_inside: set = set()
+        seen_external: set = set()
         while stack:
-            node, external = stack.pop()
-            if self.pos[id(node)] > last or (id(node), external) in seen:
+            nid, external = stack.pop()
+            pos, ew, out = info[nid]
+            if pos > last:
                 continue
-            seen.add((id(node), external))
-            out = node.outputs[0]
-            nxt = [out]
-            if node.op.kind == "elemwise" and id(out) in ids:
+            seen = seen_external if external else seen_inside
+            if nid in seen:
+                continue
+            seen.add(nid)
+            nxt: tuple | list = (out,)
+            if ew and out in ids:
                 if external:
                     return True
-            elif node.op.kind != "elemwise" or id(out) in plan.root:
+            elif not ew or out in root:
                 external = True
-                gi = self.group_of.get(id(out))
+                gi = group_of.get(out)
                 if gi is not None:                     # another group: all its results at once
-                    nxt = self.members[gi]
-            else:
-                pass                                   # inside a region: transparent
+                    nxt = [id(v) for v in self.members[gi]]
+            # else: inside a region, transparent
             for v in nxt:
-                stack.extend((c, external) for c in plan.consumers.get(id(v), ()))
+                for c in cons.get(v, ()):
+                    stack.append((c, external))
         return False
+
+    def _facts(self) -> None:
+        plan = self.plan
+        self._info = {id(n): (i, n.op.kind == "elemwise", id(n.outputs[0])) for i, n in enumerate(plan.nodes)}
+        self._cons = {v: [id(c) for c in cs] for v, cs in plan.consumers.items()}
 
 
 def fuse(outputs: Sequence[Variable], stop: Sequence[Variable] = (), multi_output: bool = True,

@@ -106,7 +106,9 @@ def test_split_source_keeps_every_kernel_once_and_one_thread_count():
     from egopt.codegen.compile import split_source
     prelude = "#include <math.h>\nstatic int egopt_nthreads = 1;\n" \
               "EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n; }\n"
-    kernels = [f"/* k{i} */\nEGOPT_EXPORT int egopt_k_{i:04x}(void) {{ return {i} + egopt_nthreads; }}\n" + " " * 500
+    # a kernel may have static helpers between its head comment and itself (render_c does)
+    kernels = [f"/* k{i} */\n" + (f"static int egopt_c_{i:04x}(void) {{\n    return {i};\n}}\n" if i % 2 else "") +
+               f"EGOPT_EXPORT int egopt_k_{i:04x}(void) {{ return {i} + egopt_nthreads; }}" + " " * 500 + "\n"
                for i in range(10)]
     import egopt.codegen.compile as C
     src = prelude + "".join(kernels)
@@ -118,6 +120,8 @@ def test_split_source_keeps_every_kernel_once_and_one_thread_count():
         C.SPLIT_BYTES = old
     assert len(parts) == 4
     assert [sum(p.count(f"egopt_k_{i:04x}(") for p in parts) for i in range(10)] == [1] * 10
+    assert all(f"egopt_c_{i:04x}(" in p for i in range(1, 10, 2) for p in parts if f"egopt_k_{i:04x}(" in p)
+    assert not any("egopt_c_" in p.split("/* k")[0] for p in parts)      # never left in a prelude
     assert parts[0].count("int egopt_nthreads = 1;") == 1 and "static int egopt_nthreads" not in parts[0]
     assert all("extern int egopt_nthreads;" in p and "egopt_set_threads" not in p for p in parts[1:])
     assert split_source(src, 1) == [src]

@@ -1,6 +1,7 @@
 """A kernel's result for an element does not depend on where the element sits: libmvec's
 vector functions and the scalar ones can round differently, so every element goes through the
-same vector code (whole blocks, then the remainder through the block loop on a padded copy)."""
+same vector code (whole blocks, then the remainder through the block loop on a padded copy),
+whether the kernel reads it from a contiguous array, a contiguous row or a strided row."""
 from __future__ import annotations
 
 import numpy as np
@@ -42,3 +43,19 @@ def test_row_kernels_round_the_same_at_every_offset(dtype):
     full = f(a, b)
     for k in range(1, 40, 5):
         np.testing.assert_array_equal(f(a[:, k:], b[:, k:]), full[:, k:], err_msg=f"offset {k}")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_strided_rows_round_as_contiguous_ones(dtype):
+    # a transposed input makes every row strided: its tiles go through the same vector code
+    x, y = T.matrix("x", dtype=dtype), T.matrix("y", dtype=dtype)
+    rng = np.random.default_rng(2)
+    for name, expr in {**_exprs(x), "two": T.exp(x) * T.sin(x + y), "arith": x * y - x / (1 + y * y)}.items():
+        f = egopt.function([x, y], expr, mode=C, on_unused_input="ignore")
+        a = (rng.standard_normal((203, 7)) * 3).astype(dtype)     # rows of 203 > one tile
+        b = (rng.standard_normal((203, 7))).astype(dtype)
+        got = f(a.T, b.T)
+        np.testing.assert_array_equal(got, f(np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)), err_msg=name)
+        np.testing.assert_allclose(got, egopt.function([x, y], expr, mode=egopt.Mode(None, "py"), on_unused_input="ignore")(a.T, b.T),
+                                   rtol=1e-5 if dtype == "float32" else 1e-10,
+                                   atol=1e-6 if dtype == "float32" else 1e-14, err_msg=name)
