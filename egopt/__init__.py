@@ -12,6 +12,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# The C kernels' OpenMP threads (libgomp, which reads this when it is loaded, with the first
+# compiled library) spin only briefly before sleeping. With libgomp's default (a long spin)
+# they and NumPy's BLAS threads, which spin after each product, take turns for whole
+# timeslices when both have a thread per core: a 2-thread MLP step ran 15x slower than at 1
+# thread. A user's own setting wins.
+_os.environ.setdefault("GOMP_SPINCOUNT", "3000")
+
 from . import config  # noqa: E402,F401
 from . import lang as _lang  # noqa: E402,F401
 from . import grad as _grad_pkg  # noqa: E402
