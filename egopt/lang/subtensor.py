@@ -112,8 +112,9 @@ def _check_inputs(idx, types, advanced: bool) -> tuple:
     return tuple(arrays)
 
 
-def _np_index(idx, values) -> tuple:
-    """The NumPy index for ``idx`` with the run-time values of its extra inputs."""
+def _np_index(idx, values, xp=np) -> tuple:
+    """The NumPy index for ``idx`` with the run-time values of its extra inputs (index arrays
+    made by ``xp.asarray``: ``xp`` is CuPy for the CUDA linker)."""
     it = iter(values)
 
     def part(p):
@@ -128,7 +129,7 @@ def _np_index(idx, values) -> tuple:
         elif e == "?":
             out.append(int(next(it)))
         elif e == "a":
-            out.append(np.asarray(next(it)))
+            out.append(xp.asarray(next(it)))
         else:
             out.append(e)
     return tuple(out)

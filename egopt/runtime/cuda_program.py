@@ -35,12 +35,13 @@ from ..lang.graph import Apply, Constant, Variable, toposort
 from ..lang.ops import describe_call, run_node
 from ..lang.shared import SharedVariable
 from ..lang.shape import fill_dims
+from ..lang.subtensor import _np_index
 from ..codegen.lower import Lowered, lower_body, lower_reduce, lower_region
 from .cuda import _cupy, device_index, is_device_array, launch_args, load_kernels
 from .cuda_conv import CONV_OPS
 from .profile import ProfileStats
 from .py_linker import Program
-from .schedule import plan_regions
+from .schedule import broadcast_error, plan_regions
 
 
 class HostFallbackWarning(UserWarning):
@@ -55,24 +56,7 @@ HOST_META = frozenset({"shape", "reduced_size"})
 # ---- ops with a CuPy implementation: op name -> fn(cupy, params, *args) ---------------------------------
 def _index(cp, idx, values) -> tuple:
     """The CuPy index for a subtensor's ``idx`` with its extra inputs (index arrays on the device)."""
-    it = iter(values)
-
-    def part(p):
-        return int(next(it)) if p == "?" else p
-
-    out: list = []
-    for e in idx:
-        if isinstance(e, tuple):
-            out.append(slice(*[part(p) for p in e]))
-        elif e == "x":
-            out.append(None)
-        elif e == "?":
-            out.append(int(next(it)))
-        elif e == "a":
-            out.append(cp.asarray(next(it)))
-        else:
-            out.append(e)
-    return tuple(out)
+    return _np_index(idx, values, xp=cp)
 
 
 def _gemm(cp, p, a, b, c=None):
@@ -476,18 +460,8 @@ class CUDAProgram(Program):
         low = step.lowered
         var = low.inputs[i]
         node = next((n for n in low.nodes if any(v is var for v in n.inputs)), low.nodes[0])
-        call = describe_call(node.op, node.params, [v.type for v in node.inputs])
         shapes = "kernel input shapes " + ", ".join(f"{tuple(a.shape)} {a.dtype}" for a in ins)
-        where = f"\n  built at {node.loc}" if node.loc else ""
-        if mismatch:
-            return OpRuntimeError(f"{call}: shapes do not broadcast: size {size} on axis {axis} of input "
-                                  f"{var!r} ({shapes})" + where)
-        lead = low.kernel.ndim - var.ndim
-        return OpRuntimeError(
-            f"{call}: input {var!r} has size 1 on axis {axis - lead} at run time, but its type does not "
-            f"mark that axis broadcastable and the output has size {size} there ({shapes}). "
-            f"Declare it with a static size 1 (T.row(), T.tensor(shape=(1, None)), "
-            f"shared(..., shape=...)) or use dimshuffle('x', ...)" + where)
+        return broadcast_error(node, low, var, axis, size, shapes, mismatch)
 
     def kernels(self) -> list[tuple[str, list[str]]]:
         """(kernel label, the ops it holds) for each kernel step."""

@@ -619,21 +619,29 @@ class CProgram(Program):
             shapes = "input shapes " + ", ".join(f"{np.shape(a)} {np.asarray(a).dtype}" for a in values)
         else:
             node = next((n for n in low.nodes if any(v is var for v in n.inputs)), low.nodes[0])
-        where = f"\n  built at {node.loc}" if node.loc else ""
-        call = describe_call(node.op, node.params, [v.type for v in node.inputs])
-        if kind == 0:
-            return OpRuntimeError(f"{call}: shapes do not broadcast: size {size} on axis {axis} of input "
-                                  f"{var!r} ({shapes})" + where)
-        lead = low.kernel.ndim - var.ndim
-        return OpRuntimeError(
-            f"{call}: input {var!r} has size 1 on axis {axis - lead} at run time, but its type does not "
-            f"mark that axis broadcastable and the output has size {size} there ({shapes}). "
-            f"Declare it with a static size 1 (T.row(), T.tensor(shape=(1, None)), "
-            f"shared(..., shape=...)) or use dimshuffle('x', ...)" + where)
+        return broadcast_error(node, low, var, axis, size, shapes, kind == 0)
 
     def kernels(self) -> list[tuple[str, list[str]]]:
         """(kernel label, the ops it holds) for each kernel step."""
         return [(st.name, st.lowered.ops) for st in self.steps if isinstance(st, KernelStep)]
+
+
+def broadcast_error(node: Apply, low: Lowered, var: Variable, axis: int, size: int, shapes: str,
+                    mismatch: bool) -> OpRuntimeError:
+    """A kernel's broadcast failure in the user's terms: ``node`` (the op that reads ``var``),
+    its line, the shapes; ``mismatch``: sizes that do not broadcast, else a size 1 at run time on
+    an axis whose type does not mark it broadcastable (C and CUDA linkers alike)."""
+    where = f"\n  built at {node.loc}" if node.loc else ""
+    call = describe_call(node.op, node.params, [v.type for v in node.inputs])
+    if mismatch:
+        return OpRuntimeError(f"{call}: shapes do not broadcast: size {size} on axis {axis} of input "
+                              f"{var!r} ({shapes})" + where)
+    lead = low.kernel.ndim - var.ndim
+    return OpRuntimeError(
+        f"{call}: input {var!r} has size 1 on axis {axis - lead} at run time, but its type does not "
+        f"mark that axis broadcastable and the output has size {size} there ({shapes}). "
+        f"Declare it with a static size 1 (T.row(), T.tensor(shape=(1, None)), "
+        f"shared(..., shape=...)) or use dimshuffle('x', ...)" + where)
 
 
 def _consumers(nodes: Sequence[Apply], outputs: Sequence[Variable]) -> dict[int, list]:
