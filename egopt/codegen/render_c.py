@@ -256,6 +256,18 @@ class CRenderer(SoftmaxKernels):
             terms.append(f"egopt_contig(shape, st + {b.index * d}, {d}, {size})")
         return " && ".join(terms) or "1"
 
+    def _invariant_reads(self, k: Kernel) -> tuple[list[Buffer], dict[int, str], list[str]]:
+        """(the inputs that vary over the index space, names of the invariant ones, the lines
+        that read each invariant input once at the kernel's start)."""
+        varying = [b for b in k.inputs if not b.invariant]
+        names, lines = {}, []
+        for b in k.inputs:
+            if b.invariant:
+                ct = self.ctype(b.dtype)
+                names[b.index] = f"v{b.index}"
+                lines.append(f"    const {ct} v{b.index} = *(const {ct} *)data[{b.index}];")
+        return varying, names, lines
+
     def render_elemwise(self, k: Kernel) -> str:
         """A kernel whose loop body is emitted once, in a static function over a contiguous run
         (``_contiguous_fn``); the loops around it (the whole array in chunks when every buffer
@@ -375,13 +387,8 @@ class CRenderer(SoftmaxKernels):
                      ("1" + "".join(f" * shape[{a}]" for a in kept)) + ";")
         if red.kind in ("max", "min"):
             lines.append("    if (nred == 0 && nout > 0) return EGOPT_EMPTY_REDUCE;")
-        invariant = [b for b in k.inputs if b.invariant]
-        varying = [b for b in k.inputs if not b.invariant]
-        inv_names = {}
-        for b in invariant:
-            ct = self.ctype(b.dtype)
-            inv_names[b.index] = f"v{b.index}"
-            lines.append(f"    const {ct} v{b.index} = *(const {ct} *)data[{b.index}];")
+        varying, inv_names, reads = self._invariant_reads(k)
+        lines += reads
         bufs = varying + [obuf]
         lines.append(f"    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
                      f"if(n > {self.parallel_threshold} && nout > 1 && egopt_nthreads > 1)")

@@ -27,13 +27,8 @@ class SoftmaxKernels:
         lines = self._head(k)
         lines.append("    if (n == 0) return 0;")
         lines.append(f"    const int64_t len = shape[{axis}], rows = n / len;")
-        invariant = [b for b in k.inputs if b.invariant]
-        varying = [b for b in k.inputs if not b.invariant]
-        inv_names = {}
-        for b in invariant:
-            ct = self.ctype(b.dtype)
-            inv_names[b.index] = f"v{b.index}"
-            lines.append(f"    const {ct} v{b.index} = *(const {ct} *)data[{b.index}];")
+        varying, inv_names, reads = self._invariant_reads(k)
+        lines += reads
         bufs = varying + [sbuf, lbuf]
         lines += self._pair_contiguous(k, root, t, acc_t)
         lines.append(f"    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) "
@@ -148,13 +143,8 @@ class SoftmaxKernels:
         lines = self._head(k)
         lines.append("    if (n == 0) return 0;")
         lines.append(f"    const int64_t len = shape[{axis}], rows = n / len;")
-        invariant = [b for b in k.inputs if b.invariant]
-        varying = [b for b in k.inputs if not b.invariant]
-        inv_names = {}
-        for b in invariant:
-            ct = self.ctype(b.dtype)
-            inv_names[b.index] = f"v{b.index}"
-            lines.append(f"    const {ct} v{b.index} = *(const {ct} *)data[{b.index}];")
+        varying, inv_names, reads = self._invariant_reads(k)
+        lines += reads
         bufs = varying + [obuf]
         loads = {**inv_names, **{b.index: f"*(const {self.ctype(b.dtype)} *)(q{b.index} + i * s{b.index})"
                                  for b in varying}}
