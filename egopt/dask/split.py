@@ -407,18 +407,7 @@ class Splitter:
         if partial is not None:
             new_root, axes = partial(new_root)
             adjust = {out_letters[a]: 1 for a in axes}
-        fn = function([nv for _, _, nv in inputs], new_root, mode=self.mode, on_unused_input="ignore",
-                      name=f"dask stage of {self.fn.name or 'function'}")
-        kernel = Kernel(fn)
-        args, seen = [], set()
-        for arr, letters, _ in inputs:
-            args += [arr, letters]
-            seen.update(letters)
-        sizes = self.chunks(var)
-        new_axes = {ltr: sum(sizes[a]) for a, ltr in enumerate(out_letters) if ltr not in seen}
-        for a, ltr in enumerate(out_letters):
-            if ltr in new_axes and len(sizes[a]) > 1:
-                raise AssertionError("an axis without a leaf is chunked")
+        kernel, args, new_axes = self._compiled(new_root, inputs, out_letters, self.chunks(var))
         func = kernel
         if isinstance(new_root, list):
             func, stacked = _Stack(kernel), self.letter()
@@ -431,6 +420,22 @@ class Splitter:
                                  meta=np.empty((0,) * len(out_letters), dtype=dtype),
                                  name=f"egopt-{kernel.key[:10]}-" + self.da.core.tokenize(*args))
 
+    def _compiled(self, roots, inputs: list, out_letters: list, sizes) -> tuple:
+        """(the compiled stage of ``roots`` over the leaves ``inputs`` built for it, blockwise's
+        ``*args``: each input array with its index letters, its ``new_axes``: output letters no
+        input carries, whole, as they are never chunked)."""
+        fn = function([nv for _, _, nv in inputs], roots, mode=self.mode, on_unused_input="ignore",
+                      name=f"dask stage of {self.fn.name or 'function'}")
+        args, seen = [], set()
+        for arr, letters, _ in inputs:
+            args += [arr, letters]
+            seen.update(letters)
+        new_axes = {ltr: sum(sizes[a]) for a, ltr in enumerate(out_letters) if ltr not in seen}
+        for a, ltr in enumerate(out_letters):
+            if ltr in new_axes and len(sizes[a]) > 1:
+                raise AssertionError("an axis without a leaf is chunked")
+        return Kernel(fn), args, new_axes
+
     def stage_many(self, roots: list[Variable]) -> list:
         """Same-shaped ``roots`` computed by one kernel per block: a Dask task per block returns
         all of them, and one array per root picks its part (Dask keeps the shared task once)."""
@@ -439,15 +444,7 @@ class Splitter:
         inputs: list = []
         memo: dict = {}
         new_roots = [self.build(v, out_letters, inputs, memo) for v in roots]
-        fn = function([nv for _, _, nv in inputs], new_roots, mode=self.mode, on_unused_input="ignore",
-                      name=f"dask stage of {self.fn.name or 'function'}")
-        kernel = Kernel(fn)
-        args, seen = [], set()
-        for arr, letters, _ in inputs:
-            args += [arr, letters]
-            seen.update(letters)
-        sizes = self.chunks(roots[0])
-        new_axes = {ltr: sum(sizes[a]) for a, ltr in enumerate(out_letters) if ltr not in seen}
+        kernel, args, new_axes = self._compiled(new_roots, inputs, out_letters, self.chunks(roots[0]))
         meta = np.empty((0,) * len(out_letters), dtype=new_roots[0].dtype)
         name = f"egopt-{kernel.key[:10]}-" + self.da.core.tokenize(*args)
         both = self.da.blockwise(_Tuple(kernel), tuple(out_letters), *args, dtype=meta.dtype,
