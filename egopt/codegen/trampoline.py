@@ -340,11 +340,9 @@ def spec_for(kernel, keepdims: bool) -> bytes:
                       typenums, bmasks)
 
 
-def py_call(fnptr: int, spec: bytes, inputs: tuple, given: tuple = ()) -> tuple:
-    """The ctypes version of the extension's ``call`` (same semantics, slower)."""
-    s = np.frombuffer(spec, dtype=np.int64)
-    d, nin, nout, redmask, keepdims = (int(v) for v in s[:5])
-    typenums, bmask = s[5:5 + nout], s[5 + nout:]
+def broadcast_shape(d: int, inputs) -> list[int]:
+    """The ``d``-dimensional index space of arrays broadcast together (NumPy's rule, leading
+    axes added); ``BroadcastError(0, input, axis, size)`` names the first size that clashes."""
     shape = [1] * d
     for i, x in enumerate(inputs):
         lead = d - x.ndim
@@ -355,6 +353,15 @@ def py_call(fnptr: int, spec: bytes, inputs: tuple, given: tuple = ()) -> tuple:
                 shape[lead + a] = size
             elif shape[lead + a] != size:
                 raise BroadcastError(0, i, lead + a, size)
+    return shape
+
+
+def py_call(fnptr: int, spec: bytes, inputs: tuple, given: tuple = ()) -> tuple:
+    """The ctypes version of the extension's ``call`` (same semantics, slower)."""
+    s = np.frombuffer(spec, dtype=np.int64)
+    d, nin, nout, redmask, keepdims = (int(v) for v in s[:5])
+    typenums, bmask = s[5:5 + nout], s[5 + nout:]
+    shape = broadcast_shape(d, inputs)
     strides = []
     for i, x in enumerate(inputs):
         lead = d - x.ndim

@@ -37,6 +37,7 @@ from ..lang.shared import SharedVariable
 from ..lang.shape import fill_dims
 from ..lang.subtensor import _np_index
 from ..codegen.lower import Lowered, lower_body, lower_reduce, lower_region
+from ..codegen.trampoline import BroadcastError, broadcast_shape
 from .cuda import _cupy, device_index, is_device_array, launch_args, load_kernels
 from .cuda_conv import CONV_OPS
 from .profile import ProfileStats
@@ -408,16 +409,11 @@ class CUDAProgram(Program):
         grid, block, the kernel's integer arguments, or None when there is nothing to launch)."""
         k = step.lowered.kernel
         d = k.ndim
-        shape = [1] * d
-        for i, x in enumerate(ins):
-            lead = d - x.ndim
-            for a, s in enumerate(x.shape):
-                if s == 1:
-                    continue
-                if shape[lead + a] == 1:
-                    shape[lead + a] = s
-                elif shape[lead + a] != s:
-                    raise self._broadcast_error(step, ins, i, lead + a, s, mismatch=True)
+        try:
+            shape = broadcast_shape(d, ins)
+        except BroadcastError as e:
+            _, i, axis, size = e.args
+            raise self._broadcast_error(step, ins, i, axis, size, mismatch=True) from None
         strides = []
         for i, (x, bcast) in enumerate(zip(ins, step.bcast)):
             lead, row = d - x.ndim, []
