@@ -5,7 +5,8 @@ most once per (source, flags, compiler version, CPU) across processes (cache.py)
 probed once per machine and compiler (the result is cached on disk too): ``-O3`` with
 ``-march=native`` where it works, ``-fopenmp`` where it works, ``-fno-math-errno`` (lets the
 vectorizer call libmvec) and ``-fno-trapping-math``; never ``-ffast-math``, which would let the
-compiler assume no NaN or inf. ``-fwrapv`` gives signed integers NumPy's wrap-around.
+compiler assume no NaN or inf. On an AVX-512 CPU, ``-mprefer-vector-width=512`` (GCC's default
+there is 256-bit vectors; libmvec's 8-wide variants are the faster ones). ``-fwrapv`` gives signed integers NumPy's wrap-around.
 A big source (many kernels) is compiled as several translation units at once, one per core,
 and linked into the one library (``split_source``): the compiler's time grows with the code.
 """
@@ -29,6 +30,10 @@ BASE_FLAGS = ["-O3", "-std=gnu11", "-fPIC", "-shared", "-fvisibility=hidden",
               "-fno-math-errno", "-fno-trapping-math", "-fwrapv",
               "-Werror=implicit-function-declaration"]
 OPTIONAL_FLAGS = (["-march=native"], ["-fopenmp"])
+# GCC keeps AVX-512 machines to 256-bit vectors by default; the transcendental kernels run
+# libmvec's 8-wide AVX-512 variants 1.2-1.4x faster than its 4-wide AVX2 ones (W1 float64),
+# so on a CPU with avx512f the vectorizer is let use the full width.
+WIDE_VECTORS = ["-mprefer-vector-width=512"]
 LIBS = ["-lmvec", "-lm"]
 
 
@@ -69,6 +74,22 @@ def compiler_version(cc: str) -> str:
         os.makedirs(config.compiledir, exist_ok=True)
         _write_atomic(path, text.encode())
     return text
+
+
+def cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def optional_flags() -> tuple[list[str], ...]:
+    """The flags tried one by one (each kept if the compiler takes it) on this machine."""
+    return OPTIONAL_FLAGS + ((WIDE_VECTORS,) if "avx512f" in cpu_flags() else ())
 
 
 @functools.lru_cache(maxsize=None)
@@ -113,7 +134,7 @@ def _try(cc: str, flags: list[str]) -> bool:
 def compiler_flags(cc: str) -> tuple[str, ...]:
     """The flags for this machine and compiler, probed once and remembered in the cache dir."""
     key = cache_key("flags", ABI, compiler_version(cc), cpu_id(), " ".join(BASE_FLAGS),
-                    repr(OPTIONAL_FLAGS))
+                    repr(optional_flags()))
     path = os.path.join(config.compiledir, f"flags-{key[:16]}.json")
     try:
         with open(path) as f:
@@ -121,13 +142,13 @@ def compiler_flags(cc: str) -> tuple[str, ...]:
     except (OSError, ValueError):
         pass
     flags = list(BASE_FLAGS)
-    everything = flags + [f for extra in OPTIONAL_FLAGS for f in extra]
+    everything = flags + [f for extra in optional_flags() for f in extra]
     if _try(cc, everything):            # the usual case: one probe instead of one per option
         flags = everything
     else:
         if not _try(cc, flags):
             raise CompilerError(f"the C compiler {cc!r} cannot build a shared library with {flags}")
-        for extra in OPTIONAL_FLAGS:
+        for extra in optional_flags():
             if _try(cc, flags + extra):
                 flags += extra
     os.makedirs(config.compiledir, exist_ok=True)
