@@ -29,6 +29,20 @@ def _check_rules(args) -> int:
     return 0 if report.ok else 1
 
 
+def _cache(args) -> int:
+    from . import config
+    from .codegen import cache
+    if args.action == "info":
+        print(cache.usage())
+        print(f"limit: {config.compiledir_max_mb} MB (egopt.config.compiledir_max_mb; 0 = none)")
+    elif args.action == "prune":
+        mb = config.compiledir_max_mb if args.max_mb is None else args.max_mb
+        print(cache.prune(max_bytes=mb * 2**20, recent_s=0 if args.max_mb is not None else cache.RECENT_S))
+    else:
+        print(cache.prune(max_bytes=0, recent_s=0))
+    return 0
+
+
 def _bench(args, extra: list[str]) -> int:
     import os
     from pathlib import Path
@@ -57,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check-rules", help="prove rules sound with SymPy (the built-in library by default)")
     c.add_argument("paths", nargs="*", help=".egg or .py rule files or directories")
     c.set_defaults(func=_check_rules)
+    k = sub.add_parser("cache", help="the compiled-kernel and graph cache (config.compiledir): info, prune, clear")
+    k.add_argument("action", nargs="?", choices=("info", "prune", "clear"), default="info",
+                   help="info (default): entries and size; prune: remove the least recently used "
+                        "down to the limit; clear: remove every entry")
+    k.add_argument("--max-mb", type=int, default=None,
+                   help="prune to this many MB instead of config.compiledir_max_mb (entries used in "
+                        "the last hour included)")
+    k.set_defaults(func=_cache)
     b = sub.add_parser("bench", add_help=False,   # its options (--only, --quick, --help) are bench/run.py's
                        help="run the benchmark suite (ratios against NumPy/PyTensor/JAX); egopt bench --help")
     b.set_defaults(func=_bench, passes_extra=True)

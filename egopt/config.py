@@ -38,6 +38,8 @@ _DOC = {
     "device": "'cpu', or 'cuda' / 'cudaN' for a GPU",
     "optimizer": "'egraph' (full e-graph optimization), 'fast_compile' or 'None'",
     "compiledir": "directory of the compiled-kernel cache (~ is expanded; default: the user cache dir)",
+    "compiledir_max_mb": "size limit of compiledir in MB (least recently used entries are removed "
+                         "after builds; 0 = no limit)",
     "threads": "OpenMP threads of compiled kernels (0 = all cores); read when a function is compiled",
     "compute_test_value": "'off', or compute tag.test_value while building: 'raise'/'warn'/'ignore' "
                           "when a test value is missing",
@@ -55,7 +57,7 @@ def _defaults() -> dict[str, Any]:
     return {
         "floatX": "float64", "device": "cpu", "optimizer": "egraph", "compute_test_value": "off",
         "mode": "FAST_RUN", "linker": "auto", "print_rewrites": False, "exception_verbosity": "low",
-        "compiledir": _default_compiledir(), "threads": 0, "graph_cache": True,
+        "compiledir": _default_compiledir(), "compiledir_max_mb": 2048, "threads": 0, "graph_cache": True,
         "warn_float64": "ignore",
     }
 
@@ -89,13 +91,14 @@ def _validate(name: str, value: Any) -> Any:
         return value
     if name == "compiledir":
         return os.path.expanduser(os.fspath(value))
-    if name == "threads":
+    if name in ("threads", "compiledir_max_mb"):
         try:
             n = int(value)
         except (TypeError, ValueError):
             n = -1
         if n < 0:
-            raise ValueError(f"egopt.config.threads must be an int >= 0 (0 = all cores), not {value!r}")
+            what = "0 = all cores" if name == "threads" else "0 = no limit"
+            raise ValueError(f"egopt.config.{name} must be an int >= 0 ({what}), not {value!r}")
         return n
     choices = _CHOICES.get(name)
     if choices is None:
@@ -182,6 +185,7 @@ floatX: str
 device: str
 optimizer: str
 compiledir: str
+compiledir_max_mb: int
 threads: int
 compute_test_value: str
 mode: str
