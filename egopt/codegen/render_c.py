@@ -30,6 +30,9 @@ from .kernel_ir import Buffer, Call, Cast, Const, Expr, Kernel, Load, walk
 from .render_softmax import EXP_HELPER, SoftmaxKernels
 
 EMPTY_REDUCE = 2
+# a reduction in row order folds this many rows per pass over its accumulator row (fewer loads
+# and stores of it) when its body computes at most ROWS_UNROLL_BODY values (more code to compile)
+ROWS_UNROLL, ROWS_UNROLL_BODY = 4, 2
 # functions with SIMD variants in glibc's libmvec (double and float: sin and sinf, ...)
 SIMD_UNARY = ("exp", "log", "log1p", "expm1", "log2", "log10", "sin", "cos", "tan", "asin",
               "acos", "atan", "sinh", "cosh", "tanh", "erf", "exp2", "cbrt")
@@ -97,6 +100,11 @@ static int egopt_nthreads = 1;
 #define EGOPT_TILE 128   /* elements of a strided row copied to contiguous scratch at a time */
 #define EGOPT_RBLOCK 1024 /* output elements per accumulator row of a reduction in row order (a multiple of EGOPT_PAD) */
 #define EGOPT_NOINLINE __attribute__((noinline))
+#if defined(__GNUC__) && !defined(__clang__)
+#define EGOPT_LIGHT __attribute__((optimize("O1")))  /* a driver's loops set up pointers: quicker to compile */
+#else
+#define EGOPT_LIGHT
+#endif
 EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
 
 #define EGOPT_FN static inline
@@ -466,18 +474,13 @@ class CRenderer(SoftmaxKernels):
         fold, final = f"egopt_rf_{k.key}", f"egopt_rw_{k.key}"
         fns = [f"static void {fold}(const int64_t m, const int64_t nr, char *const *q, const int64_t *s, void *acc_) {{",
                f"    {acc_t} *a_ = ({acc_t} *)acc_;",
-               "    for (int64_t r = 0; r < nr; r++) {"]
-        for bf in values:
-            ct = self.ctype(bf.dtype)
-            fns.append(f"        const {ct} v{bf.index} = *(const {ct} *)(q[{bf.index}] + r * s[{bf.index}]);")
-        for bf in moving:
-            ct = self.ctype(bf.dtype)
-            fns.append(f"        const {ct} *q{bf.index} = (const {ct} *)(q[{bf.index}] + r * s[{bf.index}]);")
-        loads = {**{bf.index: f"v{bf.index}" for bf in values}, **{bf.index: f"q{bf.index}[j]" for bf in moving}}
-        body, names = self.exprs([root], loads, "t")
-        fns += [f"        {self.simd}", "        for (int64_t j = 0; j < m; j++) {"]
-        fns += ["            " + s for s in body]
-        fns += [f"            a_[j] = {self._combine(red.kind, 'a_[j]', names[root])};", "        }", "    }", "}"]
+               "    int64_t r = 0;"]
+        computed = sum(1 for e in walk([root]) if isinstance(e, (Call, Cast)))
+        unroll = ROWS_UNROLL if computed <= ROWS_UNROLL_BODY else 1
+        if unroll > 1:       # rows r..r+unroll-1 in one pass over the accumulator row
+            fns += self._fold_rows(red, root, values, moving, unroll, f"r + {unroll} <= nr; r += {unroll}")
+        fns += self._fold_rows(red, root, values, moving, 1, "r < nr; r++")
+        fns.append("}")
         copy = red.kind != "mean" and red.acc == obuf.dtype
         if not copy:
             fns += [f"static void {final}(const int64_t m, const void *acc_, char *out_, const int64_t nred) {{",
@@ -495,6 +498,28 @@ class CRenderer(SoftmaxKernels):
                 f"    if (egopt_reduce_rows(shape, data, st, {d}, {nb}, kind, size, red, nred, nout, &init_, "
                 f"sizeof init_, {fold}, {'0' if copy else final})) return 0;"]
         return fns, call
+
+    def _fold_rows(self, red, root: Expr, values, moving, rows: int, loop: str) -> list[str]:
+        """A loop (``for (; loop)``) folding ``rows`` input rows at a time into ``a_``, in row
+        order (the same sums, products, NaNs and signed zeros whatever ``rows`` is)."""
+        lines = [f"    for (; {loop}) {{"]
+        loads = {}
+        for i in range(rows):
+            for bf in values:
+                ct = self.ctype(bf.dtype)
+                lines.append(f"        const {ct} v{bf.index}_{i} = *(const {ct} *)(q[{bf.index}] + (r + {i}) * s[{bf.index}]);")
+            for bf in moving:
+                ct = self.ctype(bf.dtype)
+                lines.append(f"        const {ct} *q{bf.index}_{i} = (const {ct} *)(q[{bf.index}] + (r + {i}) * s[{bf.index}]);")
+        lines += [f"        {self.simd}", "        for (int64_t j = 0; j < m; j++) {",
+                  f"            {self.ctype(red.acc)} c_ = a_[j];"]
+        for i in range(rows):
+            loads = {**{bf.index: f"v{bf.index}_{i}" for bf in values}, **{bf.index: f"q{bf.index}_{i}[j]" for bf in moving}}
+            body, names = self.exprs([root], loads, f"t{i}_")
+            lines += ["            " + x for x in body]
+            lines.append(f"            c_ = {self._combine(red.kind, 'c_', names[root])};")
+        lines += ["            a_[j] = c_;", "        }", "    }"]
+        return lines
 
 
 CONTIG_HELPER = r"""
@@ -531,7 +556,7 @@ REDUCE_ROWS_DRIVER = r"""
    depend on the thread count. */
 typedef void (*egopt_fold_fn)(int64_t m, int64_t nr, char *const *q, const int64_t *s, void *acc);
 typedef void (*egopt_final_fn)(int64_t m, const void *acc, char *out, int64_t nred);
-static EGOPT_NOINLINE int egopt_reduce_rows(const int64_t *shape, char **data, const int64_t *st,
+static EGOPT_NOINLINE EGOPT_LIGHT int egopt_reduce_rows(const int64_t *shape, char **data, const int64_t *st,
         const int d, const int nb, const unsigned char *kind, const unsigned char *size,
         const unsigned char *red, const int64_t nred, const int64_t nout, const void *init,
         const int asize, egopt_fold_fn fold, egopt_final_fn final) {
@@ -568,12 +593,7 @@ static EGOPT_NOINLINE int egopt_reduce_rows(const int64_t *shape, char **data, c
         }
         char *out = data[nb - 1] + p[nb - 1];
         _Alignas(64) int64_t acc[EGOPT_RBLOCK];     /* the accumulator row: elements of at most 8 bytes */
-        switch (asize) {
-            case 8: for (int64_t j = 0; j < m; j++) ((uint64_t *)acc)[j] = *(const uint64_t *)init; break;
-            case 4: for (int64_t j = 0; j < m; j++) ((uint32_t *)acc)[j] = *(const uint32_t *)init; break;
-            case 2: for (int64_t j = 0; j < m; j++) ((uint16_t *)acc)[j] = *(const uint16_t *)init; break;
-            default: for (int64_t j = 0; j < m; j++) ((uint8_t *)acc)[j] = *(const uint8_t *)init;
-        }
+        for (int64_t j = 0; j < m * asize; j += asize) __builtin_memcpy((char *)acc + j, init, asize);
         for (int a = 0; a < d; a++) ix[a] = 0;
         for (int64_t u = 0; u < nline; u++) {
             for (int b = 0; b < nb; b++) q[b] = data[b] + p[b];
@@ -587,7 +607,7 @@ static EGOPT_NOINLINE int egopt_reduce_rows(const int64_t *shape, char **data, c
             }
         }
         if (final) final(m, acc, out, nred);
-        else for (int64_t j = 0; j < m * asize; j++) out[j] = ((const char *)acc)[j];
+        else __builtin_memcpy(out, acc, m * asize);
     }
     return 1;
 }
@@ -599,7 +619,7 @@ ELEMWISE_DRIVER = r"""
    The whole array in chunks when flat_ok and every buffer is C-contiguous; else row by row
    (the innermost axis), a strided row in tiles gathered into (scattered from) scratch. */
 typedef void (*egopt_run_fn)(int64_t count, char **p);
-static EGOPT_NOINLINE int egopt_elemwise(const int64_t *shape, char **data, const int64_t *st,
+static EGOPT_NOINLINE EGOPT_LIGHT int egopt_elemwise(const int64_t *shape, char **data, const int64_t *st,
         const int d, const int nb, const unsigned char *kind, const unsigned char *size,
         const int flat_ok, egopt_run_fn fn) {
     int64_t n = 1;
