@@ -11,9 +11,12 @@ static function over a contiguous run (``omp simd``): the whole array calls it i
 every buffer is C-contiguous (checked at run time), else each row (innermost axis) calls it,
 directly when the row is contiguous, else in tiles copied to and from contiguous scratch; loads
 of buffers that broadcast on the innermost axis are hoisted out of the row (passed as values).
-Above a size threshold the chunks or rows run on ``egopt_nthreads`` OpenMP threads. Transcendentals are vectorized by glibc's libmvec: the
-prelude declares the SIMD variants that glibc's headers only declare under ``-ffast-math``
-(which egopt never uses: NaN, inf and signed zeros keep their IEEE meaning).
+Above a size threshold the chunks or rows run on ``egopt_nthreads`` OpenMP threads. A
+reduction loops over the reduced axes per output element, or, when the innermost axis is kept
+and unit-stride (``sum(x, axis=0)``), folds whole rows into accumulator rows
+(``egopt_reduce_rows``). Transcendentals are vectorized by glibc's libmvec: the prelude
+declares the SIMD variants that glibc's headers only declare under ``-ffast-math`` (which
+egopt never uses: NaN, inf and signed zeros keep their IEEE meaning).
 
 A CUDA renderer subclasses ``CRenderer`` and overrides strings and table entries (STYLE P8).
 """
@@ -503,7 +506,6 @@ class CRenderer(SoftmaxKernels):
         """A loop (``for (; loop)``) folding ``rows`` input rows at a time into ``a_``, in row
         order (the same sums, products, NaNs and signed zeros whatever ``rows`` is)."""
         lines = [f"    for (; {loop}) {{"]
-        loads = {}
         for i in range(rows):
             for bf in values:
                 ct = self.ctype(bf.dtype)

@@ -158,7 +158,7 @@ def test_fused_body_with_broadcast_inputs():
         assert f.optimization_report().outcome == "optimized"
         if f.linker == "c":
             assert f.program.kernel_count == len(outs)        # one fused kernel each
-        for shape in [(128, 500), (600, 10), (3, 1)]:
+        for shape in [(128, 500), (600, 10), (3, 1), (1, 37)]:
             H = rng.uniform(-1, 1, shape).astype(dt)
             G = rng.standard_normal(shape).astype(dt)
             R = rng.standard_normal((1, shape[1])).astype(dt)
