@@ -1,8 +1,8 @@
 """Fused reductions over outer axes (a bias gradient's ``sum(x, axis=0)``) against NumPy.
 
 Not part of ``make bench``: a quick before/after check of the C reduction kernels' loop order.
-One thread, interleaved samples (every contender once per round, in turn), medians per call.
-Run: ``OMP_NUM_THREADS=1 .venv/bin/python -m bench.reduce_order [--rounds 30]``.
+One thread by default, interleaved samples (every contender once per round, in turn), medians per call.
+Run: ``.venv/bin/python -m bench.reduce_order [--rounds 30] [--threads 1]``.
 """
 from __future__ import annotations
 
@@ -38,9 +38,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--calls", type=int, default=200, help="calls per sample")
+    ap.add_argument("--threads", type=int, default=1, help="egopt's OpenMP threads (NumPy's sums use one)")
     args = ap.parse_args()
     import egopt
-    egopt.config.threads = 1
+    egopt.config.threads = args.threads
     print(f"{'case':40s} {'egopt us':>10s} {'numpy us':>10s} {'ratio':>7s}  kernels")
     for name, ins, out, vals, ref in _cases():
         f = egopt.function(ins, out)
