@@ -11,9 +11,12 @@ static function over a contiguous run (``omp simd``): the whole array calls it i
 every buffer is C-contiguous (checked at run time), else each row (innermost axis) calls it,
 directly when the row is contiguous, else in tiles copied to and from contiguous scratch; loads
 of buffers that broadcast on the innermost axis are hoisted out of the row (passed as values).
-Above a size threshold the chunks or rows run on ``egopt_nthreads`` OpenMP threads. Transcendentals are vectorized by glibc's libmvec: the
-prelude declares the SIMD variants that glibc's headers only declare under ``-ffast-math``
-(which egopt never uses: NaN, inf and signed zeros keep their IEEE meaning).
+Above a size threshold the chunks or rows run on ``egopt_nthreads`` OpenMP threads. A
+reduction loops over the reduced axes per output element, or, when the innermost axis is kept
+and unit-stride (``sum(x, axis=0)``), folds whole rows into accumulator rows
+(``egopt_reduce_rows``). Transcendentals are vectorized by glibc's libmvec: the prelude
+declares the SIMD variants that glibc's headers only declare under ``-ffast-math`` (which
+egopt never uses: NaN, inf and signed zeros keep their IEEE meaning).
 
 A CUDA renderer subclasses ``CRenderer`` and overrides strings and table entries (STYLE P8).
 """
@@ -30,6 +33,9 @@ from .kernel_ir import Buffer, Call, Cast, Const, Expr, Kernel, Load, walk
 from .render_softmax import EXP_HELPER, SoftmaxKernels
 
 EMPTY_REDUCE = 2
+# a reduction in row order folds this many rows per pass over its accumulator row (fewer loads
+# and stores of it) when its body computes at most ROWS_UNROLL_BODY values (more code to compile)
+ROWS_UNROLL, ROWS_UNROLL_BODY = 4, 2
 # functions with SIMD variants in glibc's libmvec (double and float: sin and sinf, ...)
 SIMD_UNARY = ("exp", "log", "log1p", "expm1", "log2", "log10", "sin", "cos", "tan", "asin",
               "acos", "atan", "sinh", "cosh", "tanh", "erf", "exp2", "cbrt")
@@ -95,7 +101,13 @@ static int egopt_nthreads = 1;
 #define EGOPT_PAD 16     /* elements per vector block: a multiple of every vector width */
 #define EGOPT_CHUNK 4096 /* elements per call of a kernel's contiguous function (a multiple of EGOPT_PAD) */
 #define EGOPT_TILE 128   /* elements of a strided row copied to contiguous scratch at a time */
+#define EGOPT_RBLOCK 1024 /* output elements per accumulator row of a reduction in row order (a multiple of EGOPT_PAD) */
 #define EGOPT_NOINLINE __attribute__((noinline))
+#if defined(__GNUC__) && !defined(__clang__)
+#define EGOPT_LIGHT __attribute__((optimize("O1")))  /* a driver's loops set up pointers: quicker to compile */
+#else
+#define EGOPT_LIGHT
+#endif
 EGOPT_EXPORT void egopt_set_threads(int n) { egopt_nthreads = n > 0 ? n : 1; }
 
 #define EGOPT_FN static inline
@@ -373,7 +385,16 @@ class CRenderer(SoftmaxKernels):
                 "max": f"egopt_max({acc}, {x})", "min": f"egopt_min({acc}, {x})",
                 "all": f"{acc} && {x}", "any": f"{acc} || {x}"}[kind]
 
+    def _final(self, red, acc: str) -> str:
+        """The output value of accumulator ``acc`` (mean divides by the element count)."""
+        if red.kind != "mean":
+            return acc
+        return f"{acc} / ({'float' if red.acc == 'float32' else 'double'})nred"
+
     def render_reduce(self, k: Kernel) -> str:
+        """For each output element, a loop over the reduced axes (the last one innermost); when
+        the innermost axis is kept and every buffer is unit-stride along it (checked at run
+        time), rows instead (``_reduce_rows``)."""
         d = k.ndim
         red = k.reduce
         (obuf, root), = k.outputs
@@ -387,6 +408,9 @@ class CRenderer(SoftmaxKernels):
                      ("1" + "".join(f" * shape[{a}]" for a in kept)) + ";")
         if red.kind in ("max", "min"):
             lines.append("    if (nred == 0 && nout > 0) return EGOPT_EMPTY_REDUCE;")
+        if axes and d - 1 not in axes:
+            fns, call = self._reduce_rows(k, [b for b in k.inputs if not b.invariant])
+            lines = lines[:1] + fns + lines[1:] + call
         varying, inv_names, reads = self._invariant_reads(k)
         lines += reads
         bufs = varying + [obuf]
@@ -427,13 +451,77 @@ class CRenderer(SoftmaxKernels):
             body, names = self.exprs([root], loads, "t")
             lines += ["        " + s for s in body]
             lines.append(f"        acc = {self._combine(red.kind, 'acc', names[root])};")
-        final = "acc / (double)nred" if red.kind == "mean" else "acc"
-        if red.kind == "mean" and red.acc == "float32":
-            final = "acc / (float)nred"
-        lines.append(f"        *({out_t} *)((char *)data[{obuf.index}] + o{obuf.index}) = ({out_t})({final});")
+        lines.append(f"        *({out_t} *)((char *)data[{obuf.index}] + o{obuf.index}) = ({out_t})({self._final(red, 'acc')});")
         lines.append("    }")
         lines += ["    return 0;", "}"]
         return "\n".join(lines)
+
+    def _reduce_rows(self, k: Kernel, varying: Sequence[Buffer]) -> tuple[list[str], list[str]]:
+        """The row order of a reduction whose innermost axis is kept, as NumPy sums ``axis=0``:
+        (the kernel's static functions, the lines that call the shared driver
+        ``egopt_reduce_rows`` and return when it applies). The fold function combines ``nr``
+        input rows (row ``r`` of buffer ``b`` at ``q[b] + r * s[b]``: its first element, or its
+        value for a buffer broadcast along the innermost axis) into the accumulator row in an
+        ``omp simd`` loop over ``m`` output elements; the final function writes
+        the output (a cast, mean's division), absent when the accumulator's bytes are the
+        output's."""
+        d = k.ndim
+        red = k.reduce
+        (obuf, root), = k.outputs
+        last = d - 1
+        nb = len(k.inputs) + 1
+        values = [b for b in k.inputs if b.broadcast[last]]        # one value per input row
+        moving = [b for b in varying if not b.broadcast[last]]
+        acc_t = self.ctype(red.acc)
+        out_t = self.ctype(obuf.dtype)
+        fold, final = f"egopt_rf_{k.key}", f"egopt_rw_{k.key}"
+        fns = [f"static void {fold}(const int64_t m, const int64_t nr, char *const *q, const int64_t *s, void *acc_) {{",
+               f"    {acc_t} *a_ = ({acc_t} *)acc_;",
+               "    int64_t r = 0;"]
+        computed = sum(1 for e in walk([root]) if isinstance(e, (Call, Cast)))
+        unroll = ROWS_UNROLL if computed <= ROWS_UNROLL_BODY else 1
+        if unroll > 1:       # rows r..r+unroll-1 in one pass over the accumulator row
+            fns += self._fold_rows(red, root, values, moving, unroll, f"r + {unroll} <= nr; r += {unroll}")
+        fns += self._fold_rows(red, root, values, moving, 1, "r < nr; r++")
+        fns.append("}")
+        copy = red.kind != "mean" and red.acc == obuf.dtype
+        if not copy:
+            fns += [f"static void {final}(const int64_t m, const void *acc_, char *out_, const int64_t nred) {{",
+                    f"    const {acc_t} *a_ = (const {acc_t} *)acc_;",
+                    f"    {out_t} *w_ = ({out_t} *)out_;",
+                    "    (void)nred;",
+                    f"    for (int64_t j = 0; j < m; j++) w_[j] = ({out_t})({self._final(red, 'a_[j]')});",
+                    "}"]
+        kind = ["0" if bf.invariant else "2" if bf.broadcast[last] else "1" for bf in k.inputs] + ["3"]
+        size = [str(np.dtype(bf.dtype).itemsize) for bf in k.inputs] + [str(np.dtype(obuf.dtype).itemsize)]
+        reduced = ["1" if a in red.axes else "0" for a in range(d)]
+        call = [f"    static const unsigned char kind[] = {{{', '.join(kind)}}}, size[] = {{{', '.join(size)}}}, "
+                f"red[] = {{{', '.join(reduced)}}};",
+                f"    const {acc_t} init_ = {self._init(red.kind, red.acc)};",
+                f"    if (egopt_reduce_rows(shape, data, st, {d}, {nb}, kind, size, red, nred, nout, &init_, "
+                f"sizeof init_, {fold}, {'0' if copy else final})) return 0;"]
+        return fns, call
+
+    def _fold_rows(self, red, root: Expr, values, moving, rows: int, loop: str) -> list[str]:
+        """A loop (``for (; loop)``) folding ``rows`` input rows at a time into ``a_``, in row
+        order (the same sums, products, NaNs and signed zeros whatever ``rows`` is)."""
+        lines = [f"    for (; {loop}) {{"]
+        for i in range(rows):
+            for bf in values:
+                ct = self.ctype(bf.dtype)
+                lines.append(f"        const {ct} v{bf.index}_{i} = *(const {ct} *)(q[{bf.index}] + (r + {i}) * s[{bf.index}]);")
+            for bf in moving:
+                ct = self.ctype(bf.dtype)
+                lines.append(f"        const {ct} *q{bf.index}_{i} = (const {ct} *)(q[{bf.index}] + (r + {i}) * s[{bf.index}]);")
+        lines += [f"        {self.simd}", "        for (int64_t j = 0; j < m; j++) {",
+                  f"            {self.ctype(red.acc)} c_ = a_[j];"]
+        for i in range(rows):
+            loads = {**{bf.index: f"v{bf.index}_{i}" for bf in values}, **{bf.index: f"q{bf.index}_{i}[j]" for bf in moving}}
+            body, names = self.exprs([root], loads, f"t{i}_")
+            lines += ["            " + x for x in body]
+            lines.append(f"            c_ = {self._combine(red.kind, 'c_', names[root])};")
+        lines += ["            a_[j] = c_;", "        }", "    }"]
+        return lines
 
 
 CONTIG_HELPER = r"""
@@ -457,6 +545,75 @@ static EGOPT_NOINLINE void egopt_gather(char *dst, const char *src, int64_t s, i
 static EGOPT_NOINLINE void egopt_scatter(char *dst, const char *src, int64_t s, int64_t m, int64_t size) {
     EGOPT_COPY_CASES(dst + j * s, src + j * size) }
 """
+REDUCE_ROWS_DRIVER = r"""
+/* The row order of a reduction whose innermost axis is kept (NumPy's for sum(x, axis=0)): per
+   block of at most EGOPT_RBLOCK output elements along that axis, an accumulator row starts at
+   *init, folds one input row per reduced index (fold(m, nr, q, s, acc): the nr rows along the
+   innermost reduced axis at q[b] + r * s[b]), then is written by final (or copied when final
+   is 0). kind[b]:
+   0 invariant, 1 moves along the innermost axis, 2 broadcast along it, 3 the output (last);
+   red[a]: axis a is reduced. Returns 0, doing nothing, unless the output and every buffer of
+   kind 1 are unit-stride along the innermost axis. Blocks are the threads' unit of work, and
+   every element folds its reduced indices in C order whatever the blocks: the results do not
+   depend on the thread count. */
+typedef void (*egopt_fold_fn)(int64_t m, int64_t nr, char *const *q, const int64_t *s, void *acc);
+typedef void (*egopt_final_fn)(int64_t m, const void *acc, char *out, int64_t nred);
+static EGOPT_NOINLINE EGOPT_LIGHT int egopt_reduce_rows(const int64_t *shape, char **data, const int64_t *st,
+        const int d, const int nb, const unsigned char *kind, const unsigned char *size,
+        const unsigned char *red, const int64_t nred, const int64_t nout, const void *init,
+        const int asize, egopt_fold_fn fold, egopt_final_fn final) {
+    const int64_t len = shape[d - 1];
+    if (len < 2 || nout == 0) return 0;
+    for (int b = 0; b < nb; b++)
+        if ((kind[b] == 1 || kind[b] == 3) && st[b * d + d - 1] != size[b]) return 0;
+    int al = 0;                                   /* the innermost reduced axis: one fold call per line of it */
+    for (int a = 0; a < d; a++) if (red[a]) al = a;
+    int64_t sl[nb];
+    for (int b = 0; b < nb; b++) sl[b] = kind[b] ? st[b * d + al] : 0;
+    const int64_t nrow = nout / len, nline = shape[al] ? nred / shape[al] : 0;
+    const int par = nout * nred > EGOPT_PARALLEL && egopt_nthreads > 1;
+    int64_t blk = EGOPT_RBLOCK;
+    if (par && nrow < 2 * egopt_nthreads) {       /* split rows in blocks: work for every thread */
+        const int64_t per = (2 * egopt_nthreads + nrow - 1) / nrow;
+        int64_t b = ((len + per - 1) / per + EGOPT_PAD - 1) / EGOPT_PAD * EGOPT_PAD;
+        if (b < 4 * EGOPT_PAD) b = 4 * EGOPT_PAD;
+        if (b < blk) blk = b;
+    }
+    const int64_t nblk = (len + blk - 1) / blk, ntask = nrow * nblk;
+    #pragma omp parallel for num_threads(egopt_nthreads) schedule(static) if(par && ntask > 1)
+    for (int64_t t = 0; t < ntask; t++) {
+        const int64_t c0 = (t % nblk) * blk, m = len - c0 < blk ? len - c0 : blk;
+        int64_t p[nb], ix[d];
+        char *q[nb];
+        for (int b = 0; b < nb; b++) p[b] = kind[b] ? c0 * st[b * d + d - 1] : 0;
+        int64_t rem = t / nblk;
+        for (int a = d - 2; a >= 0; a--) {
+            if (red[a]) continue;
+            const int64_t i = rem % shape[a];
+            rem /= shape[a];
+            for (int b = 0; b < nb; b++) if (kind[b]) p[b] += i * st[b * d + a];
+        }
+        char *out = data[nb - 1] + p[nb - 1];
+        _Alignas(64) int64_t acc[EGOPT_RBLOCK];     /* the accumulator row: elements of at most 8 bytes */
+        for (int64_t j = 0; j < m * asize; j += asize) __builtin_memcpy((char *)acc + j, init, asize);
+        for (int a = 0; a < d; a++) ix[a] = 0;
+        for (int64_t u = 0; u < nline; u++) {
+            for (int b = 0; b < nb; b++) q[b] = data[b] + p[b];
+            fold(m, shape[al], q, sl, acc);
+            for (int a = al - 1; a >= 0; a--) {   /* the next line: the outer reduced axes, C order */
+                if (!red[a]) continue;
+                for (int b = 0; b < nb; b++) if (kind[b]) p[b] += st[b * d + a];
+                if (++ix[a] < shape[a]) break;
+                for (int b = 0; b < nb; b++) if (kind[b]) p[b] -= shape[a] * st[b * d + a];
+                ix[a] = 0;
+            }
+        }
+        if (final) final(m, acc, out, nred);
+        else __builtin_memcpy(out, acc, m * asize);
+    }
+    return 1;
+}
+"""
 ELEMWISE_DRIVER = r"""
 /* The loops of every elementwise kernel around its contiguous function fn(count, p), where p[b]
    points at buffer b's first element of the run. kind[b]: 0 a value (invariant, or broadcast
@@ -464,7 +621,7 @@ ELEMWISE_DRIVER = r"""
    The whole array in chunks when flat_ok and every buffer is C-contiguous; else row by row
    (the innermost axis), a strided row in tiles gathered into (scattered from) scratch. */
 typedef void (*egopt_run_fn)(int64_t count, char **p);
-static EGOPT_NOINLINE int egopt_elemwise(const int64_t *shape, char **data, const int64_t *st,
+static EGOPT_NOINLINE EGOPT_LIGHT int egopt_elemwise(const int64_t *shape, char **data, const int64_t *st,
         const int d, const int nb, const unsigned char *kind, const unsigned char *size,
         const int flat_ok, egopt_run_fn fn) {
     int64_t n = 1;
@@ -523,7 +680,7 @@ static EGOPT_NOINLINE int egopt_elemwise(const int64_t *shape, char **data, cons
     return 0;
 }
 """
-PRELUDE = PRELUDE + CONTIG_HELPER + COPY_HELPER + f"\n#define EGOPT_PARALLEL {CRenderer.parallel_threshold}" + ELEMWISE_DRIVER.replace("%", "%%") + EXP_HELPER
+PRELUDE = PRELUDE + CONTIG_HELPER + COPY_HELPER + f"\n#define EGOPT_PARALLEL {CRenderer.parallel_threshold}" + ELEMWISE_DRIVER.replace("%", "%%") + REDUCE_ROWS_DRIVER.replace("%", "%%") + EXP_HELPER
 
 
 # ops whose C is IEEE arithmetic (correctly rounded, or exact), the same in vector and scalar code
