@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..lang.fused import FusedBody, fused_elemwise, fused_reduce
+from ..lang.fused import MAX_DEPTH, FusedBody, fused_elemwise, fused_reduce
 from ..lang.graph import Apply, Constant, Variable, rebuild_node, toposort
 from .cost import LOAD, STORE
 
@@ -63,6 +63,7 @@ class _Plan:
                                        for c in self.consumers.get(id(v), ())):
                 self.root.add(id(v))
         self._share()
+        self._bound_depth()
 
     def is_ew(self, v: Variable) -> bool:
         return v.owner is not None and id(v) not in self.stop and v.owner.op.kind == "elemwise"
@@ -102,6 +103,18 @@ class _Plan:
                 self.root.add(id(v))
                 regions = {id(v)}
             reach[id(v)] = frozenset(regions)
+
+    def _bound_depth(self) -> None:
+        """Store every MAX_DEPTH-th value of a longer chain of ops inside one region;
+        ``depth`` is each result's chain length from its region's inputs."""
+        self.depth = depth = {}
+        for n in self.nodes:
+            if n.op.kind != "elemwise":
+                continue
+            d = 1 + max((depth[id(v)] for v in n.inputs if self.inside(v)), default=0)
+            if d >= MAX_DEPTH:
+                self.root.add(id(n.outputs[0]))
+            depth[id(n.outputs[0])] = d
 
     def region(self, top: Variable) -> tuple[list[Variable], int, set[int]]:
         """The boundary inputs of the region computing ``top`` (first-seen order), its op
@@ -144,6 +157,7 @@ class _Groups:
         self._cons: dict = {}
         self.members: list[list[Variable]] = []
         self.group_of: dict[int, int] = {}
+        chain: dict[int, int] = {}       # a member's chain length from its group's inputs (a bound)
         roots = [n.outputs[0] for n in plan.nodes if n.op.kind == "elemwise" and id(n.outputs[0]) in plan.root]
         parent: dict = {}
         for r in roots:       # same run-time shape: an input of the same static shape pins it
@@ -156,11 +170,16 @@ class _Groups:
                 continue
             cls = _find(parent, id(r))
             for gi in by_class.get(cls, ()):
-                if self._shares(gi, r, regions) and not self._cyclic(self.members[gi] + [r]):
+                ins_r = {id(v) for v in regions[id(r)][0]}
+                depth = plan.depth[id(r)] + max((chain[id(m)] for m in self.members[gi] if id(m) in ins_r), default=0)
+                if (depth <= MAX_DEPTH and self._shares(gi, r, regions)
+                        and not self._cyclic(self.members[gi] + [r])):
                     self.members[gi].append(r)
                     self.group_of[id(r)] = gi
+                    chain[id(r)] = depth
                     break
             else:
+                chain[id(r)] = plan.depth[id(r)]
                 self.group_of[id(r)] = len(self.members)
                 by_class.setdefault(cls, []).append(len(self.members))
                 self.members.append([r])

@@ -22,6 +22,11 @@ from .ops import Op, describe_call, get_op, register
 from .reduce import reduced_shape
 from .types import TensorType, broadcast_shapes
 
+# The deepest chain of ops one fused body (or C-linker region) computes. A deeper chain stores
+# a value every MAX_DEPTH ops (one more pass over memory per MAX_DEPTH ops), which keeps the
+# kernel IR, the renderers and the C compiler clear of recursion limits and huge expressions.
+MAX_DEPTH = 64
+
 
 class FusedBody:
     """An elementwise IR graph over placeholders: equal (and hashed) by structure, picklable.

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import config
 from ..codegen.kernel_ir import NORMALIZATIONS
+from ..lang.fused import MAX_DEPTH
 from ..codegen.lower import (Lowered, lower_body, lower_normalize, lower_normalize_pair, lower_reduce,
                              lower_region, lowerable)
 from ..codegen.render_c import CRenderer
@@ -138,6 +139,7 @@ def plan_regions(nodes: Sequence[Apply]) -> list[list[Apply] | Apply]:
     """
     region_of: dict[int, _Region] = {}      # id(variable) -> region computing it
     position: dict[int, int] = {}           # id(variable) -> topological index of its producer
+    depth: dict[int, int] = {}              # id(variable) -> its chain of ops in its region
     units: list = []
 
     def mark_read(node, exclude=None):
@@ -175,6 +177,10 @@ def plan_regions(nodes: Sequence[Apply]) -> list[list[Apply] | Apply]:
                 if position[id(v)] >= target.start:
                     target = None
                     break
+        d = 1 + max((depth.get(id(v), 0) for v in node.inputs
+                     if target is not None and region_of.get(id(v)) in (target, *absorb)), default=0)
+        if d > MAX_DEPTH:                       # a long chain: a new region reads this one's result
+            target, d = None, 1
         if target is None:
             mark_read(node)
             target = _Region([], pos, shape)
@@ -193,6 +199,7 @@ def plan_regions(nodes: Sequence[Apply]) -> list[list[Apply] | Apply]:
             target.leaf_only = False
         target.nodes.append(node)
         region_of[id(node.outputs[0])] = target
+        depth[id(node.outputs[0])] = d
     return [u.nodes if isinstance(u, _Region) else u for u in units
             if not (isinstance(u, _Region) and u.merged)]
 
