@@ -71,6 +71,12 @@ RULES = [r for group in [
     _exact(a - (b + a), -b, "cancel-sub-add-2"),
     _exact((a - b) - a, -b, "cancel-sub-sub"),
     _exact(a - (a - b), b, "cancel-sub-sub-2"),
+    # the same with a term on each side: (1 - x) - (1 + x) = -(x + x), the quotient of
+    # log((1 - x) / (1 + x)) taken apart by log-quotient below
+    _exact((a - b) - (a + y), -(b + y), "cancel-sub-add-shared"),
+    _exact((a + b) - (a - y), b + y, "cancel-add-sub-shared"),
+    _exact((a + b) - (a + y), b - y, "cancel-add-add-shared"),
+    _exact((a - b) - (a - y), y - b, "cancel-sub-sub-shared"),
 
     # ---- conjugates ---------------------------------------------------------------------------
     # sqrt(a) - sqrt(b) cancels for a close to b; (a - b) is exact there, and often simplifies
@@ -91,6 +97,33 @@ RULES = [r for group in [
     _stab(T.sqrt(x * x - y) + x,
           T.switch(T.isinf(y), -y, T.switch(T.lt(x, 0), -y / (T.sqrt(x * x - y) + abs(x)), T.identity(x) + T.sqrt(x * x - y))),
           "conjugate-disc-add"),
+
+    # sqrt(a) - 1 for a near 1 (sqrt(1 + x) - 1): a - 1 is exact there, and often simplifies
+    _stab(T.sqrt(a) - 1, T.switch(T.isinf(a), T.sqrt(a), (a - 1) / (T.sqrt(a) + 1)), "conjugate-sqrt-one"),
+    _stab(1 - T.sqrt(a), T.switch(T.isinf(a), -T.sqrt(a), (1 - a) / (1 + T.sqrt(a))), "conjugate-one-sqrt"),
+
+    # ---- powers: a**p - b**p = b**p (exp(p log(a / b)) - 1), where a / b is near 1 ------------
+    # the quotient's log is log1p((a - b) / b), and a - b is exact there (Sterbenz) or
+    # simplifies: (x + 1)**(1/n) - x**(1/n) -> x**(1/n) expm1(log1p(1 / x) / n)
+    _stab(a ** y - b ** y,
+          T.switch(T.isinf(a), _kept(a ** y, b ** y), T.switch(T.isinf(y), _kept(a ** y, b ** y),
+                   T.switch(T.lt(abs(a - b), 0.5 * abs(b)), b ** y * T.expm1(y * T.log1p((a - b) / b)),
+                            _kept(a ** y, b ** y)))),
+          "pow-difference"),
+    # (1 + x)**y - 1 (compound growth) for small x: expm1(y log1p(x)) (for |x| >= 1/2 the
+    # rounding of y log1p(x) would cost more than the subtraction)
+    _stab((1 + x) ** y - 1, T.switch(T.lt(abs(x), 0.5), T.expm1(y * T.log1p(x)), _kept((1 + x) ** y, 1)),
+          "pow1p-minus-one"),
+
+    # ---- exponential differences: exp(a) - exp(b) = exp(b) expm1(a - b), where a - b is small -
+    # (|a - b| < 1: a - b is exact, or both are below 1 in magnitude; beyond, nothing cancels)
+    _stab(T.exp(a) - T.exp(b),
+          T.switch(T.lt(abs(a - b), 1), T.exp(b) * T.expm1(a - b), _kept(T.exp(a), T.exp(b))),
+          "exp-difference"),
+
+    # ---- 1 +- tanh(y) = 2 sigmoid(+-2y): cancels where tanh(y) is near -+1 (gelu's tanh form) --
+    _stab(1 + T.tanh(y), T.switch(T.lt(y, 0), 2 * T.sigmoid(2 * y), 1 + T.identity(T.tanh(y))), "one-plus-tanh"),
+    _stab(1 - T.tanh(y), T.switch(T.gt(y, 0), 2 * T.sigmoid(-2 * y), 1 - T.identity(T.tanh(y))), "one-minus-tanh"),
 
     # ---- reciprocal differences ---------------------------------------------------------------
     _stab(1 / a - 1 / b,
@@ -149,6 +182,8 @@ RULES = [r for group in [
     _stab((T.exp(x) - T.exp(-x)) / (T.exp(x) + T.exp(-x)), T.tanh(x), "exp-ratio-tanh"),
     _stab((T.exp(x) - T.exp(-x)) / 2, T.sinh(x), "exp-half-difference-sinh"),
     _stab(T.exp(x) + T.exp(-x), 2 * T.cosh(x), "exp-sum-cosh", variants=False, subsume=False),
+    # (exp(x) - 1) / (exp(x) + 1), with exp(x) - 1 already expm1(x): inf / inf for x > 709
+    _stab(T.expm1(x) / (T.exp(x) + 1), T.tanh(x / 2), "expm1-ratio-tanh"),
     # exp(x) - 2 + exp(-x) = 2 (cosh(x) - 1) = 4 sinh(x/2)^2
     _stab((T.exp(x) - 2) + T.exp(-x), 4 * T.sqr(T.sinh(x / 2)), "exp-sum-minus-two"),
 ] for r in group]

@@ -45,6 +45,30 @@ RULES = [
     rules.rewrite(T.log1p(-T.erf(x)), T.log_erfc(x), name="log1p-neg-erf", phase="stabilize"),
     # x**2 overflows (|x| > 1e154) or underflows (|x| < 1e-162) before the square root
     rules.rewrite(T.sqrt(x ** 2), abs(x), name="sqrt-pow-two", phase="stabilize"),
+    # x*x + y*y overflows (|x| > 1e154) or underflows before the square root: hypot scales
+    rules.rewrite(T.sqrt(x * x + y * y), T.hypot(x, y), name="hypot", phase="stabilize"),
+    rules.rewrite(T.sqrt(x ** 2 + y ** 2), T.hypot(x, y), name="hypot-pow", phase="stabilize"),
+    rules.rewrite(T.sqrt(x * x + 1), T.hypot(x, 1.0), name="hypot-one", phase="stabilize"),
+    rules.rewrite(T.sqrt(x ** 2 + 1), T.hypot(x, 1.0), name="hypot-one-pow", phase="stabilize"),
+    # the inverse hyperbolic functions by their logarithms: x + sqrt(x*x + 1) cancels for x < 0
+    # (and overflows), x*x - 1 loses the digits of x near 1, log((1 + x) / (1 - x)) of x near 0
+    rules.rewrite(T.log(x + T.sqrt(x * x + 1)), T.arcsinh(x), name="asinh-log", phase="stabilize"),
+    rules.rewrite(T.log(T.sqrt(x * x + 1) + x), T.arcsinh(x), name="asinh-log-2", phase="stabilize"),
+    rules.rewrite(T.log(x + T.sqrt(x * x - 1)), T.arccosh(x), name="acosh-log", phase="stabilize"),
+    rules.rewrite(T.log(T.sqrt(x * x - 1) + x), T.arccosh(x), name="acosh-log-2", phase="stabilize"),
+    rules.rewrite(T.log((1 + x) / (1 - x)), 2 * T.arctanh(x), name="atanh-log", phase="stabilize"),
+    rules.rewrite(T.log((1 - x) / (1 + x)), -2 * T.arctanh(x), name="atanh-log-neg", phase="stabilize"),
+    # log(a / b) for a near b: log1p of the relative difference (a - b is exact there, or
+    # simplifies); the quotient is kept elsewhere (also where a / b <= 0: the switch is false)
+    rules.rewrite(T.log(x / y),
+                  T.switch(T.lt(abs(x - y), 0.5 * abs(y)), T.log1p((x - y) / y), T.log(T.identity(x) / y)),
+                  name="log-quotient", phase="stabilize"),
+    # log(cosh(x)) (the log-cosh loss): cosh(x) = 1 + x^2/2 loses x^2 below 1e-8 and overflows
+    # beyond 710; log1p(2 sinh(x/2)^2) near 0, |x| + log1p(expm1(-2|x|) / 2) far from it
+    rules.rewrite(T.log(T.cosh(x)),
+                  T.switch(T.lt(abs(x), 20), T.log1p(2 * T.sqr(T.sinh(x / 2))),
+                           abs(x) + T.log1p(T.expm1(-2 * abs(x)) / 2)),
+                  name="log-cosh", phase="stabilize"),
     # the logit of a sigmoid: 1 - sigmoid(x) (now sigmoid(-x)) underflows for x > 37
     rules.rewrite(T.log(T.sigmoid(x) / T.sigmoid(-x)), x, name="logit-sigmoid", phase="stabilize"),
     # log(x*y) of signs unknown: the product overflows or underflows long before its log does;
