@@ -122,7 +122,11 @@ RULES = [r for group in [
           "exp-difference"),
 
     # ---- 1 +- tanh(y) = 2 sigmoid(+-2y): cancels where tanh(y) is near -+1 (gelu's tanh form) --
-    _stab(1 + T.tanh(y), T.switch(T.lt(y, 0), 2 * T.sigmoid(2 * y), 1 + T.identity(T.tanh(y))), "one-plus-tanh"),
+    # (a literal 1 has no negated forms, and the sum's two orders are all canonicalize makes)
+    _stab(1 + T.tanh(y), T.switch(T.lt(y, 0), 2 * T.sigmoid(2 * y), 1 + T.identity(T.tanh(y))), "one-plus-tanh",
+          variants=False),
+    _stab(T.tanh(y) + 1, T.switch(T.lt(y, 0), 2 * T.sigmoid(2 * y), 1 + T.identity(T.tanh(y))), "one-plus-tanh-2",
+          variants=False),
     _stab(1 - T.tanh(y), T.switch(T.gt(y, 0), 2 * T.sigmoid(-2 * y), 1 - T.identity(T.tanh(y))), "one-minus-tanh"),
 
     # ---- reciprocal differences ---------------------------------------------------------------

@@ -4,7 +4,7 @@ to a form that is accurate where the naive one loses digits, overflows or return
 from egopt import rules
 import egopt.tensor as T
 
-x, y = rules.pattern_vars("x y")
+x, y, _w = rules.pattern_vars("x y w")
 
 RULES = [
     # log(1 + x) loses all digits of x below 1e-16: log1p keeps them
@@ -58,11 +58,6 @@ RULES = [
     rules.rewrite(T.log(T.sqrt(x * x - 1) + x), T.arccosh(x), name="acosh-log-2", phase="stabilize"),
     rules.rewrite(T.log((1 + x) / (1 - x)), 2 * T.arctanh(x), name="atanh-log", phase="stabilize"),
     rules.rewrite(T.log((1 - x) / (1 + x)), -2 * T.arctanh(x), name="atanh-log-neg", phase="stabilize"),
-    # log(a / b) for a near b: log1p of the relative difference (a - b is exact there, or
-    # simplifies); the quotient is kept elsewhere (also where a / b <= 0: the switch is false)
-    rules.rewrite(T.log(x / y),
-                  T.switch(T.lt(abs(x - y), 0.5 * abs(y)), T.log1p((x - y) / y), T.log(T.identity(x) / y)),
-                  name="log-quotient", phase="stabilize"),
     # log(cosh(x)) (the log-cosh loss): cosh(x) = 1 + x^2/2 loses x^2 below 1e-8 and overflows
     # beyond 710; log1p(2 sinh(x/2)^2) near 0, |x| + log1p(expm1(-2|x|) / 2) far from it
     rules.rewrite(T.log(T.cosh(x)),
@@ -124,3 +119,23 @@ for _nd in (1, 2, 3):
     _z, = rules.pattern_vars("z", ndim=_nd)
     RULES.append(rules.rewrite(T.log(T.nnet.softmax(_z)), T.nnet.log_softmax(_z),
                                name=f"log-softmax-{_nd}d", phase="stabilize"))
+
+# log(a / b) for a near b (log((1 - x) / (1 + x)), p log(p / q) with q near p): log1p of the
+# relative difference (a - b is exact there, or simplifies); the quotient is kept elsewhere
+# (also where a / b <= 0: the switch is false). The numerator is a sum or difference, or the
+# element of a tensor (an input, a stored value): a literal numerator (log(1 / (1 + exp(-z))),
+# the logistic regression's cost) has no cancellation to repair, and matching it would only
+# grow the e-graph.
+def _log_quotient(num, den):
+    return T.switch(T.lt(abs(num - den), 0.5 * abs(den)), T.log1p((num - den) / den), T.log(T.identity(num) / den))
+
+
+RULES += [
+    rules.rewrite(T.log((x + y) / _w), _log_quotient(x + y, _w), name="log-quotient-sum", phase="stabilize"),
+    rules.rewrite(T.log((x - y) / _w), _log_quotient(x - y, _w), name="log-quotient-difference", phase="stabilize"),
+]
+_LOG_QUOTIENT = ("(Switch (Lt (Abs (Sub (Ld a) (Ld b))) (Mul (Lit 0.5) (Abs (Ld b)))) "
+                 "(Log1p (TrueDiv (Sub (Ld a) (Ld b)) (Ld b))) (Log (TrueDiv (Identity (Ld a)) (Ld b))))")
+RULES.append(rules.Rule("log-quotient-elements", "stabilize",
+                        text=f'(rewrite (Log (TrueDiv (Ld a) (Ld b))) {_LOG_QUOTIENT} :subsume :ruleset stabilize '
+                             f':name "log-quotient-elements")', loc=f"{__file__}:log-quotient-elements"))
