@@ -243,6 +243,16 @@ FORMULAS = [
     Formula("exp-diff", lambda m, x, y: m.exp(x) - m.exp(y), _two_close, group="ml",
             sample32=lambda r, n: [v / 12 for v in _two_close(r, n)]),      # exp(x) finite in float32
     Formula("log-quotient", lambda m, x, y: m.log(x / y), _two_close, group="ml"),
+    Formula("1-exp-neg", lambda m, x: 1 - m.exp(-x), one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="ml"),
+    Formula("softplus-minus-x", lambda m, x: m.log(1 + m.exp(x)) - x, one(lambda r, n: _u(r, n, -30, 800)),
+            group="ml"),
+    Formula("sqrt-x2p1-m1", lambda m, x: m.sqrt(x * x + 1) - 1, one(lambda r, n: _logu(r, n, 1e-12, 1e3, 0)),
+            group="ml"),
+    Formula("x-over-expm1", lambda m, x: x / (m.exp(x) - 1), one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="ml"),
+    Formula("2sqrt-pm", lambda m, x: m.sqrt(x + 1) - m.sqrt(x - 1), one(lambda r, n: _logu(r, n, 1, 1e15))),
+    Formula("bce-by-hand", lambda m, t, z: -(t * m.log(1 / (1 + m.exp(-z))) + (1 - t) * m.log(1 - 1 / (1 + m.exp(-z)))),
+            lambda r, n: [_u(r, n, 0, 1), _u(r, n, -300, 300)], group="ml"),
+    Formula("kl-term", lambda m, p, q: p * m.log(p / q), _two_close, group="ml"),
     Formula("pow1p-m1", lambda m, x, k: (1 + x) ** k - 1,
             lambda r, n: [_logu(r, n, 1e-20, 1e-2, 0), _u(r, n, 1, 100)], group="ml"),
 ]
