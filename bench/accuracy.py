@@ -112,6 +112,18 @@ def _hypot(big_lo, big_hi, small_lo, small_hi):
     return s
 
 
+def _pow1p_big(rng, n):
+    """(1 + x)**k with x small and k x in [-40, 40]: (1 + 1/n)**n and compound growth."""
+    x = _logu(rng, n, 1e-15, 1e-2, 0)
+    return [x, _u(rng, n, 1, 40) / np.abs(x)]
+
+
+def _two_close32(rng, n):
+    """x and y within 1e-7 to 1e-3 relatively: distinct in float32."""
+    x = _logu(rng, n, 1e-3, 1e3)
+    return [x, x * (1 + _logu(rng, n, 1e-7, 1e-3, 0))]
+
+
 def _softmax(m, z):
     e = m.exp(z)
     return e / m.sum(e, axis=-1, keepdims=True)
@@ -242,7 +254,7 @@ FORMULAS = [
     Formula("sqrt1p-1", lambda m, x: m.sqrt(1 + x) - 1, one(lambda r, n: _logu(r, n, 1e-20, 0.5, 0)), group="ml"),
     Formula("exp-diff", lambda m, x, y: m.exp(x) - m.exp(y), _two_close, group="ml",
             sample32=lambda r, n: [v / 12 for v in _two_close(r, n)]),      # exp(x) finite in float32
-    Formula("log-quotient", lambda m, x, y: m.log(x / y), _two_close, group="ml"),
+    Formula("log-quotient", lambda m, x, y: m.log(x / y), _two_close, group="ml", sample32=_two_close32),
     Formula("1-exp-neg", lambda m, x: 1 - m.exp(-x), one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="ml"),
     Formula("softplus-minus-x", lambda m, x: m.log(1 + m.exp(x)) - x, one(lambda r, n: _u(r, n, -30, 800)),
             group="ml"),
@@ -252,7 +264,8 @@ FORMULAS = [
     Formula("2sqrt-pm", lambda m, x: m.sqrt(x + 1) - m.sqrt(x - 1), one(lambda r, n: _logu(r, n, 1, 1e15))),
     Formula("bce-by-hand", lambda m, t, z: -(t * m.log(1 / (1 + m.exp(-z))) + (1 - t) * m.log(1 - 1 / (1 + m.exp(-z)))),
             lambda r, n: [_u(r, n, 0, 1), _u(r, n, -300, 300)], group="ml"),
-    Formula("kl-term", lambda m, p, q: p * m.log(p / q), _two_close, group="ml"),
+    Formula("kl-term", lambda m, p, q: p * m.log(p / q), _two_close, group="ml", sample32=_two_close32),
+    Formula("pow1p-big", lambda m, x, k: (1 + x) ** k, _pow1p_big, group="ml"),
     Formula("pow1p-m1", lambda m, x, k: (1 + x) ** k - 1,
             lambda r, n: [_logu(r, n, 1e-20, 1e-2, 0), _u(r, n, 1, 100)], group="ml"),
 ]

@@ -139,3 +139,14 @@ _LOG_QUOTIENT = ("(Switch (Lt (Abs (Sub (Ld a) (Ld b))) (Mul (Lit 0.5) (Abs (Ld 
 RULES.append(rules.Rule("log-quotient-elements", "stabilize",
                         text=f'(rewrite (Log (TrueDiv (Ld a) (Ld b))) {_LOG_QUOTIENT} :subsume :ruleset stabilize '
                              f':name "log-quotient-elements")', loc=f"{__file__}:log-quotient-elements"))
+
+# (1 + x)**n rounds 1 + x first (the digits of a small x are lost, then raised to a large n:
+# (1 + 1/n)**n): exp(n log1p(x)) keeps them, where |x| < 1/2 (beyond, the rounding of
+# n log1p(x) costs more). The exponent is a tensor's element: a literal exponent ((1 + x)**2)
+# is left to the cheaper specializations.
+_POW1P_KEPT = "(Pow (Identity (Add (Lit 1.0) x)) (Ld t))"
+_POW1P = (f"(Switch (Isinf (Ld t)) {_POW1P_KEPT} (Switch (Lt (Abs x) (Lit 0.5)) (Exp (Mul (Ld t) (Log1p x))) "
+          f"{_POW1P_KEPT}))")
+RULES.append(rules.Rule("pow1p", "stabilize",
+                        text=f'(rewrite (Pow (Add (Lit 1.0) x) (Ld t)) {_POW1P} :subsume :ruleset stabilize '
+                             f':name "pow1p")', loc=f"{__file__}:pow1p"))

@@ -512,6 +512,8 @@ def _undefined(v) -> bool:
         return False
     try:
         if isinstance(v, mpmath.mpc) or isinstance(v, complex):
+            if mpmath.isnan(mpmath.re(v)) or mpmath.isnan(mpmath.im(v)):   # (-2)**inf in mpmath
+                return True
             return abs(mpmath.im(v)) > mpmath.mpf(10) ** (-DIGITS + 10) * max(1, abs(mpmath.re(v)))
         return mpmath.isnan(v)
     except TypeError:
