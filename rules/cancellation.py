@@ -193,6 +193,15 @@ RULES = [r for group in [
                    _kept(T.arctan(a), T.arctan(b))),
           "atan-difference"),
 
+    # ---- differences of squares: x*x - y*y = (x - y)(x + y), where x - y is exact (x near y);
+    # no more operations than the squares, so the product is taken everywhere
+    _stab(x * x - y * y, (x - y) * (x + y), "difference-of-squares", variants=False),
+    # (1 - x*x alone is left as it is: it is tanh's derivative, 1 - tanh(y)^2, in every tanh
+    # network's gradient, where the product would cost an operation and bring the 1 +- tanh
+    # repairs' sigmoids; under a square root, as in asin's derivative, it is repaired)
+    _stab(T.sqrt(1 - x * x), T.sqrt((1 - x) * (1 + x)), "sqrt-one-minus-square", variants=False),
+    _stab(x * x - 1, (x - 1) * (x + 1), "square-minus-one", variants=False),
+
     # ---- a shared factor taken out: (a + b) p - a q = b p + a (p - q), where p is near q -------
     # ((n + 1) log(n + 1) - n log(n): the difference p - q is then repaired on its own)
     _stab((a + b) * x - a * y,

@@ -25,7 +25,7 @@ NEW = [("2cbrt", "float64"), ("2nthrt", "float64"), ("logq", "float64"), ("hypot
        ("tanh-by-exp2", "float64"), ("hypot", "float32"), ("asinh-by-log", "float32"), ("2cbrt", "float32"),
        ("log-cosh", "float32"), ("logs", "float64"), ("softplus-minus-x", "float64"), ("1-exp-neg", "float32"),
        ("kl-term", "float64"), ("bce-by-hand", "float64"), ("pow1p-big", "float64"),
-       ("kl-term", "float32")]
+       ("kl-term", "float32"), ("diff-squares", "float64"), ("sqrt-1-x2", "float64"), ("1-exp-neg", "float64")]
 _BY_NAME = {f.name: f for f in A.FORMULAS}
 
 
@@ -177,3 +177,36 @@ x_, y_, z_ = rules.pattern_vars("x y z")
 ], ids=lambda r: r.name)
 def test_plausible_wrong_versions_are_refuted(rule):
     assert check_rule(rule).status == "refuted"
+
+
+def test_tanh_gradient_is_left_as_written():
+    """1 - tanh(y)^2 (tanh's derivative) is not factored: the MLP step's cost is unchanged."""
+    x = T.dvector("x")
+    g = T.grad(T.sum(T.tanh(x)), x)
+    f = egopt.function([x], g)
+    fired = f.optimization_report().fired
+    assert not any(k.startswith(("one-minus-tanh", "one-plus-tanh", "difference-of-squares")) for k in fired), fired
+    v = np.array([-3.0, 0.1, 2.0])
+    np.testing.assert_allclose(f(v), 1 - np.tanh(v) ** 2, rtol=1e-13)
+
+
+def test_pow1p_and_squares_outside_their_regimes():
+    x, n = T.dvector("x"), T.dvector("n")
+    f = egopt.function([x, n], (1 + x) ** n)
+    xs = np.array([1e-15, -1e-12, 3.0, -3.0, 0.25, -2.0, 1e-10])
+    ns = np.array([1e15, 1e12, 2.0, 3.0, np.inf, 0.5, -np.inf])
+    with np.errstate(all="ignore"):
+        naive = (1 + xs) ** ns
+    out = f(xs, ns)
+    ref = [_mp(lambda a, b: (1 + a) ** b, a, b) for a, b in zip(xs[:2], ns[:2])]
+    assert np.all(_ulps(out[:2], ref) <= 8), (out, ref)
+    # outside |x| < 1/2, and for an infinite exponent, the power as written
+    np.testing.assert_array_equal(out[2:], naive[2:])
+    y = T.dvector("y")
+    g = egopt.function([x, y], [x * x - y * y, T.sqrt(1 - x * x)])
+    xs, ys = np.array([1 + 1e-12, 3e200, 0.999999, 2.0]), np.array([1.0, 1e200, 0.5, 0.0])
+    d, r = g(xs, ys)
+    assert _ulps(d[0], _mp(lambda a, b: a * a - b * b, xs[0], ys[0])) <= 2
+    assert d[1] == np.inf                     # overflows as the squares do
+    assert _ulps(r[2], _mp(lambda a: mpmath.sqrt(1 - a * a), xs[2])) <= 2
+    assert np.isnan(r[3])
