@@ -267,6 +267,7 @@ FORMULAS = [
     Formula("kl-term", lambda m, p, q: p * m.log(p / q), _two_close, group="ml", sample32=_two_close32),
     Formula("diff-squares", lambda m, x, y: x * x - y * y, _two_close, group="more",
             sample32=_two_close32),
+    Formula("2sqr", lambda m, x, e: (x + e) ** 2 - x ** 2, _x_eps(-10, 10), group="more"),
     Formula("sqrt-1-x2", lambda m, x: m.sqrt(1 - x * x), one(lambda r, n: 1 - _logu(r, n, 1e-15, 1e-2)), group="ml",
             sample32=one(lambda r, n: 1 - _logu(r, n, 1e-7, 1e-2))),
     Formula("pow1p-big", lambda m, x, k: (1 + x) ** k, _pow1p_big, group="ml"),

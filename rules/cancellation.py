@@ -200,7 +200,11 @@ RULES = [r for group in [
     # network's gradient, where the product would cost an operation and bring the 1 +- tanh
     # repairs' sigmoids; under a square root, as in asin's derivative, it is repaired)
     _stab(T.sqrt(1 - x * x), T.sqrt((1 - x) * (1 + x)), "sqrt-one-minus-square", variants=False),
+    _stab(T.sqrt(1 - x ** 2), T.sqrt((1 - x) * (1 + x)), "sqrt-one-minus-square-pow", variants=False),
     _stab(x * x - 1, (x - 1) * (x + 1), "square-minus-one", variants=False),
+    # (x**2 is still a power here: it becomes x*x in specialize, after this phase)
+    _stab(x ** 2 - y ** 2, (x - y) * (x + y), "difference-of-squares-pow", variants=False),
+    _stab(x ** 2 - 1, (x - 1) * (x + 1), "square-minus-one-pow", variants=False),
 
     # ---- a shared factor taken out: (a + b) p - a q = b p + a (p - q), where p is near q -------
     # ((n + 1) log(n + 1) - n log(n): the difference p - q is then repaired on its own)
