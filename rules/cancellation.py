@@ -103,6 +103,10 @@ RULES = [r for group in [
     _stab(T.sqrt(x * x - y) + x,
           T.switch(T.isinf(y), -y, T.switch(T.lt(x, 0), -y / (T.sqrt(x * x - y) + abs(x)), T.identity(x) + T.sqrt(x * x - y))),
           "conjugate-disc-add"),
+    # sqrt(x*x + y) + x for x < 0 (the real part of a complex square root, sqrt(|z| + re))
+    _stab(T.sqrt(x * x + y) + x,
+          T.switch(T.isinf(y), y, T.switch(T.lt(x, 0), y / (T.sqrt(x * x + y) + abs(x)), T.identity(x) + T.sqrt(x * x + y))),
+          "conjugate-hypot-add"),
 
     # sqrt(a) - 1 for a near 1 (sqrt(1 + x) - 1): a - 1 is exact there, and often simplifies
     _stab(T.sqrt(a) - 1, T.switch(T.isinf(a), T.sqrt(a), (a - 1) / (T.sqrt(a) + 1)), "conjugate-sqrt-one", variants=False),

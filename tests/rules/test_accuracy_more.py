@@ -26,7 +26,7 @@ NEW = [("2cbrt", "float64"), ("2nthrt", "float64"), ("logq", "float64"), ("hypot
        ("log-cosh", "float32"), ("logs", "float64"), ("softplus-minus-x", "float64"), ("1-exp-neg", "float32"),
        ("kl-term", "float64"), ("bce-by-hand", "float64"), ("pow1p-big", "float64"),
        ("kl-term", "float32"), ("diff-squares", "float64"), ("sqrt-1-x2", "float64"), ("1-exp-neg", "float64"),
-       ("2sqr", "float64"), ("2sqr", "float32")]
+       ("2sqr", "float64"), ("2sqr", "float32"), ("complex-sqrt-re", "float64"), ("complex-sqrt-im", "float32")]
 _BY_NAME = {f.name: f for f in A.FORMULAS}
 
 
