@@ -103,6 +103,27 @@ def _logdiff(rng, n):
     return [x, x - _logu(rng, n, 1e-10, 100)]
 
 
+def _hypot(big_lo, big_hi, small_lo, small_hi):
+    """Pairs whose squares overflow (half the points) or underflow (the other half)."""
+    def s(rng, n):
+        h = n // 2
+        return [np.concatenate([_logu(rng, h, big_lo, big_hi, 0), _logu(rng, n - h, small_lo, small_hi, 0)])
+                for _ in range(2)]
+    return s
+
+
+def _pow1p_big(rng, n):
+    """(1 + x)**k with x small and k x in [-40, 40]: (1 + 1/n)**n and compound growth."""
+    x = _logu(rng, n, 1e-15, 1e-2, 0)
+    return [x, _u(rng, n, 1, 40) / np.abs(x)]
+
+
+def _two_close32(rng, n):
+    """x and y within 1e-7 to 1e-3 relatively: distinct in float32."""
+    x = _logu(rng, n, 1e-3, 1e3)
+    return [x, x * (1 + _logu(rng, n, 1e-7, 1e-3, 0))]
+
+
 def _softmax(m, z):
     e = m.exp(z)
     return e / m.sum(e, axis=-1, keepdims=True)
@@ -192,6 +213,70 @@ FORMULAS = [
     Formula("log-prod", lambda m, x, y: m.log(x * y),
             lambda r, n: [_logu(r, n, 1e150, 1e300), _logu(r, n, 1e150, 1e300)], group="more",
             sample32=lambda r, n: [_logu(r, n, 1e20, 1e38), _logu(r, n, 1e20, 1e38)]),
+    # --- FPBench hamming-ch3, the rest of the chapter ------------------------------------------
+    Formula("2cbrt", lambda m, x: (x + 1) ** (1 / 3) - x ** (1 / 3), one(lambda r, n: _logu(r, n, 1, 1e15))),
+    Formula("2nthrt", lambda m, x, k: (x + 1) ** (1 / k) - x ** (1 / k),
+            lambda r, n: [_logu(r, n, 1, 1e15), r.integers(2, 11, n).astype(float)]),
+    Formula("logq", lambda m, x: m.log((1 - x) / (1 + x)), one(lambda r, n: _logu(r, n, 1e-20, 0.5, 0))),
+    Formula("expq3", lambda m, a, b, e: e * (m.exp((a + b) * e) - 1) / ((m.exp(a * e) - 1) * (m.exp(b * e) - 1)),
+            lambda r, n: [_logu(r, n, 1e-2, 1e2), _logu(r, n, 1e-2, 1e2), _logu(r, n, 1e-20, 1e-3, 0)]),
+    Formula("logs", lambda m, x: (x + 1) * m.log(x + 1) - x * m.log(x) - 1, one(lambda r, n: _logu(r, n, 1, 1e15))),
+    Formula("sintan", lambda m, x: (x - m.sin(x)) / (x - m.tan(x)), one(lambda r, n: _logu(r, n, 1e-9, 1e-2, 0))),
+    Formula("invcot", lambda m, x: 1 / x - 1 / m.tan(x), one(lambda r, n: _logu(r, n, 1e-9, 1e-2, 0))),
+    # --- ML and statistics formulas as they are written by hand ---------------------------------
+    Formula("log-sigmoid", lambda m, x: m.log(m.sigmoid(x)), one(lambda r, n: _u(r, n, -800, 800)), group="ml"),
+    Formula("log-sigmoid-by-hand", lambda m, x: -m.log(1 + m.exp(-x)), one(lambda r, n: _u(r, n, -800, 800)),
+            group="ml"),
+    Formula("bce-sigmoid", lambda m, t, z: -(t * m.log(m.sigmoid(z)) + (1 - t) * m.log(1 - m.sigmoid(z))),
+            lambda r, n: [_u(r, n, 0, 1), _u(r, n, -300, 300)], group="ml"),
+    Formula("hypot", lambda m, x, y: m.sqrt(x * x + y * y), _hypot(1e155, 1e300, 1e-300, 1e-155), group="ml",
+            sample32=_hypot(1e20, 1e38, 1e-37, 1e-20)),
+    Formula("hypot-normalize", lambda m, x, y: x / m.sqrt(x * x + y * y), _hypot(1e155, 1e300, 1e-300, 1e-155),
+            group="ml", sample32=_hypot(1e20, 1e38, 1e-37, 1e-20)),
+    Formula("log1mexp-neg", lambda m, x: m.log(1 - m.exp(-x)), one(lambda r, n: _logu(r, n, 1e-20, 800)),
+            group="ml"),
+    Formula("expm1-over-x", lambda m, x: (m.exp(x) - 1) / x, one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="ml"),
+    Formula("tanh-by-exp2", lambda m, x: (m.exp(2 * x) - 1) / (m.exp(2 * x) + 1),
+            one(lambda r, n: _logu(r, n, 1e-15, 700, 0)), group="ml"),
+    Formula("asinh-by-log", lambda m, x: m.log(x + m.sqrt(x * x + 1)), one(lambda r, n: _logu(r, n, 1e-15, 1e300, 0)),
+            group="ml", sample32=one(lambda r, n: _logu(r, n, 1e-15, 1e38, 0))),
+    Formula("acosh-by-log", lambda m, x: m.log(x + m.sqrt(x * x - 1)),
+            one(lambda r, n: np.concatenate([1 + _logu(r, n // 2, 1e-15, 1), _logu(r, n - n // 2, 1, 1e300)])),
+            group="ml", sample32=one(lambda r, n: np.concatenate([1 + _logu(r, n // 2, 1e-7, 1),
+                                                                  _logu(r, n - n // 2, 1, 1e38)]))),
+    Formula("atanh-by-log", lambda m, x: 0.5 * m.log((1 + x) / (1 - x)), one(lambda r, n: _logu(r, n, 1e-20, 0.9, 0)),
+            group="ml"),
+    Formula("gelu-tanh", lambda m, x: 0.5 * x * (1 + m.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3))),
+            one(lambda r, n: _u(r, n, -12, 3)), group="ml"),
+    Formula("1-tanh", lambda m, x: 1 - m.tanh(x), one(lambda r, n: _u(r, n, 1, 350)), group="ml",
+            sample32=one(lambda r, n: _u(r, n, 1, 40))),
+    Formula("log-cosh", lambda m, x: m.log(m.cosh(x)), one(lambda r, n: _logu(r, n, 1e-10, 1e3, 0)), group="ml"),
+    Formula("sqrt1p-1", lambda m, x: m.sqrt(1 + x) - 1, one(lambda r, n: _logu(r, n, 1e-20, 0.5, 0)), group="ml"),
+    Formula("exp-diff", lambda m, x, y: m.exp(x) - m.exp(y), _two_close, group="ml",
+            sample32=lambda r, n: [v / 12 for v in _two_close(r, n)]),      # exp(x) finite in float32
+    Formula("log-quotient", lambda m, x, y: m.log(x / y), _two_close, group="ml", sample32=_two_close32),
+    Formula("1-exp-neg", lambda m, x: 1 - m.exp(-x), one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="ml"),
+    Formula("softplus-minus-x", lambda m, x: m.log(1 + m.exp(x)) - x, one(lambda r, n: _u(r, n, -30, 800)),
+            group="ml"),
+    Formula("sqrt-x2p1-m1", lambda m, x: m.sqrt(x * x + 1) - 1, one(lambda r, n: _logu(r, n, 1e-12, 1e3, 0)),
+            group="ml"),
+    Formula("x-over-expm1", lambda m, x: x / (m.exp(x) - 1), one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="ml"),
+    Formula("2sqrt-pm", lambda m, x: m.sqrt(x + 1) - m.sqrt(x - 1), one(lambda r, n: _logu(r, n, 1, 1e15))),
+    Formula("bce-by-hand", lambda m, t, z: -(t * m.log(1 / (1 + m.exp(-z))) + (1 - t) * m.log(1 - 1 / (1 + m.exp(-z)))),
+            lambda r, n: [_u(r, n, 0, 1), _u(r, n, -300, 300)], group="ml"),
+    Formula("kl-term", lambda m, p, q: p * m.log(p / q), _two_close, group="ml", sample32=_two_close32),
+    Formula("diff-squares", lambda m, x, y: x * x - y * y, _two_close, group="more",
+            sample32=_two_close32),
+    Formula("complex-sqrt-re", lambda m, re, im: 0.5 * m.sqrt(2 * (m.sqrt(re * re + im * im) + re)),
+            lambda r, n: [-_logu(r, n, 1e-3, 1e3), _logu(r, n, 1e-9, 1e-2, 0) * _logu(r, n, 1e-3, 1e3)], group="more"),
+    Formula("complex-sqrt-im", lambda m, re, im: 0.5 * m.sqrt(2 * (m.sqrt(re * re + im * im) - re)),
+            lambda r, n: [_logu(r, n, 1e-3, 1e3), _logu(r, n, 1e-9, 1e-2, 0) * _logu(r, n, 1e-3, 1e3)], group="more"),
+    Formula("2sqr", lambda m, x, e: (x + e) ** 2 - x ** 2, _x_eps(-10, 10), group="more"),
+    Formula("sqrt-1-x2", lambda m, x: m.sqrt(1 - x * x), one(lambda r, n: 1 - _logu(r, n, 1e-15, 1e-2)), group="ml",
+            sample32=one(lambda r, n: 1 - _logu(r, n, 1e-7, 1e-2))),
+    Formula("pow1p-big", lambda m, x, k: (1 + x) ** k, _pow1p_big, group="ml"),
+    Formula("pow1p-m1", lambda m, x, k: (1 + x) ** k - 1,
+            lambda r, n: [_logu(r, n, 1e-20, 1e-2, 0), _u(r, n, 1, 100)], group="ml"),
 ]
 
 
@@ -217,7 +302,7 @@ def _np_ns():
 
     erf = np.vectorize(math.erf, otypes=[np.float64])
     return _NS(exp=np.exp, log=np.log, sqrt=np.sqrt, sin=np.sin, cos=np.cos, tan=np.tan,
-               arctan=np.arctan, sinh=np.sinh, cosh=np.cosh, erf=lambda x: erf(x).astype(x.dtype),
+               arctan=np.arctan, sinh=np.sinh, cosh=np.cosh, tanh=np.tanh, erf=lambda x: erf(x).astype(x.dtype),
                sigmoid=sigmoid, softmax=softmax, log_softmax=log_softmax,
                sum=np.sum, prod=np.prod, max=np.max)
 
@@ -242,6 +327,7 @@ def _mp_ns():
 
     return _NS(exp=exp, log=log, sqrt=sqrt, sin=vec(mpmath.sin), cos=vec(mpmath.cos),
                tan=vec(mpmath.tan), arctan=vec(mpmath.atan), sinh=vec(mpmath.sinh), cosh=vec(mpmath.cosh),
+               tanh=vec(mpmath.tanh),
                erf=vec(mpmath.erf), sigmoid=vec(lambda v: 1 / (1 + mpmath.exp(-v))), softmax=softmax,
                log_softmax=lambda z: log(softmax(z)),
                sum=lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
@@ -251,7 +337,7 @@ def _mp_ns():
 def _egopt_ns():
     import egopt.tensor as T
     return _NS(exp=T.exp, log=T.log, sqrt=T.sqrt, sin=T.sin, cos=T.cos, tan=T.tan, arctan=T.arctan,
-               sinh=T.sinh, cosh=T.cosh, erf=T.erf, sigmoid=T.sigmoid, softmax=T.nnet.softmax,
+               sinh=T.sinh, cosh=T.cosh, tanh=T.tanh, erf=T.erf, sigmoid=T.sigmoid, softmax=T.nnet.softmax,
                log_softmax=T.nnet.log_softmax, sum=T.sum, prod=T.prod, max=T.max)
 
 
@@ -259,7 +345,7 @@ def _pytensor_ns():
     import pytensor.tensor as pt
     from pytensor.tensor.special import log_softmax, softmax
     return _NS(exp=pt.exp, log=pt.log, sqrt=pt.sqrt, sin=pt.sin, cos=pt.cos, tan=pt.tan, arctan=pt.arctan,
-               sinh=pt.sinh, cosh=pt.cosh, erf=pt.erf, sigmoid=pt.sigmoid,
+               sinh=pt.sinh, cosh=pt.cosh, tanh=pt.tanh, erf=pt.erf, sigmoid=pt.sigmoid,
                softmax=lambda z: softmax(z, axis=-1), log_softmax=lambda z: log_softmax(z, axis=-1),
                sum=pt.sum, prod=pt.prod, max=pt.max)
 
@@ -268,7 +354,7 @@ def _jax_ns():
     import jax
     import jax.numpy as jnp
     return _NS(exp=jnp.exp, log=jnp.log, sqrt=jnp.sqrt, sin=jnp.sin, cos=jnp.cos, tan=jnp.tan,
-               arctan=jnp.arctan, sinh=jnp.sinh, cosh=jnp.cosh, erf=jax.scipy.special.erf,
+               arctan=jnp.arctan, sinh=jnp.sinh, cosh=jnp.cosh, tanh=jnp.tanh, erf=jax.scipy.special.erf,
                sigmoid=jax.nn.sigmoid, softmax=jax.nn.softmax, log_softmax=jax.nn.log_softmax,
                sum=jnp.sum, prod=jnp.prod, max=jnp.max)
 

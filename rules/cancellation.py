@@ -57,6 +57,12 @@ def _stab(lhs, rhs, name, variants=True, **kw):
             for i, (v, neg) in enumerate(forms)]
 
 
+# The repairs added with the ML formulas (sqrt(a) - 1, powers, exp(a) - exp(b), 1 - exp(x),
+# softplus(x) - x, 1 +- tanh) match the difference as written (a - b), not the a + -b spellings:
+# each variant is one more rule that egglog compiles and matches for every graph that might
+# contain it (the relevance closure is conservative), for a spelling few programs use.
+
+
 def _exact(lhs, rhs, name):
     """A simplification: the right side is cheaper, so the extractor takes it over every
     variant of the left side; no variants and no subsumption needed."""
@@ -71,6 +77,12 @@ RULES = [r for group in [
     _exact(a - (b + a), -b, "cancel-sub-add-2"),
     _exact((a - b) - a, -b, "cancel-sub-sub"),
     _exact(a - (a - b), b, "cancel-sub-sub-2"),
+    # the same with a term on each side: (1 - x) - (1 + x) = -(x + x), the quotient of
+    # log((1 - x) / (1 + x)) taken apart by log-quotient below
+    _exact((a - b) - (a + y), -(b + y), "cancel-sub-add-shared"),
+    _exact((a + b) - (a - y), b + y, "cancel-add-sub-shared"),
+    _exact((a + b) - (a + y), b - y, "cancel-add-add-shared"),
+    _exact((a - b) - (a - y), y - b, "cancel-sub-sub-shared"),
 
     # ---- conjugates ---------------------------------------------------------------------------
     # sqrt(a) - sqrt(b) cancels for a close to b; (a - b) is exact there, and often simplifies
@@ -91,6 +103,47 @@ RULES = [r for group in [
     _stab(T.sqrt(x * x - y) + x,
           T.switch(T.isinf(y), -y, T.switch(T.lt(x, 0), -y / (T.sqrt(x * x - y) + abs(x)), T.identity(x) + T.sqrt(x * x - y))),
           "conjugate-disc-add"),
+    # sqrt(x*x + y) + x for x < 0 (the real part of a complex square root, sqrt(|z| + re))
+    _stab(T.sqrt(x * x + y) + x,
+          T.switch(T.isinf(y), y, T.switch(T.lt(x, 0), y / (T.sqrt(x * x + y) + abs(x)), T.identity(x) + T.sqrt(x * x + y))),
+          "conjugate-hypot-add"),
+
+    # sqrt(a) - 1 for a near 1 (sqrt(1 + x) - 1): a - 1 is exact there, and often simplifies
+    _stab(T.sqrt(a) - 1, T.switch(T.isinf(a), T.sqrt(a), (a - 1) / (T.sqrt(a) + 1)), "conjugate-sqrt-one", variants=False),
+    _stab(1 - T.sqrt(a), T.switch(T.isinf(a), -T.sqrt(a), (1 - a) / (1 + T.sqrt(a))), "conjugate-one-sqrt", variants=False),
+
+    # ---- powers: a**p - b**p = b**p (exp(p log(a / b)) - 1), where a / b is near 1 ------------
+    # the quotient's log is log1p((a - b) / b), and a - b is exact there (Sterbenz) or
+    # simplifies: (x + 1)**(1/n) - x**(1/n) -> x**(1/n) expm1(log1p(1 / x) / n)
+    _stab(a ** y - b ** y,
+          T.switch(T.isinf(a), _kept(a ** y, b ** y), T.switch(T.isinf(y), _kept(a ** y, b ** y),
+                   T.switch(T.lt(abs(a - b), 0.5 * abs(b)), b ** y * T.expm1(y * T.log1p((a - b) / b)),
+                            _kept(a ** y, b ** y)))),
+          "pow-difference", variants=False),
+    # (1 + x)**y - 1 (compound growth) for small x: expm1(y log1p(x)) (for |x| >= 1/2 the
+    # rounding of y log1p(x) would cost more than the subtraction)
+    _stab((1 + x) ** y - 1, T.switch(T.lt(abs(x), 0.5), T.expm1(y * T.log1p(x)), _kept((1 + x) ** y, 1)),
+          "pow1p-minus-one", variants=False),
+
+    # ---- exponential differences: exp(a) - exp(b) = exp(b) expm1(a - b), where a - b is small -
+    # (|a - b| < 1: a - b is exact, or both are below 1 in magnitude; beyond, nothing cancels)
+    _stab(T.exp(a) - T.exp(b),
+          T.switch(T.lt(abs(a - b), 1), T.exp(b) * T.expm1(a - b), _kept(T.exp(a), T.exp(b))),
+          "exp-difference", variants=False),
+
+    # 1 - exp(x) cancels for small x (the mirror of the expm1 rule)
+    _stab(1 - T.exp(x), -T.expm1(x), "one-minus-exp", variants=False),
+    # softplus(x) - x = softplus(-x): log(1 + exp(x)) - x cancels for large x
+    _stab(T.softplus(x) - x, T.softplus(-x), "softplus-minus-identity", variants=False),
+    _stab(x - T.softplus(x), -T.softplus(-x), "identity-minus-softplus", variants=False),
+
+    # ---- 1 +- tanh(y) = 2 sigmoid(+-2y): cancels where tanh(y) is near -+1 (gelu's tanh form) --
+    # (a literal 1 has no negated forms, and the sum's two orders are all canonicalize makes)
+    _stab(1 + T.tanh(y), T.switch(T.lt(y, 0), 2 * T.sigmoid(2 * y), 1 + T.identity(T.tanh(y))), "one-plus-tanh",
+          variants=False),
+    _stab(T.tanh(y) + 1, T.switch(T.lt(y, 0), 2 * T.sigmoid(2 * y), 1 + T.identity(T.tanh(y))), "one-plus-tanh-2",
+          variants=False),
+    _stab(1 - T.tanh(y), T.switch(T.gt(y, 0), 2 * T.sigmoid(-2 * y), 1 - T.identity(T.tanh(y))), "one-minus-tanh", variants=False),
 
     # ---- reciprocal differences ---------------------------------------------------------------
     _stab(1 / a - 1 / b,
@@ -144,11 +197,32 @@ RULES = [r for group in [
                    _kept(T.arctan(a), T.arctan(b))),
           "atan-difference"),
 
+    # ---- differences of squares: x*x - y*y = (x - y)(x + y), where x - y is exact (x near y);
+    # no more operations than the squares, so the product is taken everywhere
+    _stab(x * x - y * y, (x - y) * (x + y), "difference-of-squares", variants=False),
+    # (1 - x*x alone is left as it is: it is tanh's derivative, 1 - tanh(y)^2, in every tanh
+    # network's gradient, where the product would cost an operation and bring the 1 +- tanh
+    # repairs' sigmoids; under a square root, as in asin's derivative, it is repaired)
+    _stab(T.sqrt(1 - x * x), T.sqrt((1 - x) * (1 + x)), "sqrt-one-minus-square", variants=False),
+    _stab(T.sqrt(1 - x ** 2), T.sqrt((1 - x) * (1 + x)), "sqrt-one-minus-square-pow", variants=False),
+    _stab(x * x - 1, (x - 1) * (x + 1), "square-minus-one", variants=False),
+    # (x**2 is still a power here: it becomes x*x in specialize, after this phase)
+    _stab(x ** 2 - y ** 2, (x - y) * (x + y), "difference-of-squares-pow", variants=False),
+    _stab(x ** 2 - 1, (x - 1) * (x + 1), "square-minus-one-pow", variants=False),
+
+    # ---- a shared factor taken out: (a + b) p - a q = b p + a (p - q), where p is near q -------
+    # ((n + 1) log(n + 1) - n log(n): the difference p - q is then repaired on its own)
+    _stab((a + b) * x - a * y,
+          T.switch(T.lt(abs(x - y), 0.5 * abs(x)), b * x + a * (x - y), _kept((a + b) * x, a * y)),
+          "shared-factor-difference", variants=False),
+
     # ---- exponentials as hyperbolic functions -------------------------------------------------
     _stab(T.exp(x) - T.exp(-x), 2 * T.sinh(x), "exp-difference-sinh"),
     _stab((T.exp(x) - T.exp(-x)) / (T.exp(x) + T.exp(-x)), T.tanh(x), "exp-ratio-tanh"),
     _stab((T.exp(x) - T.exp(-x)) / 2, T.sinh(x), "exp-half-difference-sinh"),
     _stab(T.exp(x) + T.exp(-x), 2 * T.cosh(x), "exp-sum-cosh", variants=False, subsume=False),
+    # (exp(x) - 1) / (exp(x) + 1), with exp(x) - 1 already expm1(x): inf / inf for x > 709
+    _stab(T.expm1(x) / (T.exp(x) + 1), T.tanh(x / 2), "expm1-ratio-tanh"),
     # exp(x) - 2 + exp(-x) = 2 (cosh(x) - 1) = 4 sinh(x/2)^2
     _stab((T.exp(x) - 2) + T.exp(-x), 4 * T.sqr(T.sinh(x / 2)), "exp-sum-minus-two"),
 ] for r in group]

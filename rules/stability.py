@@ -4,7 +4,7 @@ to a form that is accurate where the naive one loses digits, overflows or return
 from egopt import rules
 import egopt.tensor as T
 
-x, y = rules.pattern_vars("x y")
+x, y, _w = rules.pattern_vars("x y w")
 
 RULES = [
     # log(1 + x) loses all digits of x below 1e-16: log1p keeps them
@@ -45,6 +45,25 @@ RULES = [
     rules.rewrite(T.log1p(-T.erf(x)), T.log_erfc(x), name="log1p-neg-erf", phase="stabilize"),
     # x**2 overflows (|x| > 1e154) or underflows (|x| < 1e-162) before the square root
     rules.rewrite(T.sqrt(x ** 2), abs(x), name="sqrt-pow-two", phase="stabilize"),
+    # x*x + y*y overflows (|x| > 1e154) or underflows before the square root: hypot scales
+    rules.rewrite(T.sqrt(x * x + y * y), T.hypot(x, y), name="hypot", phase="stabilize"),
+    rules.rewrite(T.sqrt(x ** 2 + y ** 2), T.hypot(x, y), name="hypot-pow", phase="stabilize"),
+    rules.rewrite(T.sqrt(x * x + 1), T.hypot(x, 1.0), name="hypot-one", phase="stabilize"),
+    rules.rewrite(T.sqrt(x ** 2 + 1), T.hypot(x, 1.0), name="hypot-one-pow", phase="stabilize"),
+    # the inverse hyperbolic functions by their logarithms: x + sqrt(x*x + 1) cancels for x < 0
+    # (and overflows), x*x - 1 loses the digits of x near 1, log((1 + x) / (1 - x)) of x near 0
+    rules.rewrite(T.log(x + T.sqrt(x * x + 1)), T.arcsinh(x), name="asinh-log", phase="stabilize"),
+    rules.rewrite(T.log(T.sqrt(x * x + 1) + x), T.arcsinh(x), name="asinh-log-2", phase="stabilize"),
+    rules.rewrite(T.log(x + T.sqrt(x * x - 1)), T.arccosh(x), name="acosh-log", phase="stabilize"),
+    rules.rewrite(T.log(T.sqrt(x * x - 1) + x), T.arccosh(x), name="acosh-log-2", phase="stabilize"),
+    rules.rewrite(T.log((1 + x) / (1 - x)), 2 * T.arctanh(x), name="atanh-log", phase="stabilize"),
+    rules.rewrite(T.log((1 - x) / (1 + x)), -2 * T.arctanh(x), name="atanh-log-neg", phase="stabilize"),
+    # log(cosh(x)) (the log-cosh loss): cosh(x) = 1 + x^2/2 loses x^2 below 1e-8 and overflows
+    # beyond 710; log1p(2 sinh(x/2)^2) near 0, |x| + log1p(expm1(-2|x|) / 2) far from it
+    rules.rewrite(T.log(T.cosh(x)),
+                  T.switch(T.lt(abs(x), 20), T.log1p(2 * T.sqr(T.sinh(x / 2))),
+                           abs(x) + T.log1p(T.expm1(-2 * abs(x)) / 2)),
+                  name="log-cosh", phase="stabilize"),
     # the logit of a sigmoid: 1 - sigmoid(x) (now sigmoid(-x)) underflows for x > 37
     rules.rewrite(T.log(T.sigmoid(x) / T.sigmoid(-x)), x, name="logit-sigmoid", phase="stabilize"),
     # log(x*y) of signs unknown: the product overflows or underflows long before its log does;
@@ -100,3 +119,34 @@ for _nd in (1, 2, 3):
     _z, = rules.pattern_vars("z", ndim=_nd)
     RULES.append(rules.rewrite(T.log(T.nnet.softmax(_z)), T.nnet.log_softmax(_z),
                                name=f"log-softmax-{_nd}d", phase="stabilize"))
+
+# log(a / b) for a near b (log((1 - x) / (1 + x)), p log(p / q) with q near p): log1p of the
+# relative difference (a - b is exact there, or simplifies); the quotient is kept elsewhere
+# (also where a / b <= 0: the switch is false). The numerator is a sum or difference, or the
+# element of a tensor (an input, a stored value): a literal numerator (log(1 / (1 + exp(-z))),
+# the logistic regression's cost) has no cancellation to repair, and matching it would only
+# grow the e-graph.
+def _log_quotient(num, den):
+    return T.switch(T.lt(abs(num - den), 0.5 * abs(den)), T.log1p((num - den) / den), T.log(T.identity(num) / den))
+
+
+RULES += [
+    rules.rewrite(T.log((x + y) / _w), _log_quotient(x + y, _w), name="log-quotient-sum", phase="stabilize"),
+    rules.rewrite(T.log((x - y) / _w), _log_quotient(x - y, _w), name="log-quotient-difference", phase="stabilize"),
+]
+_LOG_QUOTIENT = ("(Switch (Lt (Abs (Sub (Ld a) (Ld b))) (Mul (Lit 0.5) (Abs (Ld b)))) "
+                 "(Log1p (TrueDiv (Sub (Ld a) (Ld b)) (Ld b))) (Log (TrueDiv (Identity (Ld a)) (Ld b))))")
+RULES.append(rules.Rule("log-quotient-elements", "stabilize",
+                        text=f'(rewrite (Log (TrueDiv (Ld a) (Ld b))) {_LOG_QUOTIENT} :subsume :ruleset stabilize '
+                             f':name "log-quotient-elements")', loc=f"{__file__}:log-quotient-elements"))
+
+# (1 + x)**n rounds 1 + x first (the digits of a small x are lost, then raised to a large n:
+# (1 + 1/n)**n): exp(n log1p(x)) keeps them, where |x| < 1/2 (beyond, the rounding of
+# n log1p(x) costs more). The exponent is a tensor's element: a literal exponent ((1 + x)**2)
+# is left to the cheaper specializations.
+_POW1P_KEPT = "(Pow (Identity (Add (Lit 1.0) x)) (Ld t))"
+_POW1P = (f"(Switch (Isinf (Ld t)) {_POW1P_KEPT} (Switch (Lt (Abs x) (Lit 0.5)) (Exp (Mul (Ld t) (Log1p x))) "
+          f"{_POW1P_KEPT}))")
+RULES.append(rules.Rule("pow1p", "stabilize",
+                        text=f'(rewrite (Pow (Add (Lit 1.0) x) (Ld t)) {_POW1P} :subsume :ruleset stabilize '
+                             f':name "pow1p")', loc=f"{__file__}:pow1p"))

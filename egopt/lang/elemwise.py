@@ -251,6 +251,12 @@ tan = _unary_float("tan", np.tan, lambda g, z, x: [g * (1 + z * z)], "tan({0})",
 arcsin = _unary_float("arcsin", np.arcsin, lambda g, z, x: [g / F.sqrt(1 - x * x)], "asin({0})", "asin")
 arccos = _unary_float("arccos", np.arccos, lambda g, z, x: [-g / F.sqrt(1 - x * x)], "acos({0})", "acos")
 arctan = _unary_float("arctan", np.arctan, lambda g, z, x: [g / (1 + x * x)], "atan({0})", "atan")
+arcsinh = _unary_float("arcsinh", np.arcsinh, lambda g, z, x: [g / F.sqrt(x * x + 1)], "asinh({0})", "asinh")
+arccosh = _unary_float("arccosh", np.arccosh, lambda g, z, x: [g / F.sqrt(x * x - 1)], "acosh({0})", "acosh")
+arctanh = _unary_float("arctanh", np.arctanh, lambda g, z, x: [g / (1 - x * x)], "atanh({0})", "atanh")
+# sqrt(x^2 + y^2) without overflow or underflow of the squares (C99 hypot)
+hypot = elemwise("hypot", np.hypot, 2, _float, vjp=lambda g, z, x, y: [g * x / z, g * y / z],
+                 c="hypot({0}, {1})", sympy=lambda a, b: __import__("sympy").sqrt(a ** 2 + b ** 2), flops=20)
 sinh = _unary_float("sinh", np.sinh, lambda g, z, x: [g * F.cosh(x)], "sinh({0})", "sinh")
 cosh = _unary_float("cosh", np.cosh, lambda g, z, x: [g * F.sinh(x)], "cosh({0})", "cosh")
 tanh = _unary_float("tanh", np.tanh, lambda g, z, x: [g * (1 - z * z)], "tanh({0})", "tanh")

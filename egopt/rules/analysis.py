@@ -10,7 +10,7 @@ from it (one analysis, so the two can never disagree).
   ``Lo >= 0``, ``(NonZero e)`` from ``Pos``, ``Hi < 0`` and the negation of a positive class.
 
 Seeds are op ranges (exp > 0, sigmoid in (0, 1), tanh and erf in [-1, 1], cos and sin in
-[-1, 1], atan in [-pi/2, pi/2], softplus > 0, cosh >= 1, sqr, abs, sqrt >= 0, literals) and
+[-1, 1], atan in [-pi/2, pi/2], softplus > 0, cosh >= 1, sqr, abs, sqrt, hypot, acosh >= 0, literals) and
 propagation is interval arithmetic over +, -, *, /, neg, abs, sqr, maximum, minimum, switch,
 clip and monotone functions where the bound is a literal fact (log >= 0 above 1, exp <= 1
 below 0). Computed bounds are widened outward (relatively by 1e-15, absolutely by 1e-300) so
@@ -51,6 +51,7 @@ _SEEDS = (
     ("Abs", 0.0, None, False),
     ("Sqr", 0.0, None, False),
     ("Sqrt", 0.0, None, False),
+    ("Arccosh", 0.0, None, False),
     ("Expm1", -1.0, None, False),
     ("Sgn", -1.0, 1.0, False),
     ("Log1mexp", None, 0.0, False),
@@ -200,6 +201,7 @@ def _all_rules() -> str:
         r(f"(rule ((= e ({op} a))) ({' '.join(acts)}) :ruleset core)")
     r("(rule ((= e (Lit c)) (< (abs c) 1e300)) ((set (Lo e) c) (set (Hi e) c)) :ruleset core)")
     r("(rule ((= e (Mul a a))) ((set (Lo e) 0.0)) :ruleset core)")
+    r("(rule ((= e (Hypot a b))) ((set (Lo e) 0.0)) :ruleset core)")
     # ---- signs from the interval ------------------------------------------------------------------
     r("(rule ((= l (Lo e)) (> l 0.0)) ((Pos e)) :ruleset core)")
     r("(rule ((Pos e)) ((set (Lo e) 0.0)) :ruleset core)")

@@ -353,16 +353,41 @@ def _zero(d) -> bool:
         d = d.rewrite(sympy.erf)
         if sympy.simplify(d) == 0:
             return True
+    # the inverse hyperbolic functions as logarithms (asinh(x) = log(x + sqrt(x^2 + 1)))
+    # (acosh(u) = log(u + sqrt(u^2 - 1)) for u >= 1, where it is defined; SymPy's own rewrite
+    # splits the root into sqrt(u - 1) sqrt(u + 1), which it cannot recombine)
+    inverse = (sympy.asinh, sympy.acosh, sympy.atanh)
+    if d.has(*inverse):
+        d = d.replace(sympy.acosh, lambda u: sympy.log(u + sympy.sqrt(u ** 2 - 1))).rewrite(sympy.log)
+        if sympy.simplify(d) == 0:
+            return True
     trig = (sympy.sinh, sympy.cosh, sympy.tanh, sympy.sin, sympy.cos, sympy.tan)
     if d.has(*trig):
         e = sympy.expand(d.rewrite(sympy.exp))
         if e == 0 or sympy.simplify(e) == 0:
             return True
+        if e.has(sympy.log) and sympy.simplify(sympy.logcombine(e, force=True)) == 0:
+            return True
     if d.has(sympy.log):
         for e in (sympy.logcombine(d, force=True), sympy.expand_log(d, force=True)):
             if sympy.simplify(e) == 0:
                 return True
-    return _by_signs(d) or _locally_constant(d)
+    return _by_signs(d) or _locally_constant(d) or _positive_powers(d)
+
+
+def _positive_powers(d) -> bool:
+    """d == 0 with every symbol positive, where d has a power with a symbolic exponent
+    (a^y - b^y = b^y (exp(y log(a/b)) - 1)): powers are combined as for positive bases, as logs
+    are; the sampling at 50 digits checks the other signs (a negative base with a fractional
+    exponent is NaN on both sides or a counterexample)."""
+    if not any(p.exp.free_symbols for p in d.atoms(sympy.Pow)):
+        return False
+    syms = sorted(d.free_symbols, key=lambda s: s.name)
+    pos = {s: sympy.Symbol(s.name + "_pos", positive=True) for s in syms}
+    try:
+        return sympy.simplify(d.xreplace(pos)) == 0
+    except (TypeError, ValueError):
+        return False
 
 
 def _by_signs(d) -> bool:
@@ -377,7 +402,11 @@ def _by_signs(d) -> bool:
     pos = [sympy.Symbol(s.name + "_mag", positive=True) for s in syms]
     for signs in product((1, -1), repeat=len(syms)):
         e = d.xreplace({s: k * p for s, k, p in zip(syms, signs, pos)})
-        if sympy.simplify(sympy.expand_log(e, force=True)) != 0:
+        if sympy.simplify(sympy.expand_log(e, force=True)) == 0:
+            continue
+        # log(cosh(x)) = |x| + log((1 + exp(-2|x|)) / 2): in exponentials, logs combined
+        trig = (sympy.sinh, sympy.cosh, sympy.tanh)
+        if not e.has(*trig) or sympy.simplify(sympy.logcombine(sympy.expand(e.rewrite(sympy.exp)), force=True)) != 0:
             return False
     return True
 
@@ -483,6 +512,8 @@ def _undefined(v) -> bool:
         return False
     try:
         if isinstance(v, mpmath.mpc) or isinstance(v, complex):
+            if mpmath.isnan(mpmath.re(v)) or mpmath.isnan(mpmath.im(v)):   # (-2)**inf in mpmath
+                return True
             return abs(mpmath.im(v)) > mpmath.mpf(10) ** (-DIGITS + 10) * max(1, abs(mpmath.re(v)))
         return mpmath.isnan(v)
     except TypeError:
@@ -621,11 +652,14 @@ def real_eval(expr, env):
             if len(args) == 2:
                 return ev(sympy.log(e.args[0])) / ev(sympy.log(e.args[1]))
             return nan if a < 0 else (-inf if a == 0 else mpmath.log(a))
-        if name in ("asin", "acos") and abs(a) > 1:
+        if name in ("asin", "acos", "atanh") and abs(a) > 1 or name == "acosh" and a < 1:
             return nan
+        if name == "atanh" and abs(a) == 1:
+            return a * inf
         table = {"exp": mpmath.exp, "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan,
                  "asin": mpmath.asin, "acos": mpmath.acos, "atan": mpmath.atan, "sinh": mpmath.sinh,
-                 "cosh": mpmath.cosh, "tanh": mpmath.tanh, "erf": mpmath.erf, "erfc": _erfc, "Abs": abs,
+                 "cosh": mpmath.cosh, "tanh": mpmath.tanh, "asinh": mpmath.asinh,
+                 "acosh": mpmath.acosh, "atanh": mpmath.atanh, "erf": mpmath.erf, "erfc": _erfc, "Abs": abs,
                  "sign": mpmath.sign, "floor": mpmath.floor, "ceiling": mpmath.ceil,
                  "Max": lambda *v: max(v), "Min": lambda *v: min(v),
                  "And": lambda *v: mpmath.mpf(all(x != 0 for x in v)),
