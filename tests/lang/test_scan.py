@@ -87,6 +87,22 @@ def test_sequence_taps_past_and_future():
     np.testing.assert_allclose(egopt.function([x], y)(xv), want)
 
 
+
+
+def test_slices_come_in_the_order_the_taps_are_listed():
+    """Theano passes fn the slices in the order of the taps list, not sorted (found by the
+    robustness sweep: ``taps=[1, 0]`` gave fn ``x[t], x[t+1]``)."""
+    x = T.dvector("x")
+    out, _ = egopt.scan(lambda a, b, c: a + 10 * b + 100 * c, sequences=dict(input=x, taps=[0, -1, 1]))
+    xv = np.arange(6.0) ** 2
+    np.testing.assert_allclose(egopt.function([x], out)(xv),
+                               [xv[t] + 10 * xv[t - 1] + 100 * xv[t + 1] for t in range(1, 5)])
+    f0 = T.dvector("f0")
+    out, _ = egopt.scan(lambda a, b: a - 2 * b, outputs_info=dict(initial=f0, taps=[-1, -2]), n_steps=4)
+    ref = [1.0, 3.0]
+    for _ in range(4):
+        ref.append(ref[-1] - 2 * ref[-2])
+    np.testing.assert_allclose(egopt.function([f0], out)(np.array([1.0, 3.0])), ref[2:])
 def test_symbolic_n_steps_from_a_shape():
     x = T.dvector("x")
     y, _ = egopt.scan(lambda acc, x: acc * 2, outputs_info=T.constant(1.0), non_sequences=x, n_steps=x.shape[0])
