@@ -21,6 +21,7 @@ from ..lang import frontend as F
 from ..lang.errors import DisconnectedInputError, EgoptError, EgoptTypeError, MissingField
 from ..lang.graph import Apply, Variable, ancestors, toposort
 from ..lang.ops import describe_call
+from ..lang.shape import with_static
 
 Seed = tuple[Variable, Variable]
 
@@ -174,6 +175,10 @@ def _fit(g: Any, node: Apply, i: int) -> Variable:
         raise EgoptTypeError(f"the vjp of op {node.op.name!r} returned a gradient of type {g.type} "
                              f"for input {i} of type {x.type}; fix it in "
                              f"{node.op.defined_in or 'egopt/lang'}")
+    if any(b == 1 and a is None for a, b in zip(g.type.shape, x.type.shape)):
+        # a broadcastable axis of x must stay one in its gradient (e.g. the slice of a join's
+        # gradient that belongs to a keepdims reduction): downstream VJPs broadcast against it
+        g = with_static(g, x.type.shape)
     return g if g.dtype == x.dtype else F.cast(g, x.dtype)
 
 

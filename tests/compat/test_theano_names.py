@@ -40,3 +40,35 @@ def test_tutorial_rop_with_w_as_an_input():
     f = theano.function([W, V, x], JV)
     assert f.optimization_report().outcome == "optimized"
     np.testing.assert_allclose(f([[1, 1], [1, 1]], [[2, 2], [2, 2]], [0, 1]), [2.0, 2.0])
+
+
+def test_module_paths_of_theano_tutorials():
+    """``from theano.sandbox.rng_mrg import MRG_RandomStreams`` (the LSTM and dropout tutorials),
+    ``from theano.compile.nanguardmode import NanGuardMode``, ``theano.compile.io.In``."""
+    from egopt.compile.io import In
+    from egopt.compile.nanguardmode import NanGuardMode
+    from egopt.sandbox.rng_mrg import MRG_RandomStreams
+    x = T.dvector("x")
+    srng = MRG_RandomStreams(1234)
+    mask = srng.binomial(x.shape, p=0.5, n=1, dtype=x.dtype)
+    s = T.dscalar("s")
+    f = theano.compile.function([x, In(s, value=1.0)], x * mask * s)
+    out = f(np.ones(50))
+    assert set(np.unique(out)) == {0.0, 1.0}
+    g = theano.function([x], T.log(x), mode=NanGuardMode(nan_is_error=True, inf_is_error=True, big_is_error=False))
+    np.testing.assert_allclose(g(np.array([1.0, np.e])), [0.0, 1.0])
+    try:
+        g(np.array([-1.0]))
+    except theano.NanGuardError as e:
+        assert "log" in str(e)
+    else:
+        raise AssertionError("NanGuardMode let a NaN through")
+
+
+def test_dimshuffle_function_takes_the_pattern_as_arguments_or_one_sequence():
+    m = T.dmatrix("m")
+    v = np.arange(6.0).reshape(2, 3)
+    f = theano.function([m], [T.dimshuffle(m, 1, "x", 0), T.dimshuffle(m, (1, 0))])
+    a, b = f(v)
+    np.testing.assert_array_equal(a, v.T[:, None, :])
+    np.testing.assert_array_equal(b, v.T)

@@ -256,3 +256,22 @@ def test_lop_is_a_vector_jacobian_product():
 
 def test_egopt_grad_and_tensor_grad_are_this_function():
     assert egopt.grad is grad and T.grad is grad and egopt.gradient.grad is grad
+
+
+@pytest.mark.parametrize("reduce", ["max", "prod", "sum"])
+def test_a_broadcastable_input_keeps_its_broadcastable_gradient(reduce):
+    """The gradient a VJP returns for an input with a static size-1 axis keeps that axis
+    broadcastable (found by the random-graph sweep: the slice of a join's gradient for a keepdims
+    reduction was typed with an unknown size, and the reduction's VJP then failed at run time with
+    'size 1 ... not marked broadcastable')."""
+    x = T.dvector("x")
+    r = getattr(T, reduce)(x, keepdims=True)
+    y = T.concatenate([x, abs(r)])
+    g = T.grad(y.sum() + (y * y).sum(), x)
+    xv = np.array([0.3, -2.0, 0.7])
+    ref = {"max": np.array([0, 0, 1.0]), "prod": np.prod(xv) / xv, "sum": np.ones(3)}[reduce]
+    yv = np.concatenate([xv, [abs(getattr(np, reduce)(xv))]])
+    dy = 1 + 2 * yv
+    want = dy[:3] + dy[3] * np.sign(getattr(np, reduce)(xv)) * ref
+    for mode in ("FAST_COMPILE", "FAST_RUN"):
+        np.testing.assert_allclose(egopt.function([x], g, mode=mode)(xv), want)
