@@ -141,11 +141,14 @@ def log_softmax(x, axis=-1):
 
 
 def relu(x, alpha=0):
-    """Rectifier, Theano's formula: ``0.5 * (1 + alpha) * x + 0.5 * (1 - alpha) * |x|``."""
+    """Rectifier ``max(x, 0)``, leaky with slope ``alpha`` below zero: ``x if x > 0 else alpha * x``.
+
+    Not Theano's formula ``0.5 * (1 + alpha) * x + 0.5 * (1 - alpha) * |x|``, which is NaN at
+    -inf and overflows to inf above half the largest float (docs/theano-differences.md)."""
     x = F.as_tensor_variable(x)
-    if alpha == 0:
-        return 0.5 * (x + abs(x))
-    return 0.5 * (1 + alpha) * x + 0.5 * (1 - alpha) * abs(x)
+    if isinstance(alpha, (int, float)) and alpha == 0:
+        return F.maximum(x, 0)
+    return F.switch(x > 0, x, alpha * x)
 
 
 def categorical_crossentropy(coding_dist, true_dist):

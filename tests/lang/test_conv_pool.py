@@ -157,3 +157,19 @@ def test_pool_gradient_when_windows_tile_the_input(ws, mode):
     v = T.dtensor4("x")
     got = egopt.function([v], T.signal.pool.pool_2d(v, ws, mode=mode))(x)
     np.testing.assert_allclose(got, pool_2d_loops(x, ws, True, None, (0, 0), mode), rtol=1e-12)
+
+
+def test_relu_is_exact_at_the_extremes_and_keeps_integer_dtypes():
+    """relu was Theano's 0.5 * (x + |x|): NaN at -inf, inf at 1e308, float64 for int input
+    (found by the robustness sweep against NumPy's maximum(x, 0))."""
+    x = T.dvector("x")
+    v = np.array([-np.inf, -2.0, 0.0, 3.0, 1e308, np.nan])
+    for mode in ("FAST_COMPILE", "FAST_RUN"):
+        plain, leaky = egopt.function([x], [T.nnet.relu(x), T.nnet.relu(x, 0.1)], mode=mode)(v)
+        np.testing.assert_array_equal(plain, np.maximum(v, 0))
+        np.testing.assert_array_equal(leaky, np.where(v > 0, v, 0.1 * v))
+    i = T.ivector("i")
+    out = egopt.function([i], T.nnet.relu(i))(np.array([-3, 0, 4], dtype="int32"))
+    assert out.dtype == np.int32 and out.tolist() == [0, 0, 4]
+    g = egopt.function([x], T.grad(T.nnet.relu(x, 0.1).sum(), x))(np.array([-1.0, 2.0]))
+    np.testing.assert_allclose(g, [0.1, 1.0])
