@@ -45,3 +45,4 @@ def __getattr__(name: str):
         return importlib.import_module(".rules", __name__)
     raise AttributeError(f"module 'egopt' has no attribute {name!r}")
 from . import compile  # noqa: E402,F401  (theano.compile.nanguardmode, theano.compile.io)
+from . import ifelse as _ifelse_module  # noqa: E402,F401  (theano.ifelse.ifelse)

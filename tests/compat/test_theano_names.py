@@ -72,3 +72,31 @@ def test_dimshuffle_function_takes_the_pattern_as_arguments_or_one_sequence():
     a, b = f(v)
     np.testing.assert_array_equal(a, v.T[:, None, :])
     np.testing.assert_array_equal(b, v.T)
+
+
+def test_the_tutorials_ifelse_and_switch_with_a_vm_linker():
+    """The tutorial on conditions: ``from theano.ifelse import ifelse`` and ``Mode(linker='vm')``."""
+    from egopt.ifelse import ifelse
+    a, b = T.scalars("a", "b")
+    x, y = T.matrices("x", "y")
+    z_switch = T.switch(T.lt(a, b), T.mean(x), T.mean(y))
+    z_lazy = ifelse(T.lt(a, b), T.mean(x), T.mean(y))
+    f_switch = theano.function([a, b, x, y], z_switch, mode=theano.Mode(linker="vm"))
+    f_lazy = theano.function([a, b, x, y], z_lazy, mode=theano.Mode(linker="vm"))
+    m1, m2 = np.full((5, 5), 3.0), np.arange(25.0).reshape(5, 5)
+    for f in (f_switch, f_lazy):
+        assert f(0.0, 1.0, m1, m2) == 3.0 and f(1.0, 0.0, m1, m2) == 12.0
+    s, v = ifelse(T.gt(a, 0), [a * 2, x.sum(axis=0)], [a - 1, x.max(axis=0)])
+    out = theano.function([a, x], [s, v])(-1.0, m2)
+    np.testing.assert_allclose(out[0], -2.0)
+    np.testing.assert_allclose(out[1], m2.max(axis=0))
+    g = theano.function([a, x], T.grad(ifelse(T.gt(a, 0), a ** 2, 3 * a), a), on_unused_input="ignore")
+    assert g(2.0, m1) == 4.0 and g(-2.0, m1) == 3.0
+
+
+def test_theano_and_pytensor_linker_and_mode_names():
+    a = T.dscalar("a")
+    assert theano.Mode(linker="cvm").linker == "c" and theano.Mode(linker="c|py").linker == "c"
+    assert theano.Mode(linker="vm", optimizer="fast_run").optimizer == "egraph"
+    for mode in ("C", "CVM", "NUMBA", "JAX", theano.Mode(linker="vm_nogc")):
+        assert theano.function([a], a * 2, mode=mode)(2.0) == 4.0
