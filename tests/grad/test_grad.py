@@ -275,3 +275,27 @@ def test_a_broadcastable_input_keeps_its_broadcastable_gradient(reduce):
     want = dy[:3] + dy[3] * np.sign(getattr(np, reduce)(xv)) * ref
     for mode in ("FAST_COMPILE", "FAST_RUN"):
         np.testing.assert_allclose(egopt.function([x], g, mode=mode)(xv), want)
+
+
+def test_gradient_controls_zero_disconnected_and_clip():
+    """theano.gradient.zero_grad / disconnected_grad / grad_clip: identity forward, changed VJP."""
+    from egopt import gradient as G
+    x, w = T.dvector("x"), T.dscalar("w")
+    xv, wv = np.array([0.1, 2.0]), 3.0
+    y = (G.zero_grad(x * w) * x).sum()
+    y2 = (G.disconnected_grad(x * w) * x).sum()
+    y3 = (G.grad_clip(x * w, -1.0, 1.0) ** 2).sum()
+    for mode in ("FAST_COMPILE", "FAST_RUN"):
+        f = egopt.function([x, w], [y, grad(y, x), grad(y, w), grad(y2, x), grad(y3, x), y3], mode=mode)
+        v, gx, gw, gx2, gx3, v3 = f(xv, wv)
+        np.testing.assert_allclose(v, (xv * wv * xv).sum())
+        np.testing.assert_allclose(gx, xv * wv)            # only the direct path
+        assert gw == 0.0
+        np.testing.assert_allclose(gx2, xv * wv)
+        np.testing.assert_allclose(v3, ((xv * wv) ** 2).sum())
+        np.testing.assert_allclose(gx3, np.clip(2 * xv * wv, -1, 1) * wv)
+    with pytest.raises(DisconnectedInputError):
+        grad(y2, w)                                        # disconnected, as in Theano
+    assert grad(y2, w, disconnected_inputs="ignore").eval({x: xv, w: wv}) == 0.0
+    with pytest.raises(ValueError, match="lower_bound"):
+        G.grad_clip(x, 1.0, -1.0)
