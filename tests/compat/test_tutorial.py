@@ -174,3 +174,21 @@ def test_softmax_regression_forward():
     np.testing.assert_array_equal(got_pred, p.argmax(axis=1))
     np.testing.assert_allclose(got_nll, -np.mean(np.log(p)[np.arange(n), yv]), rtol=1e-12)
     np.testing.assert_allclose(got_err, np.mean(p.argmax(axis=1) != yv))
+
+
+def test_copying_functions():
+    """The tutorial's 'Copying functions': swap a shared variable, or drop the updates."""
+    state = theano.shared(0)
+    inc = T.iscalar("inc")
+    accumulator = theano.function([inc], state, updates=[(state, state + inc)])
+    accumulator(10)
+    assert state.get_value() == 10
+    new_state = theano.shared(0)
+    new_accumulator = accumulator.copy(swap={state: new_state})
+    assert new_accumulator(100) == 0
+    assert new_state.get_value() == 100 and state.get_value() == 10
+    null_accumulator = accumulator.copy(delete_updates=True)
+    assert null_accumulator(9000) == 10 and state.get_value() == 10
+    assert accumulator(1) == 10 and state.get_value() == 11
+    with pytest.raises(TypeError, match="swap"):
+        accumulator.copy(swap={state: theano.shared(np.zeros(2))})
