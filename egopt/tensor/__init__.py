@@ -12,6 +12,8 @@ from ..lang.shared import SharedVariable  # noqa: F401
 from . import nnet  # noqa: F401
 from . import signal  # noqa: F401
 from . import random, shared_randomstreams  # noqa: F401
+from . import extra_ops, special  # noqa: F401  (T.extra_ops.cumsum; PyTensor's pt.special.softmax)
+from ..lang.nnet import log_softmax, logsumexp, softmax  # noqa: F401  (PyTensor: pt.softmax, pt.logsumexp)
 from ..grad import grad, Lop, Rop, jacobian, hessian  # noqa: F401
 
 TensorVariable = Variable

@@ -64,14 +64,15 @@ def _sub_shape(draw, universe, min_nd=0):
 
 @st.composite
 def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] = ("float64",),
-           max_side: int = 4, mixed: bool = False, kinds: Sequence[str] = tuple(KINDS)) -> Graph:
+           max_side: int = 4, mixed: bool = False, kinds: Sequence[str] = tuple(KINDS),
+           min_side: int = 1) -> Graph:
     """A random well-typed graph (elementwise, broadcasting, reductions, dot, transposes, indexing).
 
     ``mixed``: each input draws its own dtype from ``dtypes`` (NumPy promotion inside the graph).
     ``kinds``: the kinds of step to draw from (``EXTENDED_KINDS`` adds views, joins, comparisons,
     clip, reshapes, advanced indexing, set/inc_subtensor, var/std/prod, argmax and casts); integer
-    dtypes draw integer-safe ops."""
-    universe = tuple(draw(st.integers(1, max_side)) for _ in range(draw(st.integers(0, 2))))
+    dtypes draw integer-safe ops. ``min_side=0`` draws empty axes too."""
+    universe = tuple(draw(st.integers(min_side, max_side)) for _ in range(draw(st.integers(0, 2))))
     dtype = draw(st.sampled_from(list(dtypes)))
     inputs = []
     for i in range(draw(st.integers(1, max_inputs))):

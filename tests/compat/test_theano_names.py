@@ -100,3 +100,17 @@ def test_theano_and_pytensor_linker_and_mode_names():
     assert theano.Mode(linker="vm", optimizer="fast_run").optimizer == "egraph"
     for mode in ("C", "CVM", "NUMBA", "JAX", theano.Mode(linker="vm_nogc")):
         assert theano.function([a], a * 2, mode=mode)(2.0) == 4.0
+
+
+def test_extra_ops_and_pytensor_special_paths():
+    x = T.dmatrix("x")
+    v = np.arange(6.0).reshape(2, 3) - 2
+    e = np.exp(v - v.max(axis=1, keepdims=True))
+    f = theano.function([x], [T.extra_ops.cumsum(x, axis=1), T.special.softmax(x, axis=-1),
+                              T.log_softmax(x, axis=1), T.logsumexp(x, axis=1), T.cumprod(x)])
+    cs, sm, lsm, lse, cp = f(v)
+    np.testing.assert_allclose(cs, np.cumsum(v, axis=1))
+    np.testing.assert_allclose(sm, e / e.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(lsm, np.log(e / e.sum(axis=1, keepdims=True)))
+    np.testing.assert_allclose(lse, np.log(np.exp(v).sum(axis=1)))
+    np.testing.assert_allclose(cp, np.cumprod(v))
