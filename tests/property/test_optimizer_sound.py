@@ -1,6 +1,8 @@
 """The optimizer never changes an answer: random graphs, optimized vs the unoptimized NumPy run.
 
-300 graphs in `make test` (the default Hypothesis profile), 5,000 in `make test-slow`.
+300 graphs in `make test` (the default Hypothesis profile), 5,000 in `make test-slow`; the wider
+sweep below (views, joins, indexing writes, integer graphs, gradients) runs 25-60 per test in
+`make test` and 1,000-2,000 in `make test-slow`.
 Every mismatch found during development is kept below as a regression example.
 """
 from __future__ import annotations
