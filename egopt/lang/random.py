@@ -152,6 +152,42 @@ def _size_args(size, *params: Variable) -> tuple[Variable, tuple[int | None, ...
     return vec, tuple(int(s) if isinstance(s, (int, np.integer)) else None for s in items)
 
 
+class KeyState:
+    """A draw's key as Theano's tutorials handle a generator: ``seed(n)``, ``get_state()``,
+    ``set_state(state)`` (the state is the key array)."""
+
+    def __init__(self, key: np.ndarray):
+        self.key = key
+
+    def seed(self, seed: int) -> None:
+        self.key[...] = np.random.SeedSequence(seed).generate_state(2, np.uint64)
+
+    def get_state(self) -> np.ndarray:
+        return self.key.copy()
+
+    def set_state(self, state) -> None:
+        self.key[...] = np.asarray(state, dtype=np.uint64)
+
+
+class DrawRng:
+    """``rv.rng`` of a draw: ``get_value()`` / ``set_value()`` on its key's shared variable."""
+
+    def __init__(self, key: SharedVariable):
+        self.key = key
+
+    def get_value(self, borrow: bool = False) -> KeyState:
+        return KeyState(self.key.get_value(borrow=borrow))
+
+    def set_value(self, value, borrow: bool = False) -> None:
+        self.key.set_value(np.asarray(value.key if isinstance(value, KeyState) else value, dtype=np.uint64),
+                           borrow=borrow)
+
+
+def _with_rng(out: Variable, key: SharedVariable) -> Variable:
+    out.tag.rng = DrawRng(key)
+    return out
+
+
 def _looks_like_size(v) -> bool:
     """A shape: a tuple or list, a 1-d integer array or variable (never a distribution parameter)."""
     if isinstance(v, (tuple, list)):
@@ -236,8 +272,9 @@ class RandomStream:
         dt = self._float(dtype)
         avg, std = (F.cast(F.as_tensor_variable(v), dt) for v in (avg, std))
         vec, static = _size_args(size, avg, std)
-        z = standard_normal_op(self._key(), vec, shape=static, dtype=dt)
-        return avg + std * z
+        key = self._key()
+        z = standard_normal_op(key, vec, shape=static, dtype=dt)
+        return _with_rng(avg + std * z, key)
 
     def uniform(self, *args, **kw) -> Variable:
         """Uniform draws on [low, high)."""
@@ -247,8 +284,9 @@ class RandomStream:
         dt = self._float(dtype)
         low, high = (F.cast(F.as_tensor_variable(v), dt) for v in (low, high))
         vec, static = _size_args(size, low, high)
-        u = uniform01_op(self._key(), vec, shape=static, dtype=dt)
-        return low + (high - low) * u
+        key = self._key()
+        u = uniform01_op(key, vec, shape=static, dtype=dt)
+        return _with_rng(low + (high - low) * u, key)
 
     def binomial(self, *args, **kw) -> Variable:
         """Binomial draws: successes among ``n`` trials of probability ``p``."""
@@ -257,8 +295,9 @@ class RandomStream:
     def _binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64") -> Variable:
         n, p = F.as_tensor_variable(n), F.cast(F.as_tensor_variable(p), "float64")
         vec, static = _size_args(size, n, p)
-        return binomial_op(self._key(), vec, F.cast(n, "int64"), p, shape=static,
-                           dtype=dtypes.canonical(dtype))
+        key = self._key()
+        return _with_rng(binomial_op(key, vec, F.cast(n, "int64"), p, shape=static,
+                                     dtype=dtypes.canonical(dtype)), key)
 
     def choice(self, *args, **kw) -> Variable:
         """Draws from ``a`` (a vector, or range(a) for an int), with probabilities ``p``."""
@@ -268,8 +307,9 @@ class RandomStream:
         a = F.as_tensor_variable(a)
         vec, static = _size_args(() if size is None else size)
         extra = [F.cast(F.as_tensor_variable(p), "float64")] if p is not None else []
-        out = choice_op(self._key(), vec, a, *extra, shape=static, replace=bool(replace))
-        return F.cast(out, dtype) if dtype else out
+        key = self._key()
+        out = choice_op(key, vec, a, *extra, shape=static, replace=bool(replace))
+        return _with_rng(F.cast(out, dtype) if dtype else out, key)
 
     def permutation(self, size=None, n=1, ndim=None, dtype="int64") -> Variable:
         """A random permutation of ``range(n)``."""

@@ -86,6 +86,15 @@ class TensorOps:
     def flatten(self, ndim=1): return _F().flatten(self, ndim)
     def squeeze(self): return _F().squeeze(self)
     def astype(self, dtype): return _F().cast(self, dtype)
+
+    @property
+    def rng(self):
+        """A random draw's generator state (Theano's ``rv.rng``: ``.get_value()`` gives an object
+        with ``.seed(n)``, ``.get_state()``, ``.set_state(s)``; ``.set_value()`` puts it back)."""
+        state = getattr(self.tag, "rng", None)
+        if state is None:
+            raise AttributeError(f"{self!r} is not a random draw: it has no rng")
+        return state
     def dot(self, o): return _F().dot(self, o)
     def clip(self, lo, hi): return _F().clip(self, lo, hi)
     def copy(self): return _F().identity(self)
