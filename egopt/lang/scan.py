@@ -255,8 +255,12 @@ def _parse_result(res):
 
 def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_steps=None,
          truncate_gradient: int = -1, go_backwards: bool = False, mode=None, name: str | None = None,
-         profile: bool = False, allow_gc=None, strict: bool = False, return_list: bool = False):
+         profile: bool = False, allow_gc=None, strict: bool = False, return_list: bool = False,
+         return_updates: bool = True):
     """Theano's ``scan``: ``fn(*sequence_slices, *previous_outputs, *non_sequences)`` run for each step.
+
+    ``return_updates=False`` (PyTensor's): only the outputs; the updates become the shared
+    variables' default updates.
 
     Returns ``(outputs, updates)``: the history of each output (``(n_steps, ...)``; a single
     variable when there is one output, unless ``return_list``) and an ``OrderedDict`` of the
@@ -374,9 +378,14 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
     results = node.outputs[:n_user]
     # (a loop of zero steps leaves a shared variable as it was)
     new_updates = OrderedDict((k, scan_last(node.outputs[n_user + j], k)) for j, (k, _) in enumerate(upd_pairs))
-    if len(results) == 1 and not return_list:
-        return results[0], new_updates
-    return list(results), new_updates
+    out = results[0] if len(results) == 1 and not return_list else list(results)
+    if not return_updates:
+        # PyTensor's return_updates=False: the loop's updates become the shared variables'
+        # default updates, which every function using the outputs then applies
+        for k, v in new_updates.items():
+            k.default_update = v
+        return out
+    return out, new_updates
 
 
 def map(fn: Callable, sequences, non_sequences=None, truncate_gradient: int = -1, go_backwards: bool = False,

@@ -222,3 +222,21 @@ def test_map_reduce_foldl_foldr():
     assert got[1] == 6.0
     assert got[2] == ((1 * 2) + 2) * 2 + 3
     assert got[3] == ((3 * 2) + 2) * 2 + 1
+
+
+def test_return_updates_false_returns_the_outputs_and_keeps_the_updates():
+    """PyTensor's ``scan(..., return_updates=False)``: outputs only; the loop's updates (a random
+    key here, a counter) become default updates that every function applies."""
+    x = T.dvector("x")
+    out = egopt.scan(lambda v, acc: acc + v, sequences=x, outputs_info=T.constant(0.0), return_updates=False)
+    np.testing.assert_allclose(egopt.function([x], out)([1.0, 2.0, 3.0]), [1.0, 3.0, 6.0])
+    srng = T.random.RandomStream(5)
+    draws = egopt.scan(lambda: srng.uniform(size=(2,)), n_steps=3, return_updates=False)
+    f = egopt.function([], draws)
+    a, b = f(), f()
+    assert a.shape == (3, 2) and not np.allclose(a, b)
+    count = egopt.shared(0.0, name="count")
+    ys = egopt.scan(lambda v: (v * 2, {count: count + 1}), sequences=x, return_updates=False)
+    g = egopt.function([x], ys)
+    np.testing.assert_allclose(g([1.0, 2.0]), [2.0, 4.0])
+    assert count.get_value() == 2.0
