@@ -86,6 +86,10 @@ class TensorOps:
     def flatten(self, ndim=1): return _F().flatten(self, ndim)
     def squeeze(self): return _F().squeeze(self)
     def astype(self, dtype): return _F().cast(self, dtype)
+    def sort(self, axis=-1): return _F().sort(self, axis)
+    def argsort(self, axis=-1): return _F().argsort(self, axis)
+    def cumsum(self, axis=None): return _F().cumsum(self, axis)
+    def cumprod(self, axis=None): return _F().cumprod(self, axis)
 
     @property
     def rng(self):

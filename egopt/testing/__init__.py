@@ -47,7 +47,7 @@ KINDS = ["unary", "binary", "binary", "const", "pattern", "reduce", "transpose",
 PATTERNS = ["log1p", "expm1", "zero", "self", "factor", "sigmoid", "logsig", "softplus", "swap"]
 # the wider sweep: views, joins, comparisons and selection, indexing writes, more reductions
 EXTENDED_KINDS = KINDS + ["compare", "clip", "join", "reshape", "view", "advindex", "incsub", "reduce2",
-                          "argmax", "cast"]
+                          "argmax", "cast", "sortcum"]
 # kinds whose graphs are differentiable almost everywhere (for gradient sweeps)
 SMOOTH_KINDS = ["unary", "binary", "const", "reduce", "transpose", "index", "dot", "join", "reshape", "view",
                 "advindex", "incsub", "reduce2", "clip", "compare"]
@@ -70,7 +70,8 @@ def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] 
 
     ``mixed``: each input draws its own dtype from ``dtypes`` (NumPy promotion inside the graph).
     ``kinds``: the kinds of step to draw from (``EXTENDED_KINDS`` adds views, joins, comparisons,
-    clip, reshapes, advanced indexing, set/inc_subtensor, var/std/prod, argmax and casts); integer
+    clip, reshapes, advanced indexing, set/inc_subtensor, var/std/prod, argmax, casts, sort and
+    running sums/products); integer
     dtypes draw integer-safe ops. ``min_side=0`` draws empty axes too."""
     universe = tuple(draw(st.integers(min_side, max_side)) for _ in range(draw(st.integers(0, 2))))
     dtype = draw(st.sampled_from(list(dtypes)))
@@ -112,7 +113,8 @@ def _step(draw, kind, a, b):
         c = draw(st.sampled_from(INT_CONSTS))
         op = draw(st.sampled_from(["add", "sub", "mul", "maximum", "int_div", "mod", "rsub"]))
         return c - a if op == "rsub" else getattr(T, op)(a, c)
-    if kind in ("compare", "clip", "join", "reshape", "view", "advindex", "incsub", "reduce2", "argmax", "cast"):
+    if kind in ("compare", "clip", "join", "reshape", "view", "advindex", "incsub", "reduce2", "argmax", "cast",
+                "sortcum"):
         return _extended_step(draw, kind, a, b)
     if kind == "const":
         c = draw(st.sampled_from(CONSTS))
@@ -214,6 +216,10 @@ def _extended_step(draw, kind, a, b):
         op = draw(st.sampled_from([T.argmax, T.argmin]))
         axis = draw(st.one_of(st.none(), st.integers(0, a.ndim - 1)))
         return T.cast(op(a, axis=axis, keepdims=draw(st.booleans())), a.dtype) + a.sum()
+    if kind == "sortcum":
+        axis = draw(st.one_of(st.none(), st.integers(-a.ndim, a.ndim - 1))) if a.ndim else None
+        op = draw(st.sampled_from([T.sort, T.cumsum, T.cumprod]))
+        return op(a, axis=axis) if op is not T.cumprod else op(T.clip(a, -2, 2), axis=axis)
     if kind == "cast":
         if np.dtype(a.dtype).kind in "iu":
             return T.cast(T.cast(a, "float64") * 0.5, a.dtype) if draw(st.booleans()) else \

@@ -50,6 +50,14 @@ def _top_gap(params, x, sign=1.0):
     return top2[..., 0] - top2[..., 1]
 
 
+def _sort_gap(params, x):
+    """The smallest gap between neighbours after sorting along the axis (0 for ties)."""
+    s = np.sort(x, axis=params["axis"])
+    s = s.reshape(-1) if params["axis"] is None else s
+    d = np.diff(s, axis=-1 if params["axis"] is None else params["axis"])
+    return np.abs(d) if d.size else np.inf
+
+
 # op -> distance of its inputs to the points where it is not differentiable: (params, *inputs)
 KINKS = {
     "maximum": lambda p, x, y: np.abs(x - y),
@@ -65,6 +73,7 @@ KINKS = {
     "int_div": lambda p, x, y: _frac_dist(x / y) * np.abs(y),
     "max": lambda p, x: _top_gap(p, x),                         # ties at the maximum
     "min": lambda p, x: _top_gap(p, x, -1.0),
+    "sort": _sort_gap,                                          # ties swap places
 }
 GRAD_CASES = [c for c in all_cases() if c.grad or (c.op in KINKS and c.label != "int")]
 
