@@ -86,6 +86,18 @@ class TensorOps:
     def flatten(self, ndim=1): return _F().flatten(self, ndim)
     def squeeze(self): return _F().squeeze(self)
     def astype(self, dtype): return _F().cast(self, dtype)
+    def set(self, y):
+        """PyTensor's ``x[idx].set(y)``: ``T.set_subtensor(x[idx], y)``."""
+        return _F().set_subtensor(self, y)
+
+    def inc(self, y):
+        """PyTensor's ``x[idx].inc(y)``: ``T.inc_subtensor(x[idx], y)``."""
+        return _F().inc_subtensor(self, y)
+
+    def __setitem__(self, key, value):
+        raise TypeError(f"{self!r} does not support item assignment: graphs are immutable; use "
+                        f"T.set_subtensor(x[idx], value) (or x[idx].set(value)) and use its result")
+
     def sort(self, axis=-1): return _F().sort(self, axis)
     def argsort(self, axis=-1): return _F().argsort(self, axis)
     def cumsum(self, axis=None): return _F().cumsum(self, axis)
