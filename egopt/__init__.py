@@ -44,7 +44,5 @@ def __getattr__(name: str):
         import importlib
         return importlib.import_module(".rules", __name__)
     raise AttributeError(f"module 'egopt' has no attribute {name!r}")
-
-
-compile = None  # the name Theano users know as theano.compile; see egopt.runtime
-del compile
+from . import compile  # noqa: E402,F401  (theano.compile.nanguardmode, theano.compile.io)
+from . import ifelse as _ifelse_module  # noqa: E402,F401  (theano.ifelse.ifelse)

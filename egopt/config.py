@@ -32,7 +32,10 @@ _CHOICES: dict[str, tuple] = {
     "exception_verbosity": ("low", "high"),
     "warn_float64": ("ignore", "warn", "raise"),
 }
-_ALIASES = {"optimizer": {"fast_run": "egraph", None: "None", "none": "None"}}
+_ALIASES = {"optimizer": {"fast_run": "egraph", None: "None", "none": "None"},
+            # Theano's linkers (runtime/mode.py LINKER_ALIASES): the VMs with C thunks are "c"
+            "linker": {"cvm": "c", "cvm_nogc": "c", "c|py": "c", "c|py_nogc": "c", "vm": "auto",
+                       "vm_nogc": "auto"}}
 _DOC = {
     "floatX": "dtype of T.matrix() & co. and of Python floats in graphs",
     "device": "'cpu', or 'cuda' / 'cudaN' for a GPU",

@@ -21,6 +21,7 @@ from ..lang import frontend as F
 from ..lang.errors import DisconnectedInputError, EgoptError, EgoptTypeError, MissingField
 from ..lang.graph import Apply, Variable, ancestors, toposort
 from ..lang.ops import describe_call
+from ..lang.shape import with_static
 
 Seed = tuple[Variable, Variable]
 
@@ -59,7 +60,7 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
     seeds = _cost_seed(cost) + _known_seeds(known_grads)
     if not seeds:
         raise TypeError("grad: give a cost, or known_grads={variable: gradient} when cost is None")
-    const = list(consider_constant or ())
+    const = list(consider_constant or ()) + _disconnecting([v for v, _ in seeds])
     acc = backprop(seeds, wrts, const)
     reached = {id(v) for v in ancestors([v for v, _ in seeds], stop=const)}
     seed_values = {id(g) for _, g in seeds}
@@ -97,6 +98,15 @@ def Lop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
         raise ValueError(f"Lop: {len(fs)} expression(s) but {len(es)} eval point(s)")
     return grad(None, wrt, consider_constant=consider_constant,
                 disconnected_inputs=disconnected_inputs, known_grads=_Pairs(zip(fs, es)))
+
+
+# ops whose outputs grad treats as constants, as if listed in consider_constant
+# (theano.gradient.disconnected_grad)
+DISCONNECTING_OPS = frozenset({"disconnected_grad"})
+
+
+def _disconnecting(roots: Sequence[Variable]) -> list[Variable]:
+    return [o for node in toposort(list(roots)) if node.op.name in DISCONNECTING_OPS for o in node.outputs]
 
 
 class _Pairs(list):
@@ -174,6 +184,10 @@ def _fit(g: Any, node: Apply, i: int) -> Variable:
         raise EgoptTypeError(f"the vjp of op {node.op.name!r} returned a gradient of type {g.type} "
                              f"for input {i} of type {x.type}; fix it in "
                              f"{node.op.defined_in or 'egopt/lang'}")
+    if any(b == 1 and a is None for a, b in zip(g.type.shape, x.type.shape)):
+        # a broadcastable axis of x must stay one in its gradient (e.g. the slice of a join's
+        # gradient that belongs to a keepdims reduction): downstream VJPs broadcast against it
+        g = with_static(g, x.type.shape)
     return g if g.dtype == x.dtype else F.cast(g, x.dtype)
 
 

@@ -310,3 +310,13 @@ second = elemwise("second", _second, 2, _second_dtype,
                   vjp=lambda g, z, a, b: [None, g], c="{1}", sympy=lambda a, b: b, flops=0)
 identity = elemwise("identity", lambda x: x, 1, vjp=lambda g, z, x: [g], c="{0}",
                     sympy=lambda a: a, flops=0)
+
+# ---- gradient control (theano.gradient): the identity forward, a changed VJP -----------------------
+zero_grad = elemwise("zero_grad", lambda x: x, 1, vjp=lambda g, z, x: [F.zeros_like(g)], c="{0}",
+                     sympy=lambda a: a, flops=0)
+disconnected_grad = elemwise("disconnected_grad", lambda x: x, 1, vjp=_no_grad, c="{0}",
+                             sympy=lambda a: a, flops=0)
+grad_clip = elemwise("grad_clip", lambda x, lower=None, upper=None: x, 1,
+                     vjp=lambda g, z, x, lower, upper: [F.clip(g, lower, upper)], c="{0}",
+                     sympy=lambda a, lower=None, upper=None: a, flops=0, fmt="grad_clip({0})",
+                     params=("lower", "upper"))

@@ -274,3 +274,5 @@ from .shape import (  # noqa: E402
 )
 from .subtensor import getitem, inc_subtensor, set_subtensor, take  # noqa: E402
 from .blas import batched_dot, dot, matmul, outer, tensordot  # noqa: E402
+from .cumulative import cumprod, cumsum  # noqa: E402
+from .sorting import argsort, sort  # noqa: E402

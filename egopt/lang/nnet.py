@@ -141,11 +141,14 @@ def log_softmax(x, axis=-1):
 
 
 def relu(x, alpha=0):
-    """Rectifier, Theano's formula: ``0.5 * (1 + alpha) * x + 0.5 * (1 - alpha) * |x|``."""
+    """Rectifier ``max(x, 0)``, leaky with slope ``alpha`` below zero: ``x if x > 0 else alpha * x``.
+
+    Not Theano's formula ``0.5 * (1 + alpha) * x + 0.5 * (1 - alpha) * |x|``, which is NaN at
+    -inf and overflows to inf above half the largest float (docs/theano-differences.md)."""
     x = F.as_tensor_variable(x)
-    if alpha == 0:
-        return 0.5 * (x + abs(x))
-    return 0.5 * (1 + alpha) * x + 0.5 * (1 - alpha) * abs(x)
+    if isinstance(alpha, (int, float)) and alpha == 0:
+        return F.maximum(x, 0)
+    return F.switch(x > 0, x, alpha * x)
 
 
 def categorical_crossentropy(coding_dist, true_dist):
@@ -165,3 +168,33 @@ def binary_crossentropy(output, target):
     """``-(target * log(output) + (1 - target) * log(1 - output))``, elementwise."""
     output, target = F.as_tensor_variable(output), F.as_tensor_variable(target)
     return -(target * F.log(output) + (1 - target) * F.log(1 - output))
+
+
+# ---- more activations (Theano's T.nnet names), compositions of existing ops -----------------------
+
+def hard_sigmoid(x):
+    """Theano's piecewise-linear sigmoid: ``clip(0.2 * x + 0.5, 0, 1)``."""
+    x = F.as_tensor_variable(x)
+    return F.clip(0.2 * x + 0.5, 0, 1)
+
+
+def ultra_fast_sigmoid(x):
+    """Theano's approximate sigmoid; here the exact ``sigmoid`` (no faster, never less accurate)."""
+    return F.sigmoid(x)
+
+
+def softsign(x):
+    """``x / (1 + |x|)``."""
+    x = F.as_tensor_variable(x)
+    return x / (1 + abs(x))
+
+
+def elu(x, alpha=1.0):
+    """``x`` where positive, else ``alpha * expm1(x)``."""
+    x = F.as_tensor_variable(x)
+    return F.switch(x > 0, x, alpha * F.expm1(x))
+
+
+def selu(x):
+    """Scaled ELU with the self-normalising constants of Klambauer et al. (2017)."""
+    return 1.0507009873554805 * elu(x, 1.6732632423543772)

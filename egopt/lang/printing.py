@@ -283,9 +283,18 @@ def to_dot(obj, hide_unnamed: bool = True, original: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Theano's drawing options that change only the looks: accepted and ignored
+_PYDOT_COSMETIC = frozenset({"compact", "with_ids", "high_contrast", "cond_highlight", "colorCodes",
+                             "max_label_size", "scan_graphs", "var_with_name_simple"})
+
+
 def pydotprint(obj, outfile: str = "egopt_graph.png", format: str | None = None,
-               print_output_file: bool = True, hide_unnamed: bool = True, original: bool = False) -> str:
+               print_output_file: bool = True, hide_unnamed: bool = True, original: bool = False,
+               **cosmetic) -> str:
     """Draw a graph (variable, list, or compiled function) with Graphviz; returns the file written.
+
+    Theano's cosmetic options (``compact``, ``with_ids``, ``var_with_name_simple``, ...) are
+    accepted and ignored.
 
     The format comes from the file extension (``.png``, ``.svg``, ``.pdf``; ``.dot`` writes the
     DOT text only). Rendering needs Graphviz's ``dot`` program; without it the DOT text is
@@ -293,6 +302,9 @@ def pydotprint(obj, outfile: str = "egopt_graph.png", format: str | None = None,
     function the optimized graph is drawn, or with ``original=True`` the graph as built.
     ``hide_unnamed=False`` draws every intermediate result, not only the named ones.
     """
+    unknown = sorted(set(cosmetic) - _PYDOT_COSMETIC)
+    if unknown:
+        raise TypeError(f"pydotprint() got unexpected keyword argument(s) {unknown}")
     return render_dot(to_dot(obj, hide_unnamed=hide_unnamed, original=original), outfile, format,
                       print_output_file, who="pydotprint")
 

@@ -152,8 +152,75 @@ def _size_args(size, *params: Variable) -> tuple[Variable, tuple[int | None, ...
     return vec, tuple(int(s) if isinstance(s, (int, np.integer)) else None for s in items)
 
 
+class KeyState:
+    """A draw's key as Theano's tutorials handle a generator: ``seed(n)``, ``get_state()``,
+    ``set_state(state)`` (the state is the key array)."""
+
+    def __init__(self, key: np.ndarray):
+        self.key = key
+
+    def seed(self, seed: int) -> None:
+        self.key[...] = np.random.SeedSequence(seed).generate_state(2, np.uint64)
+
+    def get_state(self) -> np.ndarray:
+        return self.key.copy()
+
+    def set_state(self, state) -> None:
+        self.key[...] = np.asarray(state, dtype=np.uint64)
+
+
+class DrawRng:
+    """``rv.rng`` of a draw: ``get_value()`` / ``set_value()`` on its key's shared variable."""
+
+    def __init__(self, key: SharedVariable):
+        self.key = key
+
+    def get_value(self, borrow: bool = False) -> KeyState:
+        return KeyState(self.key.get_value(borrow=borrow))
+
+    def set_value(self, value, borrow: bool = False) -> None:
+        self.key.set_value(np.asarray(value.key if isinstance(value, KeyState) else value, dtype=np.uint64),
+                           borrow=borrow)
+
+
+def _with_rng(out: Variable, key: SharedVariable) -> Variable:
+    out.tag.rng = DrawRng(key)
+    return out
+
+
+def _looks_like_size(v) -> bool:
+    """A shape: a tuple or list, a 1-d integer array or variable (never a distribution parameter)."""
+    if isinstance(v, (tuple, list)):
+        return True
+    if isinstance(v, (np.ndarray, Variable)):
+        return v.ndim == 1 and np.dtype(v.dtype).kind in "iu"
+    return False
+
+
+def _order(args: tuple, kw: dict, params: tuple[str, ...], pytensor: tuple[str, ...] | None = None) -> dict:
+    """Positional arguments in Theano's order (``size`` first) or PyTensor's (``size`` after the
+    distribution's parameters), told apart by the first one: a shape means Theano's
+    (``srng.normal((2, 3), 0, 1)``), a parameter PyTensor's (``srng.normal(0, 1, size=(2, 3))``).
+    A lone int with no ``size=`` is a size, as in NumPy and Theano (``srng.uniform(5)``)."""
+    if not args:
+        return kw
+    first = args[0]
+    lone_int = isinstance(first, (int, np.integer)) and len(args) == 1 and "size" not in kw
+    names = ("size",) + params if _looks_like_size(first) or lone_int else (pytensor or params + ("size",))
+    if len(args) > len(names):
+        raise TypeError(f"too many positional arguments {args!r}: expected at most {names}")
+    for name, v in zip(names, args):
+        if name in kw:
+            raise TypeError(f"got multiple values for argument {name!r}")
+        kw[name] = v
+    return kw
+
+
 class RandomStream:
     """Random draws for graphs; each method returns a symbolic draw that changes at every call.
+
+    Positional arguments follow Theano (``srng.normal((2, 3), 0., 1.)``: size first) or PyTensor
+    (``srng.normal(0., 1., size=(2, 3))``: the parameters first), told apart by the first one.
 
     >>> import egopt, egopt.tensor as T
     >>> srng = T.random.RandomStream(seed=42)
@@ -195,38 +262,54 @@ class RandomStream:
     def _float(self, dtype) -> str:
         return dtypes.canonical(dtype or config.floatX)
 
-    def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, *, loc=None, scale=None) -> Variable:
+    def normal(self, *args, **kw) -> Variable:
         """Normal draws of mean ``avg`` (``loc``) and standard deviation ``std`` (``scale``)."""
+        return self._normal(**_order(args, kw, ("avg", "std")))
+
+    def _normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, *, loc=None, scale=None) -> Variable:
         avg = loc if loc is not None else avg
         std = scale if scale is not None else std
         dt = self._float(dtype)
         avg, std = (F.cast(F.as_tensor_variable(v), dt) for v in (avg, std))
         vec, static = _size_args(size, avg, std)
-        z = standard_normal_op(self._key(), vec, shape=static, dtype=dt)
-        return avg + std * z
+        key = self._key()
+        z = standard_normal_op(key, vec, shape=static, dtype=dt)
+        return _with_rng(avg + std * z, key)
 
-    def uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None) -> Variable:
+    def uniform(self, *args, **kw) -> Variable:
         """Uniform draws on [low, high)."""
+        return self._uniform(**_order(args, kw, ("low", "high")))
+
+    def _uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None) -> Variable:
         dt = self._float(dtype)
         low, high = (F.cast(F.as_tensor_variable(v), dt) for v in (low, high))
         vec, static = _size_args(size, low, high)
-        u = uniform01_op(self._key(), vec, shape=static, dtype=dt)
-        return low + (high - low) * u
+        key = self._key()
+        u = uniform01_op(key, vec, shape=static, dtype=dt)
+        return _with_rng(low + (high - low) * u, key)
 
-    def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64") -> Variable:
+    def binomial(self, *args, **kw) -> Variable:
         """Binomial draws: successes among ``n`` trials of probability ``p``."""
+        return self._binomial(**_order(args, kw, ("n", "p")))
+
+    def _binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64") -> Variable:
         n, p = F.as_tensor_variable(n), F.cast(F.as_tensor_variable(p), "float64")
         vec, static = _size_args(size, n, p)
-        return binomial_op(self._key(), vec, F.cast(n, "int64"), p, shape=static,
-                           dtype=dtypes.canonical(dtype))
+        key = self._key()
+        return _with_rng(binomial_op(key, vec, F.cast(n, "int64"), p, shape=static,
+                                     dtype=dtypes.canonical(dtype)), key)
 
-    def choice(self, size=None, a=2, replace: bool = True, p=None, ndim=None, dtype=None) -> Variable:
+    def choice(self, *args, **kw) -> Variable:
         """Draws from ``a`` (a vector, or range(a) for an int), with probabilities ``p``."""
+        return self._choice(**_order(args, kw, ("a", "replace", "p"), ("a", "size", "replace", "p")))
+
+    def _choice(self, size=None, a=2, replace: bool = True, p=None, ndim=None, dtype=None) -> Variable:
         a = F.as_tensor_variable(a)
         vec, static = _size_args(() if size is None else size)
         extra = [F.cast(F.as_tensor_variable(p), "float64")] if p is not None else []
-        out = choice_op(self._key(), vec, a, *extra, shape=static, replace=bool(replace))
-        return F.cast(out, dtype) if dtype else out
+        key = self._key()
+        out = choice_op(key, vec, a, *extra, shape=static, replace=bool(replace))
+        return _with_rng(F.cast(out, dtype) if dtype else out, key)
 
     def permutation(self, size=None, n=1, ndim=None, dtype="int64") -> Variable:
         """A random permutation of ``range(n)``."""

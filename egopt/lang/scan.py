@@ -199,7 +199,7 @@ def _normalize_seq(s) -> tuple[Variable, list[int]]:
     if isinstance(s, dict):
         taps = s.get("taps", [0])
         taps = [0] if taps is None else ([taps] if isinstance(taps, int) else list(taps))
-        return F.as_tensor_variable(s["input"]), sorted(taps)
+        return F.as_tensor_variable(s["input"]), taps
     return F.as_tensor_variable(s), [0]
 
 
@@ -214,8 +214,15 @@ def _normalize_out(o) -> tuple[Variable | None, list[int]]:
         taps = [taps] if isinstance(taps, int) else list(taps)
         if not taps or any(t >= 0 for t in taps):
             raise ValueError(f"scan: output taps must be negative, got {taps}")
-        return F.as_tensor_variable(init), sorted(taps)
+        return F.as_tensor_variable(init), taps
     return F.as_tensor_variable(o), [-1]
+
+
+def _in_user_order(placeholders: list, user_taps: list[int]) -> list:
+    """The slices in the order the user listed the taps (Theano's: fn gets ``x[t+1], x[t]`` for
+    ``taps=[1, 0]``); the loop itself keeps them sorted."""
+    by_tap = dict(zip(sorted(user_taps), placeholders))
+    return [by_tap[k] for k in user_taps]
 
 
 def _as_list(x) -> list:
@@ -248,8 +255,12 @@ def _parse_result(res):
 
 def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_steps=None,
          truncate_gradient: int = -1, go_backwards: bool = False, mode=None, name: str | None = None,
-         profile: bool = False, allow_gc=None, strict: bool = False, return_list: bool = False):
+         profile: bool = False, allow_gc=None, strict: bool = False, return_list: bool = False,
+         return_updates: bool = True):
     """Theano's ``scan``: ``fn(*sequence_slices, *previous_outputs, *non_sequences)`` run for each step.
+
+    ``return_updates=False`` (PyTensor's): only the outputs; the updates become the shared
+    variables' default updates.
 
     Returns ``(outputs, updates)``: the history of each output (``(n_steps, ...)``; a single
     variable when there is one output, unless ``return_list``) and an ``OrderedDict`` of the
@@ -262,8 +273,10 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
     array([1., 3., 6.])
     """
     loc = SourceLoc.capture()
-    seq_specs = [_normalize_seq(s) for s in _as_list(sequences)]
-    out_specs = [_normalize_out(o) for o in _as_list(outputs_info)]
+    user_seq_specs = [_normalize_seq(s) for s in _as_list(sequences)]
+    user_out_specs = [_normalize_out(o) for o in _as_list(outputs_info)]
+    seq_specs = [(x, sorted(taps)) for x, taps in user_seq_specs]
+    out_specs = [(init, sorted(taps)) for init, taps in user_out_specs]
     nonseqs = [F.as_tensor_variable(v) for v in _as_list(non_sequences)]
 
     outer_seqs, seq_slices = [], []
@@ -296,7 +309,12 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
         tap_inputs.append([_placeholder(row, f"{init.name or f'out{i}'}[t{k:+d}]") for k in taps])
     nonseq_ph = [v if isinstance(v, Constant) else _placeholder(v.type, v.name) for v in nonseqs]
 
-    args = seq_slices + [p for ps in tap_inputs for p in ps] + nonseqs
+    seq_args, start = [], 0
+    for _, taps in user_seq_specs:
+        seq_args += _in_user_order(seq_slices[start:start + len(taps)], taps)
+        start += len(taps)
+    tap_args = [p for ps, (_, taps) in zip(tap_inputs, user_out_specs) for p in _in_user_order(ps, taps)]
+    args = seq_args + tap_args + nonseqs
     outs, updates, cond = _parse_result(fn(*args))
     if out_specs and len(outs) != len(out_specs):
         raise ValueError(f"scan: fn returned {len(outs)} output(s) but outputs_info has {len(out_specs)} entries")
@@ -360,9 +378,14 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
     results = node.outputs[:n_user]
     # (a loop of zero steps leaves a shared variable as it was)
     new_updates = OrderedDict((k, scan_last(node.outputs[n_user + j], k)) for j, (k, _) in enumerate(upd_pairs))
-    if len(results) == 1 and not return_list:
-        return results[0], new_updates
-    return list(results), new_updates
+    out = results[0] if len(results) == 1 and not return_list else list(results)
+    if not return_updates:
+        # PyTensor's return_updates=False: the loop's updates become the shared variables'
+        # default updates, which every function using the outputs then applies
+        for k, v in new_updates.items():
+            k.default_update = v
+        return out
+    return out, new_updates
 
 
 def map(fn: Callable, sequences, non_sequences=None, truncate_gradient: int = -1, go_backwards: bool = False,

@@ -75,9 +75,13 @@ def _ds_vjp(node, g):
 dimshuffle_op = _shape_op("dimshuffle", _ds_infer, _ds_perform, _ds_vjp)
 
 
-def dimshuffle(x, pattern) -> Variable:
-    """Reorder axes and insert broadcastable ones: ``x.dimshuffle(0, 'x', 1)``; ``'x'`` adds an axis."""
+def dimshuffle(x, *pattern) -> Variable:
+    """Reorder axes and insert broadcastable ones: ``x.dimshuffle(0, 'x', 1)``; ``'x'`` adds an axis.
+
+    The pattern is one sequence or several arguments: ``dimshuffle(x, (1, 0))``, ``dimshuffle(x, 1, 0)``."""
     x = F.as_tensor_variable(x)
+    if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
+        pattern = pattern[0]
     pattern = tuple(p if p == "x" else int(p) for p in pattern)
     if pattern == tuple(range(x.ndim)):
         return x

@@ -86,6 +86,31 @@ class TensorOps:
     def flatten(self, ndim=1): return _F().flatten(self, ndim)
     def squeeze(self): return _F().squeeze(self)
     def astype(self, dtype): return _F().cast(self, dtype)
+    def set(self, y):
+        """PyTensor's ``x[idx].set(y)``: ``T.set_subtensor(x[idx], y)``."""
+        return _F().set_subtensor(self, y)
+
+    def inc(self, y):
+        """PyTensor's ``x[idx].inc(y)``: ``T.inc_subtensor(x[idx], y)``."""
+        return _F().inc_subtensor(self, y)
+
+    def __setitem__(self, key, value):
+        raise TypeError(f"{self!r} does not support item assignment: graphs are immutable; use "
+                        f"T.set_subtensor(x[idx], value) (or x[idx].set(value)) and use its result")
+
+    def sort(self, axis=-1): return _F().sort(self, axis)
+    def argsort(self, axis=-1): return _F().argsort(self, axis)
+    def cumsum(self, axis=None): return _F().cumsum(self, axis)
+    def cumprod(self, axis=None): return _F().cumprod(self, axis)
+
+    @property
+    def rng(self):
+        """A random draw's generator state (Theano's ``rv.rng``: ``.get_value()`` gives an object
+        with ``.seed(n)``, ``.get_state()``, ``.set_state(s)``; ``.set_value()`` puts it back)."""
+        state = getattr(self.tag, "rng", None)
+        if state is None:
+            raise AttributeError(f"{self!r} is not a random draw: it has no rng")
+        return state
     def dot(self, o): return _F().dot(self, o)
     def clip(self, lo, hi): return _F().clip(self, lo, hi)
     def copy(self): return _F().identity(self)

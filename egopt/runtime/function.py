@@ -384,6 +384,28 @@ class Function:
             return "profiling is off: compile with profile=True"
         return self.profile.table()
 
+    def copy(self, share_memory: bool = False, swap=None, delete_updates: bool = False,
+             name: str | None = None, profile: bool | None = None) -> "Function":
+        """Theano's ``f.copy``: this function compiled again, with shared variables swapped
+        (``swap={old_shared: new_shared}``, in its outputs and updates) or without its updates.
+        ``share_memory`` is accepted for compatibility (copies never share intermediate buffers)."""
+        swap = dict(swap or {})
+        for old, new in swap.items():
+            if not isinstance(old, SharedVariable) or not isinstance(new, SharedVariable):
+                raise TypeError(f"copy: swap maps shared variables to shared variables, got {old!r}: {new!r}")
+            _check_same_type(old, new, f"copy: swap[{old!r}]")
+        outputs, updates = self._source
+        exprs = outputs + [e for _, e in updates]
+        exprs = clone_replace(exprs, swap) if swap else exprs
+        outs = exprs[:len(outputs)]
+        upd = [] if delete_updates else [(swap.get(k, k), e) for (k, _), e in zip(updates, exprs[len(outputs):])]
+        spec = self._spec
+        return Function(self.ins, None if spec["outputs"] is None else outs[0] if self.single else outs, upd,
+                        None, spec["mode"], spec["profile"] if profile is None else profile,
+                        "ignore" if delete_updates else spec["on_unused_input"], name or self.name,
+                        spec["allow_input_downcast"],
+                        True)   # default updates are in self._source already
+
     # ---- pickling: the graph (as flat data) and its shared variables travel; compiling is redone ----------
     def __reduce__(self):
         outputs, updates = self._source

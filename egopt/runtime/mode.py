@@ -9,6 +9,12 @@ from .. import config
 
 LINKERS = ("auto", "c", "cuda", "py")
 OPTIMIZERS = ("egraph", "fast_compile", "None", None)
+# Theano's and PyTensor's linker and optimizer names, for programs that spell them out
+# (``theano.Mode(linker='vm')`` in the tutorial on ifelse); the VMs with C thunks are the C linker
+LINKER_ALIASES = {"cvm": "c", "cvm_nogc": "c", "c|py": "c", "c|py_nogc": "c", "vm": "auto",
+                  "vm_nogc": "auto", "numba": "auto", "jax": "auto"}
+OPTIMIZER_ALIASES = {"fast_run": "egraph", "o4": "egraph", "o3": "egraph", "unsafe": "egraph",
+                     "stabilize": "egraph", "o1": "fast_compile", "merge": "fast_compile"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,10 @@ class Mode:
     options: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
+        if isinstance(self.linker, str) and self.linker.lower() in LINKER_ALIASES:
+            object.__setattr__(self, "linker", LINKER_ALIASES[self.linker.lower()])
+        if isinstance(self.optimizer, str) and self.optimizer.lower() in OPTIMIZER_ALIASES:
+            object.__setattr__(self, "optimizer", OPTIMIZER_ALIASES[self.optimizer.lower()])
         if self.linker not in LINKERS:
             raise ValueError(f"Mode: linker must be one of {LINKERS}, not {self.linker!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -66,6 +76,8 @@ PREDEFINED = {
     "NanGuardMode": Mode("egraph", "py", name="NanGuardMode", options={"check": "nanguard"}),
     "py": Mode(None, "py", name="py"),
 }
+# PyTensor's mode names (its compiled backends): the e-graph optimizer and the best linker
+PYTENSOR_MODES = {"C": "c", "CVM": "c", "NUMBA": "auto", "JAX": "auto", "PYTORCH": "auto", "MLX": "auto"}
 
 
 def get_mode(mode) -> Mode:
@@ -77,6 +89,8 @@ def get_mode(mode) -> Mode:
         return mode
     if isinstance(mode, str) and mode in PREDEFINED:
         return PREDEFINED[mode]
+    if isinstance(mode, str) and mode in PYTENSOR_MODES:
+        return Mode("egraph", PYTENSOR_MODES[mode], name=mode)
     raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(PREDEFINED)} or egopt.Mode(...)")
 
 

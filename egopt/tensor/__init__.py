@@ -12,6 +12,12 @@ from ..lang.shared import SharedVariable  # noqa: F401
 from . import nnet  # noqa: F401
 from . import signal  # noqa: F401
 from . import random, shared_randomstreams  # noqa: F401
+from ..lang.numpy_like import (  # noqa: F401  (compositions of existing ops)
+    broadcast_to, diagonal, diff, exp2, expit, full, full_like, hstack, isclose, linspace, logit, moveaxis,
+    reciprocal, swapaxes, trace, vstack,
+)
+from . import extra_ops, special  # noqa: F401  (T.extra_ops.cumsum; PyTensor's pt.special.softmax)
+from ..lang.nnet import log_softmax, logsumexp, softmax  # noqa: F401  (PyTensor: pt.softmax, pt.logsumexp)
 from ..grad import grad, Lop, Rop, jacobian, hessian  # noqa: F401
 
 TensorVariable = Variable

@@ -45,6 +45,15 @@ BINARY = ["add", "sub", "mul", "true_div", "maximum", "minimum", "pow"]
 CONSTS = [0.0, 1.0, -1.0, 2.0, 0.5, 3.0]
 KINDS = ["unary", "binary", "binary", "const", "pattern", "reduce", "transpose", "index", "dot"]
 PATTERNS = ["log1p", "expm1", "zero", "self", "factor", "sigmoid", "logsig", "softplus", "swap"]
+# the wider sweep: views, joins, comparisons and selection, indexing writes, more reductions
+EXTENDED_KINDS = KINDS + ["compare", "clip", "join", "reshape", "view", "advindex", "incsub", "reduce2",
+                          "argmax", "cast", "sortcum"]
+# kinds whose graphs are differentiable almost everywhere (for gradient sweeps)
+SMOOTH_KINDS = ["unary", "binary", "const", "reduce", "transpose", "index", "dot", "join", "reshape", "view",
+                "advindex", "incsub", "reduce2", "clip", "compare"]
+INT_UNARY = ["abs", "neg", "sqr"]
+INT_BINARY = ["add", "sub", "mul", "maximum", "minimum", "int_div", "mod"]
+INT_CONSTS = [0, 1, -1, 2, 3]
 
 
 def _sub_shape(draw, universe, min_nd=0):
@@ -55,11 +64,16 @@ def _sub_shape(draw, universe, min_nd=0):
 
 @st.composite
 def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] = ("float64",),
-           max_side: int = 4, mixed: bool = False) -> Graph:
+           max_side: int = 4, mixed: bool = False, kinds: Sequence[str] = tuple(KINDS),
+           min_side: int = 1) -> Graph:
     """A random well-typed graph (elementwise, broadcasting, reductions, dot, transposes, indexing).
 
-    ``mixed``: each input draws its own dtype from ``dtypes`` (NumPy promotion inside the graph)."""
-    universe = tuple(draw(st.integers(1, max_side)) for _ in range(draw(st.integers(0, 2))))
+    ``mixed``: each input draws its own dtype from ``dtypes`` (NumPy promotion inside the graph).
+    ``kinds``: the kinds of step to draw from (``EXTENDED_KINDS`` adds views, joins, comparisons,
+    clip, reshapes, advanced indexing, set/inc_subtensor, var/std/prod, argmax, casts, sort and
+    running sums/products); integer
+    dtypes draw integer-safe ops. ``min_side=0`` draws empty axes too."""
+    universe = tuple(draw(st.integers(min_side, max_side)) for _ in range(draw(st.integers(0, 2))))
     dtype = draw(st.sampled_from(list(dtypes)))
     inputs = []
     for i in range(draw(st.integers(1, max_inputs))):
@@ -71,7 +85,7 @@ def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] 
     pool: list[Variable] = list(inputs)
     steps = []
     for _ in range(draw(st.integers(1, max_steps))):
-        kind = draw(st.sampled_from(KINDS))
+        kind = draw(st.sampled_from(list(kinds)))
         a = draw(st.sampled_from(pool))
         b = draw(st.sampled_from(pool))
         try:
@@ -90,10 +104,18 @@ def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] 
 
 
 def _step(draw, kind, a, b):
+    integer = np.dtype(a.dtype).kind in "iu"
     if kind == "unary":
-        return getattr(T, draw(st.sampled_from(UNARY)))(a)
+        return getattr(T, draw(st.sampled_from(INT_UNARY if integer else UNARY)))(a)
     if kind == "binary":
-        return getattr(T, draw(st.sampled_from(BINARY)))(a, b)
+        return getattr(T, draw(st.sampled_from(INT_BINARY if integer else BINARY)))(a, b)
+    if kind == "const" and integer:
+        c = draw(st.sampled_from(INT_CONSTS))
+        op = draw(st.sampled_from(["add", "sub", "mul", "maximum", "int_div", "mod", "rsub"]))
+        return c - a if op == "rsub" else getattr(T, op)(a, c)
+    if kind in ("compare", "clip", "join", "reshape", "view", "advindex", "incsub", "reduce2", "argmax", "cast",
+                "sortcum"):
+        return _extended_step(draw, kind, a, b)
     if kind == "const":
         c = draw(st.sampled_from(CONSTS))
         op = draw(st.sampled_from(["add", "sub", "mul", "true_div", "pow", "rsub", "rdiv"]))
@@ -127,6 +149,86 @@ def _step(draw, kind, a, b):
     return None
 
 
+def _extended_step(draw, kind, a, b):
+    """The wider sweep's steps (``EXTENDED_KINDS``); None where a step does not apply."""
+    if kind == "compare":
+        cmp = draw(st.sampled_from(["lt", "le", "gt", "ge", "eq", "neq"]))
+        cond = getattr(T, cmp)(a, b)
+        if draw(st.booleans()):
+            cond = draw(st.sampled_from([lambda c: ~c, lambda c: c & (a > 0), lambda c: c | T.eq(b, 0)]))(cond)
+        return T.switch(cond, a, b) if draw(st.booleans()) else T.where(cond, b, a * 2)
+    if kind == "clip":
+        lo = draw(st.sampled_from([-1, 0, -2]))
+        return T.clip(a, lo, lo + draw(st.sampled_from([0, 1, 3])))
+    if kind == "join":
+        if a.ndim == 0:
+            return T.stack([a, b]) if b.ndim == 0 else None
+        axis = draw(st.integers(0, a.ndim - 1))
+        return T.concatenate([a, b], axis=axis) if draw(st.booleans()) else T.stack([a, b], axis=axis)
+    if kind == "reshape":
+        if a.ndim == 0:
+            return a.reshape((1,)) if draw(st.booleans()) else None
+        flat = a.flatten()
+        if a.ndim == 1:
+            return flat.reshape((1, -1)) if draw(st.booleans()) else a.dimshuffle("x", 0)
+        return flat if draw(st.booleans()) else a.reshape((-1, a.shape[a.ndim - 1]))
+    if kind == "view":
+        if a.ndim == 0:
+            return None
+        view = draw(st.sampled_from(["tail", "step", "neg", "last_axis", "expand"]))
+        if view == "tail":
+            return a[1:]
+        if view == "step":
+            return a[::2]
+        if view == "neg":
+            return a[-1]
+        if view == "last_axis":
+            return a[:, 0] if a.ndim >= 2 else a[:-1]
+        return a.dimshuffle(*(["x"] + list(range(a.ndim))))
+    if kind == "advindex":
+        if a.ndim == 0:
+            return None
+        idx = draw(st.sampled_from([[0], [0, 0], [-1, 0]]))
+        return a[np.array(idx, dtype="int64")]
+    if kind == "incsub":
+        if a.ndim == 0:
+            return None
+        op = draw(st.sampled_from(["set", "inc", "inc_adv", "set_slice"]))
+        if op == "set":
+            return T.set_subtensor(a[0], b.sum() if b.ndim else b)
+        if op == "inc":
+            return T.inc_subtensor(a[-1], b.max() if b.ndim else b)
+        if op == "inc_adv":
+            return T.inc_subtensor(a[np.array([0, 0], dtype="int64")], b.min() if b.ndim else b)
+        return T.set_subtensor(a[::2], a[::2] * 2)
+    if kind == "reduce2":
+        if a.ndim == 0:
+            return None
+        op = draw(st.sampled_from(["prod", "var", "std", "sum"]))
+        if np.dtype(a.dtype).kind in "iu" and op in ("var", "std"):
+            return None
+        axis = draw(st.one_of(st.none(), st.integers(-a.ndim, a.ndim - 1),
+                              st.just(tuple(range(a.ndim)))))
+        return getattr(T, op)(a, axis=axis, keepdims=draw(st.booleans()))
+    if kind == "argmax":
+        if a.ndim == 0:
+            return None
+        op = draw(st.sampled_from([T.argmax, T.argmin]))
+        axis = draw(st.one_of(st.none(), st.integers(0, a.ndim - 1)))
+        return T.cast(op(a, axis=axis, keepdims=draw(st.booleans())), a.dtype) + a.sum()
+    if kind == "sortcum":
+        axis = draw(st.one_of(st.none(), st.integers(-a.ndim, a.ndim - 1))) if a.ndim else None
+        op = draw(st.sampled_from([T.sort, T.cumsum, T.cumprod]))
+        return op(a, axis=axis) if op is not T.cumprod else op(T.clip(a, -2, 2), axis=axis)
+    if kind == "cast":
+        if np.dtype(a.dtype).kind in "iu":
+            return T.cast(T.cast(a, "float64") * 0.5, a.dtype) if draw(st.booleans()) else \
+                T.cast(T.cast(a, "int32"), a.dtype)
+        other = "float32" if a.dtype == "float64" else "float64"
+        return T.cast(T.cast(a, other), a.dtype)
+    return None
+
+
 def _universe_shape_of(universe, var: Variable) -> tuple[int, ...]:
     tail = universe[len(universe) - var.ndim:] if var.ndim else ()
     return tuple(1 if s == 1 else u for s, u in zip(var.type.shape, tail))
@@ -146,6 +248,13 @@ def arrays_for(draw, graph: Graph, edge: bool = True) -> list[np.ndarray]:
     for v in graph.inputs:
         shape = _universe_shape(graph, v)
         n = int(np.prod(shape, dtype=np.int64))
+        if np.dtype(v.dtype).kind in "iu":
+            info = np.iinfo(v.dtype)
+            moderate = st.integers(max(info.min, -5), min(info.max, 5))
+            big = st.sampled_from([0, 1, 2, int(info.max) // 4, int(info.min) // 4 if info.min else 7])
+            elems = st.one_of(moderate, big) if edge else moderate
+            out.append(np.array(draw(st.lists(elems, min_size=n, max_size=n)), dtype=v.dtype).reshape(shape))
+            continue
         moderate = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
         elems = st.one_of(moderate, st.sampled_from(EDGE_VALUES)) if edge else moderate
         vals = draw(st.lists(elems, min_size=n, max_size=n))

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+import egopt.gradient as G
 import egopt.tensor as T
 from tests.cases import Case, array, broadcast_shapes, dtype, shape
 
@@ -106,6 +107,12 @@ CASES = (
        Case("cast", _cast_gen, lambda x: T.cast(x, "int32"), lambda x: x.astype("int32"), grad=False),
        Case("cast", _cast_gen, lambda x: T.cast(x, "float32"), lambda x: x.astype("float32"),
             label="float32"),
+       # gradient controls: the identity forward (their VJPs: tests/grad/test_grad.py)
+       Case("zero_grad", _cast_gen, G.zero_grad, lambda x: x, grad=False),
+       Case("disconnected_grad", _cast_gen, G.disconnected_grad, lambda x: x, grad=False),
+       Case("grad_clip", _cast_gen, lambda x: G.grad_clip(x, -1, 1), lambda x: x, grad=False),
+       Case("grad_clip", lambda d: [array(d, shape(d), dtype(d), -3, 3)], lambda x: G.grad_clip(x, -1e9, 1e9) ** 2,
+            np.square, label="wide", also_covers=("sqr",)),     # within the bounds: the true derivative
        Case("add", lambda d: [array(d, shape(d), "float32")], lambda x: x * 0.5 + 1,
             lambda x: x * np.float32(0.5) + np.float32(1), label="weak-scalar", also_covers=("mul",))]
 )

@@ -46,7 +46,7 @@ CASES = [
     Case("logsumexp", lambda d: [np.array([[0.0, -40.0, -50.0], [-np.inf, -np.inf, -np.inf]])],
          lambda x: T.nnet.logsumexp(x, axis=-1), lambda x: np.array([math.exp(-40) + math.exp(-50), -np.inf]),
          label="dominant", symbolic=_nd, grad=False),
-    Case("abs", _mat, T.nnet.relu, lambda x: np.maximum(x, 0), label="relu", symbolic=_nd, grad=False),
+    Case("maximum", _mat, T.nnet.relu, lambda x: np.maximum(x, 0), label="relu", symbolic=_nd, grad=False),
     Case("log", _xent_gen, T.nnet.categorical_crossentropy,
          lambda p, y: -np.log(p[np.arange(len(y)), y]), label="xent-index", symbolic=_nd, grad_wrt=(0,),
          also_covers=("advanced_subtensor", "arange")),

@@ -174,3 +174,50 @@ def test_softmax_regression_forward():
     np.testing.assert_array_equal(got_pred, p.argmax(axis=1))
     np.testing.assert_allclose(got_nll, -np.mean(np.log(p)[np.arange(n), yv]), rtol=1e-12)
     np.testing.assert_allclose(got_err, np.mean(p.argmax(axis=1) != yv))
+
+
+def test_copying_functions():
+    """The tutorial's 'Copying functions': swap a shared variable, or drop the updates."""
+    state = theano.shared(0)
+    inc = T.iscalar("inc")
+    accumulator = theano.function([inc], state, updates=[(state, state + inc)])
+    accumulator(10)
+    assert state.get_value() == 10
+    new_state = theano.shared(0)
+    new_accumulator = accumulator.copy(swap={state: new_state})
+    assert new_accumulator(100) == 0
+    assert new_state.get_value() == 100 and state.get_value() == 10
+    null_accumulator = accumulator.copy(delete_updates=True)
+    assert null_accumulator(9000) == 10 and state.get_value() == 10
+    assert accumulator(1) == 10 and state.get_value() == 11
+    with pytest.raises(TypeError, match="swap"):
+        accumulator.copy(swap={state: theano.shared(np.zeros(2))})
+
+
+def test_using_random_numbers_seeding_and_sharing_streams():
+    """The tutorial's 'Using Random Numbers': ``rv.rng`` seeded, its state saved and restored."""
+    from egopt.tensor.shared_randomstreams import RandomStreams
+    srng = RandomStreams(seed=234)
+    rv_u = srng.uniform((2, 2))
+    f = function([], rv_u)
+    nearly_zeros = function([], rv_u + rv_u - 2 * rv_u)
+    np.testing.assert_allclose(nearly_zeros(), np.zeros((2, 2)), atol=1e-15)
+
+    def seeded(seed):
+        rng_val = rv_u.rng.get_value(borrow=True)
+        rng_val.seed(seed)
+        rv_u.rng.set_value(rng_val, borrow=True)
+        return f()
+    np.testing.assert_array_equal(seeded(89234), seeded(89234))
+    assert not np.array_equal(seeded(89234), seeded(1))
+    state_after_v0 = rv_u.rng.get_value().get_state()
+    nearly_zeros()                       # advances rv_u's key
+    v1 = f()
+    rng = rv_u.rng.get_value(borrow=True)
+    rng.set_state(state_after_v0)
+    rv_u.rng.set_value(rng, borrow=True)
+    v2, v3 = f(), f()
+    assert not np.array_equal(v1, v2)
+    np.testing.assert_array_equal(v1, v3)
+    with pytest.raises(AttributeError, match="not a random draw"):
+        T.dvector("x").rng

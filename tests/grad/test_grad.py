@@ -256,3 +256,46 @@ def test_lop_is_a_vector_jacobian_product():
 
 def test_egopt_grad_and_tensor_grad_are_this_function():
     assert egopt.grad is grad and T.grad is grad and egopt.gradient.grad is grad
+
+
+@pytest.mark.parametrize("reduce", ["max", "prod", "sum"])
+def test_a_broadcastable_input_keeps_its_broadcastable_gradient(reduce):
+    """The gradient a VJP returns for an input with a static size-1 axis keeps that axis
+    broadcastable (found by the random-graph sweep: the slice of a join's gradient for a keepdims
+    reduction was typed with an unknown size, and the reduction's VJP then failed at run time with
+    'size 1 ... not marked broadcastable')."""
+    x = T.dvector("x")
+    r = getattr(T, reduce)(x, keepdims=True)
+    y = T.concatenate([x, abs(r)])
+    g = T.grad(y.sum() + (y * y).sum(), x)
+    xv = np.array([0.3, -2.0, 0.7])
+    ref = {"max": np.array([0, 0, 1.0]), "prod": np.prod(xv) / xv, "sum": np.ones(3)}[reduce]
+    yv = np.concatenate([xv, [abs(getattr(np, reduce)(xv))]])
+    dy = 1 + 2 * yv
+    want = dy[:3] + dy[3] * np.sign(getattr(np, reduce)(xv)) * ref
+    for mode in ("FAST_COMPILE", "FAST_RUN"):
+        np.testing.assert_allclose(egopt.function([x], g, mode=mode)(xv), want)
+
+
+def test_gradient_controls_zero_disconnected_and_clip():
+    """theano.gradient.zero_grad / disconnected_grad / grad_clip: identity forward, changed VJP."""
+    from egopt import gradient as G
+    x, w = T.dvector("x"), T.dscalar("w")
+    xv, wv = np.array([0.1, 2.0]), 3.0
+    y = (G.zero_grad(x * w) * x).sum()
+    y2 = (G.disconnected_grad(x * w) * x).sum()
+    y3 = (G.grad_clip(x * w, -1.0, 1.0) ** 2).sum()
+    for mode in ("FAST_COMPILE", "FAST_RUN"):
+        f = egopt.function([x, w], [y, grad(y, x), grad(y, w), grad(y2, x), grad(y3, x), y3], mode=mode)
+        v, gx, gw, gx2, gx3, v3 = f(xv, wv)
+        np.testing.assert_allclose(v, (xv * wv * xv).sum())
+        np.testing.assert_allclose(gx, xv * wv)            # only the direct path
+        assert gw == 0.0
+        np.testing.assert_allclose(gx2, xv * wv)
+        np.testing.assert_allclose(v3, ((xv * wv) ** 2).sum())
+        np.testing.assert_allclose(gx3, np.clip(2 * xv * wv, -1, 1) * wv)
+    with pytest.raises(DisconnectedInputError):
+        grad(y2, w)                                        # disconnected, as in Theano
+    assert grad(y2, w, disconnected_inputs="ignore").eval({x: xv, w: wv}) == 0.0
+    with pytest.raises(ValueError, match="lower_bound"):
+        G.grad_clip(x, 1.0, -1.0)

@@ -157,3 +157,34 @@ def test_pool_gradient_when_windows_tile_the_input(ws, mode):
     v = T.dtensor4("x")
     got = egopt.function([v], T.signal.pool.pool_2d(v, ws, mode=mode))(x)
     np.testing.assert_allclose(got, pool_2d_loops(x, ws, True, None, (0, 0), mode), rtol=1e-12)
+
+
+def test_relu_is_exact_at_the_extremes_and_keeps_integer_dtypes():
+    """relu was Theano's 0.5 * (x + |x|): NaN at -inf, inf at 1e308, float64 for int input
+    (found by the robustness sweep against NumPy's maximum(x, 0))."""
+    x = T.dvector("x")
+    v = np.array([-np.inf, -2.0, 0.0, 3.0, 1e308, np.nan])
+    for mode in ("FAST_COMPILE", "FAST_RUN"):
+        plain, leaky = egopt.function([x], [T.nnet.relu(x), T.nnet.relu(x, 0.1)], mode=mode)(v)
+        np.testing.assert_array_equal(plain, np.maximum(v, 0))
+        np.testing.assert_array_equal(leaky, np.where(v > 0, v, 0.1 * v))
+    i = T.ivector("i")
+    out = egopt.function([i], T.nnet.relu(i))(np.array([-3, 0, 4], dtype="int32"))
+    assert out.dtype == np.int32 and out.tolist() == [0, 0, 4]
+    g = egopt.function([x], T.grad(T.nnet.relu(x, 0.1).sum(), x))(np.array([-1.0, 2.0]))
+    np.testing.assert_allclose(g, [0.1, 1.0])
+
+
+def test_more_activations_against_numpy():
+    x = T.dvector("x")
+    v = np.array([-800.0, -3.0, -0.5, 0.0, 0.4, 2.6, 50.0])
+    outs = egopt.function([x], [T.nnet.hard_sigmoid(x), T.nnet.ultra_fast_sigmoid(x), T.nnet.softsign(x),
+                                T.nnet.elu(x), T.nnet.elu(x, 0.5), T.nnet.selu(x)])(v)
+    with np.errstate(over="ignore"):
+        want = [np.clip(0.2 * v + 0.5, 0, 1), 1 / (1 + np.exp(-v)), v / (1 + np.abs(v)),
+                np.where(v > 0, v, np.expm1(v)), np.where(v > 0, v, 0.5 * np.expm1(v)),
+                1.0507009873554805 * np.where(v > 0, v, 1.6732632423543772 * np.expm1(v))]
+    for got, ref in zip(outs, want):
+        np.testing.assert_allclose(got, ref, rtol=1e-12)
+    verify_grad(lambda a: (T.nnet.elu(a) + T.nnet.softsign(a) + T.nnet.hard_sigmoid(a)).sum(),
+                [np.array([-1.3, 0.7, 2.1])], rng=np.random.RandomState(0))

@@ -220,3 +220,12 @@ def test_theano_style_maker_fgraph():
     assert [n.op.name for n in fg.toposort()] == ["exp", "mul"]
     assert debugprint(fg.outputs[0], file="str", print_type=False) == (
         "mul [id A]\n |exp [id B]\n | |x [id C]\n |Constant{2} [id D]\n")
+
+
+def test_pydotprint_accepts_theanos_cosmetic_options(tmp_path):
+    _, _, y = _graph()
+    out = pydotprint(y, outfile=str(tmp_path / "g.dot"), var_with_name_simple=True, compact=True,
+                     with_ids=False, print_output_file=False)
+    assert open(out).read() == to_dot(y)
+    with pytest.raises(TypeError, match="no_such_option"):
+        pydotprint(y, outfile=str(tmp_path / "h.dot"), no_such_option=1)

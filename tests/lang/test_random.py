@@ -120,3 +120,26 @@ def test_shuffle_rows():
     v = np.arange(12.0).reshape(6, 2)
     out = egopt.function([x], s.shuffle_row_elements(x))(v)
     assert sorted(map(tuple, out)) == sorted(map(tuple, v))
+
+
+def test_positional_arguments_in_theano_and_pytensor_order():
+    """Theano's methods take the size first, PyTensor's RandomStream the parameters first; the
+    first positional argument (a shape, or a parameter) tells which (found by the robustness sweep:
+    ``srng.normal(0, 1, size=(2, 2))`` was a TypeError)."""
+    def draws(make):
+        s = T.random.RandomStream(21)
+        return egopt.function([], make(s))()
+    np.testing.assert_array_equal(draws(lambda s: s.normal(3.0, 2.0, size=(2, 2))),
+                                  draws(lambda s: s.normal((2, 2), 3.0, 2.0)))
+    np.testing.assert_array_equal(draws(lambda s: s.normal(3.0, 2.0, (2, 2))),
+                                  draws(lambda s: s.normal(size=(2, 2), avg=3.0, std=2.0)))
+    u = draws(lambda s: s.uniform(5.0, 6.0, size=(50,)))
+    assert u.shape == (50,) and (u >= 5).all() and (u < 6).all()
+    np.testing.assert_array_equal(u, draws(lambda s: s.uniform((50,), 5.0, 6.0)))
+    b = draws(lambda s: s.binomial(10, 0.5, size=(40,)))
+    assert b.shape == (40,) and b.max() <= 10 and b.max() > 1
+    c = draws(lambda s: s.choice(3, (30,)))
+    assert c.shape == (30,) and set(np.unique(c)) <= {0, 1, 2}
+    assert draws(lambda s: s.uniform(4)).shape == (4,)      # a lone int is a size (NumPy, Theano)
+    with pytest.raises(TypeError, match="multiple values"):
+        T.random.RandomStream(0).normal(0.0, size=(2,), avg=1.0)

@@ -87,6 +87,22 @@ def test_sequence_taps_past_and_future():
     np.testing.assert_allclose(egopt.function([x], y)(xv), want)
 
 
+
+
+def test_slices_come_in_the_order_the_taps_are_listed():
+    """Theano passes fn the slices in the order of the taps list, not sorted (found by the
+    robustness sweep: ``taps=[1, 0]`` gave fn ``x[t], x[t+1]``)."""
+    x = T.dvector("x")
+    out, _ = egopt.scan(lambda a, b, c: a + 10 * b + 100 * c, sequences=dict(input=x, taps=[0, -1, 1]))
+    xv = np.arange(6.0) ** 2
+    np.testing.assert_allclose(egopt.function([x], out)(xv),
+                               [xv[t] + 10 * xv[t - 1] + 100 * xv[t + 1] for t in range(1, 5)])
+    f0 = T.dvector("f0")
+    out, _ = egopt.scan(lambda a, b: a - 2 * b, outputs_info=dict(initial=f0, taps=[-1, -2]), n_steps=4)
+    ref = [1.0, 3.0]
+    for _ in range(4):
+        ref.append(ref[-1] - 2 * ref[-2])
+    np.testing.assert_allclose(egopt.function([f0], out)(np.array([1.0, 3.0])), ref[2:])
 def test_symbolic_n_steps_from_a_shape():
     x = T.dvector("x")
     y, _ = egopt.scan(lambda acc, x: acc * 2, outputs_info=T.constant(1.0), non_sequences=x, n_steps=x.shape[0])
@@ -206,3 +222,21 @@ def test_map_reduce_foldl_foldr():
     assert got[1] == 6.0
     assert got[2] == ((1 * 2) + 2) * 2 + 3
     assert got[3] == ((3 * 2) + 2) * 2 + 1
+
+
+def test_return_updates_false_returns_the_outputs_and_keeps_the_updates():
+    """PyTensor's ``scan(..., return_updates=False)``: outputs only; the loop's updates (a random
+    key here, a counter) become default updates that every function applies."""
+    x = T.dvector("x")
+    out = egopt.scan(lambda v, acc: acc + v, sequences=x, outputs_info=T.constant(0.0), return_updates=False)
+    np.testing.assert_allclose(egopt.function([x], out)([1.0, 2.0, 3.0]), [1.0, 3.0, 6.0])
+    srng = T.random.RandomStream(5)
+    draws = egopt.scan(lambda: srng.uniform(size=(2,)), n_steps=3, return_updates=False)
+    f = egopt.function([], draws)
+    a, b = f(), f()
+    assert a.shape == (3, 2) and not np.allclose(a, b)
+    count = egopt.shared(0.0, name="count")
+    ys = egopt.scan(lambda v: (v * 2, {count: count + 1}), sequences=x, return_updates=False)
+    g = egopt.function([x], ys)
+    np.testing.assert_allclose(g([1.0, 2.0]), [2.0, 4.0])
+    assert count.get_value() == 2.0

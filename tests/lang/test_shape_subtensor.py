@@ -431,3 +431,19 @@ def test_arange_vjp_float():
     ga, gb = _reverse(out, [a, b], T.constant(r))
     got = run([a, b], [ga, gb], 0.5, 1.0)   # out = [0.5, 1.5, 2.5]
     np.testing.assert_allclose(got, [r.sum(), (r * np.arange(3)).sum()])
+
+
+def test_set_and_inc_methods_and_item_assignment_error():
+    """PyTensor's ``x[idx].set(y)`` / ``.inc(y)``; ``x[0] = 1`` says what to write instead."""
+    x = T.dmatrix("x")
+    xv = np.arange(6.0).reshape(2, 3)
+    a, b, c = egopt.function([x], [x[0].set(7.0), x[:, 1].inc(1.0), x[[0, 0]].inc(1.0)])(xv)
+    want_a, want_b, want_c = xv.copy(), xv.copy(), xv.copy()
+    want_a[0] = 7
+    want_b[:, 1] += 1
+    np.add.at(want_c, [0, 0], 1.0)
+    np.testing.assert_array_equal(a, want_a)
+    np.testing.assert_array_equal(b, want_b)
+    np.testing.assert_array_equal(c, want_c)
+    with pytest.raises(TypeError, match="set_subtensor"):
+        x[0] = 1.0

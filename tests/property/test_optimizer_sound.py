@@ -1,12 +1,17 @@
 """The optimizer never changes an answer: random graphs, optimized vs the unoptimized NumPy run.
 
-300 graphs in `make test` (the default Hypothesis profile), 5,000 in `make test-slow`.
+300 graphs in `make test` (the default Hypothesis profile), 5,000 in `make test-slow`; the wider
+sweep below (views, joins, indexing writes, integer graphs, gradients) runs 25-60 per test in
+`make test` and 1,000-2,000 in `make test-slow`.
 Every mismatch found during development is kept below as a regression example.
 """
 from __future__ import annotations
 
-from hypothesis import given, settings
+import os
 
+from hypothesis import given, settings, strategies as st
+
+import egopt.tensor as T
 from egopt import testing
 
 
@@ -28,3 +33,34 @@ def test_random_mixed_precision_graphs(case):
     """float32 and float64 inputs in one graph: rewrites must keep NumPy's promotions."""
     graph, arrays = case
     testing.assert_sound(graph.outputs, graph.inputs, arrays)
+
+
+# The wider sweep (views, joins, comparisons, clip, reshapes, advanced indexing, set/inc_subtensor,
+# var/std/prod, argmax, casts; integer graphs; gradients): fewer examples in `make test`, many more
+# in `make test-slow`.
+_SLOW = os.environ.get("EGOPT_HYPOTHESIS_PROFILE") == "slow"
+
+
+@settings(max_examples=2000 if _SLOW else 60)
+@given(testing.graph_and_arrays(kinds=testing.EXTENDED_KINDS, max_steps=10))
+def test_random_graphs_with_views_joins_and_indexing(case):
+    graph, arrays = case
+    testing.assert_sound(graph.outputs, graph.inputs, arrays)
+
+
+@settings(max_examples=2000 if _SLOW else 40)
+@given(testing.graph_and_arrays(dtypes=("int64", "int32"), mixed=True, kinds=testing.EXTENDED_KINDS, max_steps=10))
+def test_random_integer_graphs(case):
+    """Integer arithmetic (floor division and modulo by zero included) must match NumPy exactly."""
+    graph, arrays = case
+    testing.assert_sound(graph.outputs, graph.inputs, arrays)
+
+
+@settings(max_examples=1000 if _SLOW else 25)
+@given(testing.graphs(kinds=testing.SMOOTH_KINDS, max_steps=8), st.data())
+def test_gradients_of_random_graphs_are_optimized_soundly(graph, data):
+    """The gradient graphs (reductions broadcast back, inc_subtensor, transposes) through the optimizer."""
+    arrays = data.draw(testing.arrays_for(graph, edge=False))
+    cost = sum((o * (1.0 + 0.5 * k)).sum() for k, o in enumerate(graph.outputs))
+    grads = T.grad(cost, graph.inputs, disconnected_inputs="ignore")
+    testing.assert_sound(grads, graph.inputs, arrays)

@@ -1,0 +1,82 @@
+"""``sort`` and ``argsort`` along an axis (NumPy's, Theano's ``T.sort``/``T.argsort``, PyTensor's
+``pt.sort``). ``axis=None`` sorts the flattened input. Sorting is stable for ``argsort``
+(``kind="stable"``), so ties keep their order; the gradient of ``sort`` sends each output
+element's gradient back to the input element it came from."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes
+from . import frontend as F
+from .errors import EgoptTypeError
+from .ops import Op, register
+from .types import TensorType
+
+_HERE = "egopt/lang/sorting.py"
+
+
+def _axis(axis, ndim: int, name: str):
+    if axis is None:
+        return None
+    if ndim == 0 or not -ndim <= axis < ndim:
+        raise EgoptTypeError(f"{name}: axis {axis} is out of range for a tensor of ndim {ndim}; "
+                             f"use axis=None for a scalar")
+    return int(axis) % ndim
+
+
+def _infer(out_dtype):
+    def infer(params, t: TensorType) -> TensorType:
+        dtype = out_dtype or t.dtype
+        if params["axis"] is None:
+            return TensorType(dtype, (None if None in t.shape else int(np.prod(t.shape, dtype=np.int64)),))
+        return TensorType(dtype, t.shape)
+    return infer
+
+
+def _gather_index(x, idx, axis: int):
+    """The advanced index that reads ``x`` at positions ``idx`` along ``axis`` (others in order)."""
+    index = []
+    for d in range(x.ndim):
+        if d == axis:
+            index.append(idx)
+        else:
+            pattern = ["x"] * x.ndim
+            pattern[d] = 0
+            index.append(F.arange(F.shape(x)[d]).dimshuffle(*pattern))
+    return tuple(index)
+
+
+def _sort_vjp(node, g):
+    x, axis = node.inputs[0], node.params["axis"]
+    if not dtypes.is_differentiable(x.dtype):
+        return [None]
+    flat = x.flatten() if axis is None else x
+    ax = 0 if axis is None else axis
+    idx = argsort(flat, axis=ax)
+    gx = F.inc_subtensor(F.zeros_like(flat)[_gather_index(flat, idx, ax)], g)
+    return [F.reshape(gx, F.shape(x), ndim=x.ndim) if axis is None else gx]
+
+
+sort_op = register(Op("sort", _infer(None), lambda params, x: np.sort(x, axis=params["axis"], kind="stable"),
+                      _sort_vjp, nin=1, flops=10.0, defined_in=_HERE))
+argsort_op = register(Op("argsort", _infer("int64"),
+                         lambda params, x: np.argsort(x, axis=params["axis"], kind="stable").astype(np.int64),
+                         lambda node, g: [None], nin=1, flops=10.0, defined_in=_HERE))
+
+
+def sort(x, axis=-1):
+    """``x`` sorted along ``axis`` (None: the flattened input), as ``np.sort``.
+
+    >>> import egopt.tensor as T
+    >>> v = T.dvector("v")
+    >>> sort(v).eval({v: [3.0, 1.0, 2.0]})
+    array([1., 2., 3.])
+    """
+    x = F.as_tensor_variable(x)
+    return sort_op(x, axis=_axis(axis, x.ndim, "sort"))
+
+
+def argsort(x, axis=-1):
+    """The int64 indices that sort ``x`` along ``axis`` (stable), as ``np.argsort``."""
+    x = F.as_tensor_variable(x)
+    return argsort_op(x, axis=_axis(axis, x.ndim, "argsort"))
