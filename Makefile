@@ -18,11 +18,14 @@ demo: $(STAMP)
 
 # The suite runs FAST_RUN on the C linker and FAST_COMPILE/DEBUG_MODE on the NumPy one; then the op
 # table and the random graphs once more with FAST_COMPILE on C too (no optimizer: the kernels see
-# the graphs as written, and the property tests check them against the py linker).
-# the built-in rule library's proofs (egopt check-rules) run inside pytest: tests/rules/test_soundness.py
+# the graphs as written, and the property tests check them against the py linker); then the
+# packages whose tests run user graphs once more with FAST_RUN on the NumPy linker ("py").
+# The built-in rule library's proofs (egopt check-rules) run inside pytest: tests/rules/test_soundness.py
+# -n auto (pytest-xdist): one worker per core; the tests are independent of order and process.
 test: $(STAMP)
-	$(PY) -m pytest -q
-	$(PY) -m pytest -q --linker=c --durations=5 tests/lang/test_op_table.py tests/property
+	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q -n auto --linker=c --durations=5 tests/lang/test_op_table.py tests/property
+	$(PY) -m pytest -q -n auto --linker=py --durations=5 tests/lang tests/grad tests/runtime tests/programs tests/compat tests/extract
 
 test-slow: $(STAMP)
 	EGOPT_HYPOTHESIS_PROFILE=slow $(PY) -m pytest -q -m "slow or not slow" tests/property tests/lang tests/grad tests/runtime/test_cuda_op_table.py

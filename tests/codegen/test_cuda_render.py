@@ -43,7 +43,7 @@ def case_kernels() -> dict[str, Kernel]:
     found: dict[str, Kernel] = {}
     cases = all_cases()
 
-    @settings(max_examples=6, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=2, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(st.data())
     def collect(data):
