@@ -8,24 +8,10 @@ import pytest
 
 import egopt as theano
 import egopt.tensor as T
+from tests.programs import close, same
 
 
 rng = np.random.default_rng(0)
-
-
-def close(a, b, tol=1e-6):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, rtol=tol, atol=tol, equal_nan=True)
-
-
-def same(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, b.shape, a.dtype, b.dtype)
-    np.testing.assert_array_equal(a, b)
-
-
-
 
 
 # scan cumsum / power / non_sequences / n_steps

@@ -10,22 +10,10 @@ import pytest
 
 import egopt as theano
 import egopt.tensor as T
+from tests.programs import close, same
 
 
 rng = np.random.default_rng(0)
-
-
-def close(a, b, tol=1e-6):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, rtol=tol, atol=tol, equal_nan=True)
-
-
-def same(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, b.shape, a.dtype, b.dtype)
-    np.testing.assert_array_equal(a, b)
-
 
 
 xv = rng.standard_normal((5, 4))
@@ -206,7 +194,6 @@ def test_shared_randomstreams_mrg():
     m = MRG_RandomStreams(seed=3).normal((500,), avg=2.0, std=0.5)
     draws = theano.function([], m)()
     assert abs(draws.mean() - 2.0) < 0.1 and abs(draws.std() - 0.5) < 0.1
-
 
 
 # nested scan + grad

@@ -9,23 +9,10 @@ import numpy as np
 
 import egopt as theano
 import egopt.tensor as T
+from tests.programs import close, same
 
 
 rng = np.random.default_rng(0)
-
-
-def close(a, b, tol=1e-6):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, rtol=tol, atol=tol, equal_nan=True)
-
-
-def same(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, b.shape, a.dtype, b.dtype)
-    np.testing.assert_array_equal(a, b)
-
-
 
 
 # logreg training
@@ -141,7 +128,6 @@ def test_grad_through_reductions_indexing_dimshuffle_reshape_concat_s():
             close(gv, fd, 1e-4)
         except Exception as e:
             raise AssertionError(f"part {i}: {type(e).__name__}: {e}") from e
-
 
 
 floatX = theano.config.floatX
