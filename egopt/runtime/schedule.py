@@ -119,7 +119,7 @@ class NodeStep:
     bcast_check: tuple = ()
 
 
-@dataclass
+@dataclass(eq=False)        # a region is itself: membership tests compare identity, not node lists
 class _Region:
     nodes: list = field(default_factory=list)
     start: int = 0             # topological position of its first node: where it runs

@@ -14,9 +14,9 @@ import pytest
 
 import egopt
 import egopt.tensor as T
-from bench import accuracy as A
 from egopt import rules
 from egopt.rules.soundness import check_rule
+from tests.rules.test_accuracy import assert_repaired
 
 NEW = [("2cbrt", "float64"), ("2nthrt", "float64"), ("logq", "float64"), ("hypot", "float64"),
        ("hypot-normalize", "float32"), ("asinh-by-log", "float64"), ("acosh-by-log", "float64"),
@@ -27,14 +27,11 @@ NEW = [("2cbrt", "float64"), ("2nthrt", "float64"), ("logq", "float64"), ("hypot
        ("kl-term", "float64"), ("bce-by-hand", "float64"), ("pow1p-big", "float64"),
        ("kl-term", "float32"), ("diff-squares", "float64"), ("sqrt-1-x2", "float64"), ("1-exp-neg", "float64"),
        ("2sqr", "float64"), ("2sqr", "float32"), ("complex-sqrt-re", "float64"), ("complex-sqrt-im", "float32")]
-_BY_NAME = {f.name: f for f in A.FORMULAS}
 
 
 @pytest.mark.parametrize("name,dtype", NEW, ids=[f"{n}-{d}" for n, d in NEW])
 def test_repaired(name, dtype):
-    row = A.measure(_BY_NAME[name], dtype, n=32, libs=("egopt", "numpy"))
-    assert row.errors["numpy"] > A.BAD_BITS, f"{name}: the regime no longer shows the naive error"
-    assert row.errors["egopt"] <= A.REPAIRED_BITS, (name, dtype, row.errors)
+    assert_repaired(name, dtype)
 
 
 def _ulps(got, exact):
