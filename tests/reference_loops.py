@@ -1,4 +1,4 @@
-"""Explicit-loop NumPy references for convolution and pooling (slow, obviously right)."""
+"""Explicit-loop NumPy references for convolution, pooling and recurrences (slow, obviously right)."""
 from __future__ import annotations
 
 import numpy as np
@@ -67,3 +67,12 @@ def pool_2d_loops(x, ws, ignore_border=True, stride=None, pad=(0, 0), mode="max"
                 else:
                     out[idx + (i, j)] = block.sum() / block.size
     return out
+
+
+def rnn_loop(x, wx, wh, h):
+    """The states of ``h_t = tanh(x_t wx + h_{t-1} wh)`` for every step of ``x``, stacked."""
+    out = []
+    for t in range(x.shape[0]):
+        h = np.tanh(x[t] @ wx + h @ wh)
+        out.append(h)
+    return np.array(out)

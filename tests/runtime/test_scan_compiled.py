@@ -15,6 +15,7 @@ import egopt.tensor as T
 from egopt.grad import verify_grad
 from egopt.runtime.scan_exec import executor
 from egopt.runtime.schedule import c_available
+from tests.reference_loops import rnn_loop
 
 pytestmark = pytest.mark.skipif(not c_available(), reason="needs a C compiler")
 C = egopt.Mode("egraph", "c", name="C")
@@ -30,14 +31,6 @@ def _rnn(X, Wx, Wh, h0):
     hs, _ = egopt.scan(lambda x_t, h, Wx, Wh: T.tanh(T.dot(x_t, Wx) + T.dot(h, Wh)), sequences=X,
                        outputs_info=h0, non_sequences=[Wx, Wh])
     return hs
-
-
-def _rnn_ref(x, wx, wh, h):
-    out = []
-    for t in range(x.shape[0]):
-        h = np.tanh(x[t] @ wx + h @ wh)
-        out.append(h)
-    return np.array(out)
 
 
 def _values(T_=6, B=3, I=4, H=5):
@@ -60,7 +53,7 @@ def test_forward_and_backward_bodies_run_kernels():
     assert all(executor(n.params["spec"]).plan is None for n in _scans(g))
     vals = _values()
     got, want = f(*vals), g(*vals)
-    np.testing.assert_allclose(got[0], _rnn_ref(*vals), rtol=1e-12)
+    np.testing.assert_allclose(got[0], rnn_loop(*vals), rtol=1e-12)
     for a, b in zip(got[1:], want[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-10)
 
@@ -73,8 +66,8 @@ def test_returned_history_is_not_overwritten_by_the_next_call():
     last = a[-1]                        # a view of the history keeps it too
     del a
     b = f(*v2)
-    np.testing.assert_allclose(last, _rnn_ref(*v1)[-1], rtol=1e-12)
-    np.testing.assert_allclose(b, _rnn_ref(*v2), rtol=1e-12)
+    np.testing.assert_allclose(last, rnn_loop(*v1)[-1], rtol=1e-12)
+    np.testing.assert_allclose(b, rnn_loop(*v2), rtol=1e-12)
 
 
 def test_history_read_only_inside_the_function_is_reused():
@@ -84,7 +77,7 @@ def test_history_read_only_inside_the_function_is_reused():
     (node,) = _scans(f)
     ex = executor(node.params["spec"])
     vals = _values()
-    want = (_rnn_ref(*vals) ** 2).sum()
+    want = (rnn_loop(*vals) ** 2).sum()
     assert f(*vals) == pytest.approx(want, rel=1e-12)
     first = weakref.ref(ex._hists[0])       # (a reference would keep it from being reused)
     assert f(*vals) == pytest.approx(want, rel=1e-12)

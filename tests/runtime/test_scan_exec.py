@@ -8,6 +8,7 @@ import egopt
 import egopt.tensor as T
 from egopt.scan_module import until
 from tests.lang.test_scan import assert_optimized
+from tests.reference_loops import rnn_loop
 
 
 def _scan_nodes(f):
@@ -19,14 +20,6 @@ def _rnn():
     hs, _ = egopt.scan(lambda x_t, h, Wx, Wh: T.tanh(T.dot(x_t, Wx) + T.dot(h, Wh)), sequences=X,
                        outputs_info=h0, non_sequences=[Wx, Wh])
     return [X, Wx, Wh, h0], hs
-
-
-def _rnn_ref(x, wx, wh, h):
-    out = []
-    for t in range(x.shape[0]):
-        h = np.tanh(x[t] @ wx + h @ wh)
-        out.append(h)
-    return np.array(out)
 
 
 def _values(T_=6, B=3, I=4, H=5, seed=0):
@@ -50,7 +43,7 @@ def test_input_projection_is_one_product_before_the_loop():
     outer = egopt.lang.toposort(node.inputs)
     assert any(n.op.name == "tensordot" for n in outer)          # X . Wx, all steps at once
     vals = _values()
-    np.testing.assert_allclose(f(*vals), _rnn_ref(*vals)[-1], rtol=1e-12)
+    np.testing.assert_allclose(f(*vals), rnn_loop(*vals)[-1], rtol=1e-12)
     assert_optimized(f.optimization_report())
 
 
@@ -80,7 +73,7 @@ def test_output_read_only_at_its_last_row_keeps_one_row():
     assert _scan_nodes(f_all)[0].params["spec"].keep == ("all",)
     hist, last = f_all(*vals)
     np.testing.assert_allclose(f_last(*vals), last)
-    np.testing.assert_allclose(hist, _rnn_ref(*vals), rtol=1e-12)
+    np.testing.assert_allclose(hist, rnn_loop(*vals), rtol=1e-12)
 
 
 def test_output_taps_with_a_rolling_buffer_and_until():
