@@ -59,64 +59,86 @@ def _static_pads(border_mode, kh, kw):
     return pads(border_mode, kh, kw)
 
 
-def _columns(xp: np.ndarray, kh: int, kw: int, stride, oh: int, ow: int) -> np.ndarray:
+def _columns(xp, x, kh: int, kw: int, stride, oh: int, ow: int):
     """The im2col matrix of each image, (N, C*kh*kw, oh*ow): one row per filter tap, so a
-    product with the (O, C*kh*kw) filter matrix lands directly in NCHW order."""
-    if xp.shape[2] < kh or xp.shape[3] < kw:
-        raise ValueError(f"the padded input is {xp.shape[2]}x{xp.shape[3]}, smaller than the "
+    product with the (O, C*kh*kw) filter matrix lands directly in NCHW order. ``xp`` is the
+    array module (NumPy, or CuPy for the device): NumPy reads the windows through
+    ``sliding_window_view``, which not every CuPy has; elsewhere one strided copy per tap."""
+    if x.shape[2] < kh or x.shape[3] < kw:
+        raise ValueError(f"the padded input is {x.shape[2]}x{x.shape[3]}, smaller than the "
                          f"filter {kh}x{kw}")
-    v = sliding_window_view(xp, (kh, kw), axis=(2, 3))
     sh, sw = stride
-    v = v[:, :, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw]           # N, C, oh, ow, kh, kw
-    n, c = xp.shape[:2]
-    return v.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
+    n, c = x.shape[:2]
+    if xp is np:
+        v = sliding_window_view(x, (kh, kw), axis=(2, 3))
+        v = v[:, :, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw]       # N, C, oh, ow, kh, kw
+        return v.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
+    cols = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            cols[:, :, a, b] = x[:, :, a:a + (oh - 1) * sh + 1:sh, b:b + (ow - 1) * sw + 1:sw]
+    return cols.reshape(n, c * kh * kw, oh * ow)
 
 
-def _pad(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+def _pad(xp, x, ph: int, pw: int):
+    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
 
 
-def _flip(w: np.ndarray, flip: bool) -> np.ndarray:
-    return w[:, :, ::-1, ::-1] if flip else w
+def _filter_matrix(xp, w, flip: bool):
+    """The filters as an (O, C*kh*kw) matrix, flipped for a convolution (``filter_flip``)."""
+    o, c, kh, kw = w.shape
+    return xp.ascontiguousarray(w[:, :, ::-1, ::-1] if flip else w).reshape(o, c * kh * kw)
 
 
-# ---- performs (the NumPy reference and fast path) -------------------------------------------------------
+# ---- the arithmetic, once for NumPy (the performs) and CuPy (runtime/cuda_program.py) ---------------------
+# Each takes the array module first: ``fn(xp, params, *inputs)``.
 
-def _conv_perform(params, x, w):
+def conv2d_forward(xp, params, x, w):
     o, c, kh, kw = w.shape
     ph, pw = pads(params["border_mode"], kh, kw)
     sh, sw = params["subsample"]
-    oh, ow = out_size(x.shape[2], kh, ph, sh), out_size(x.shape[3], kw, pw, sw)
     if x.shape[1] != c:
         raise ValueError(f"the input has {x.shape[1]} channels, the filters expect {c}")
-    cols = _columns(_pad(x, ph, pw), kh, kw, (sh, sw), oh, ow)
-    wmat = np.ascontiguousarray(_flip(w, params["filter_flip"])).reshape(o, c * kh * kw)
-    return np.matmul(wmat, cols).reshape(x.shape[0], o, oh, ow)           # one GEMM per image
+    oh, ow = out_size(x.shape[2], kh, ph, sh), out_size(x.shape[3], kw, pw, sw)
+    cols = _columns(xp, _pad(xp, x, ph, pw), kh, kw, (sh, sw), oh, ow)
+    return xp.matmul(_filter_matrix(xp, w, params["filter_flip"]), cols).reshape(x.shape[0], o, oh, ow)
 
 
-def _grad_filters_perform(params, x, g, like):
+def conv2d_grad_filters(xp, params, x, g, like):
     o, c, kh, kw = like.shape
     ph, pw = pads(params["border_mode"], kh, kw)
     n, _, oh, ow = g.shape
-    cols = _columns(_pad(x, ph, pw), kh, kw, params["subsample"], oh, ow)
-    gw = np.matmul(g.reshape(n, o, oh * ow), cols.transpose(0, 2, 1)).sum(axis=0)
-    return np.ascontiguousarray(_flip(gw.reshape(o, c, kh, kw), params["filter_flip"]))
+    cols = _columns(xp, _pad(xp, x, ph, pw), kh, kw, params["subsample"], oh, ow)
+    gw = xp.matmul(g.reshape(n, o, oh * ow), cols.transpose(0, 2, 1)).sum(axis=0).reshape(o, c, kh, kw)
+    return xp.ascontiguousarray(gw[:, :, ::-1, ::-1] if params["filter_flip"] else gw)
 
 
-def _grad_inputs_perform(params, w, g, like):
+def conv2d_grad_inputs(xp, params, w, g, like):
     o, c, kh, kw = w.shape
     ph, pw = pads(params["border_mode"], kh, kw)
     sh, sw = params["subsample"]
     n, _, h, wd = like.shape
     oh, ow = g.shape[2:]
-    wmat = np.ascontiguousarray(_flip(w, params["filter_flip"])).reshape(o, c * kh * kw)
-    cols = np.matmul(wmat.T, g.reshape(n, o, oh * ow)).reshape(n, c, kh, kw, oh, ow)
-    gxp = np.zeros((n, c, max(h + 2 * ph, (oh - 1) * sh + kh), max(wd + 2 * pw, (ow - 1) * sw + kw)),
+    wmat = _filter_matrix(xp, w, params["filter_flip"])
+    cols = xp.matmul(wmat.T, g.reshape(n, o, oh * ow)).reshape(n, c, kh, kw, oh, ow)
+    gxp = xp.zeros((n, c, max(h + 2 * ph, (oh - 1) * sh + kh), max(wd + 2 * pw, (ow - 1) * sw + kw)),
                    dtype=cols.dtype)
     for a in range(kh):              # col2im: one strided add per filter tap
         for b in range(kw):
             gxp[:, :, a:a + (oh - 1) * sh + 1:sh, b:b + (ow - 1) * sw + 1:sw] += cols[:, :, a, b]
     return gxp[:, :, ph:ph + h, pw:pw + wd]
+
+
+def _conv_perform(params, x, w):
+    return conv2d_forward(np, params, x, w)
+
+
+def _grad_filters_perform(params, x, g, like):
+    return conv2d_grad_filters(np, params, x, g, like)
+
+
+def _grad_inputs_perform(params, w, g, like):
+    return conv2d_grad_inputs(np, params, w, g, like)
 
 
 # ---- type rules ------------------------------------------------------------------------------------------------

@@ -128,22 +128,7 @@ def with_initial_rows(outputs: list[Variable], leaves) -> list[Variable]:
             continue
         if _is_last_rows(head, _init_of(spec, sc.inputs, j), -spec.taps[j][0]):
             found.setdefault(id(sc), (sc, {}))[1].setdefault(j, []).append(node)
-    if not found:
-        return outputs
-    swap: dict = {}
-    for sc, joins in found.values():
-        spec = sc.params["spec"]
-        keep = tuple("init" if j in joins else k for j, k in enumerate(spec.keep))
-        new = SCAN.make_node(list(sc.inputs), loc=sc.loc, spec=respec(spec, keep=keep))
-        for j, (old, nv) in enumerate(zip(sc.outputs, new.outputs)):
-            nv.name = old.name
-            if j in joins:
-                swap[old] = nv[-spec.taps[j][0]:]
-                for jn in joins[j]:
-                    swap[jn.outputs[0]] = nv
-            else:
-                swap[old] = nv
-    return clone_replace(outputs, swap)
+    return _rekeep(outputs, found, "init", lambda nv, spec, j: nv[-spec.taps[j][0]:])
 
 
 def _init_of(spec: ScanSpec, inputs, j: int) -> Variable:
@@ -173,19 +158,23 @@ def reversed_histories(outputs: list[Variable], leaves) -> list[Variable]:
         if spec.taps[j] or spec.keep[j] != "all" or spec.until:
             continue
         found.setdefault(id(sc), (sc, {}))[1].setdefault(j, []).append(node)
+    return _rekeep(outputs, found, "reversed", lambda nv, spec, j: nv[::-1])
+
+
+def _rekeep(outputs: list[Variable], found: dict, label: str, view) -> list[Variable]:
+    """Rebuild each scan of ``found`` ({id: (scan node, {output j: [consumer nodes]})}) with
+    its outputs j kept as ``label``: each consumer becomes the new output itself, and other
+    users of the old output see ``view(new output, spec, j)``, the same values."""
     if not found:
         return outputs
     swap: dict = {}
-    for sc, revs in found.values():
+    for sc, users in found.values():
         spec = sc.params["spec"]
-        keep = tuple("reversed" if j in revs else k for j, k in enumerate(spec.keep))
+        keep = tuple(label if j in users else k for j, k in enumerate(spec.keep))
         new = SCAN.make_node(list(sc.inputs), loc=sc.loc, spec=respec(spec, keep=keep))
         for j, (old, nv) in enumerate(zip(sc.outputs, new.outputs)):
             nv.name = old.name
-            if j in revs:
-                swap[old] = nv[::-1]
-                for r in revs[j]:
-                    swap[r.outputs[0]] = nv
-            else:
-                swap[old] = nv
+            swap[old] = view(nv, spec, j) if j in users else nv
+            for consumer in users.get(j, ()):
+                swap[consumer.outputs[0]] = nv
     return clone_replace(outputs, swap)

@@ -169,14 +169,16 @@ def test_an_op_without_a_cuda_implementation_runs_on_the_host_with_one_warning(c
     np.testing.assert_array_equal(f(xv), np.repeat(xv * 2, 2, axis=0) + 1)
 
 
-def test_conv2d_and_its_gradients_on_the_device_match_the_c_linker(cp):
+@pytest.mark.parametrize("border_mode,subsample,flip", [("half", (2, 1), True), ("valid", (1, 1), False),
+                                                       ("full", (1, 2), True), ((2, 0), (3, 2), False)])
+def test_conv2d_and_its_gradients_on_the_device_match_the_c_linker(cp, border_mode, subsample, flip):
     rng = np.random.default_rng(4)
     xv, wv = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2))
     results = {}
     for device in ("cpu", "cuda"):
         with egopt.config.change_flags(device=device):
             x, w = T.dtensor4("x"), T.dtensor4("w")
-            y = T.nnet.conv2d(x, w, border_mode="half", subsample=(2, 1))
+            y = T.nnet.conv2d(x, w, border_mode=border_mode, subsample=subsample, filter_flip=flip)
             cost = (y * T.tanh(y)).sum()
             with warnings.catch_warnings():
                 warnings.simplefilter("error", HostFallbackWarning)

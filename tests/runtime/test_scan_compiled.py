@@ -156,17 +156,6 @@ def test_grad_truncated():
     np.testing.assert_allclose(gw, ref[1], rtol=1e-10)
 
 
-def test_grad_scan_of_scan():
-    def f(x, w):
-        def outer_step(row, acc, w):
-            inner, _ = egopt.scan(lambda v, a, w: T.tanh(a * w + v), sequences=row, outputs_info=acc,
-                                  non_sequences=w)
-            return inner[-1]
-        o, _ = egopt.scan(outer_step, sequences=x, outputs_info=T.zeros_like(w), non_sequences=w)
-        return (o ** 2).sum()
-    verify_grad(f, [RNG.normal(size=(3, 4, 2)), RNG.normal(size=2)], rng=RNG, mode=C)
-
-
 @pytest.mark.parametrize("mode", [C, PY], ids=["c", "py"])
 def test_sum_of_products_is_updated_in_place(mode):
     """acc + x_t.T @ y_t (the gradient's sums over the steps) is one gemm per step updating one
