@@ -33,6 +33,7 @@ from . import scan_module  # noqa: E402,F401
 from .runtime import Function, In, Mode, Out, function, get_mode  # noqa: E402,F401
 from .runtime import BadKernel, BadOptimization, NanGuardError, NanGuardMode  # noqa: E402,F401
 from .printing import pp  # noqa: E402,F401  (theano.pp)
+from .tensor import dot  # noqa: E402,F401  (theano.dot)
 
 grad = _grad_pkg.grad
 Lop, Rop, jacobian, hessian = _grad_pkg.Lop, _grad_pkg.Rop, _grad_pkg.jacobian, _grad_pkg.hessian

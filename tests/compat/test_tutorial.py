@@ -221,3 +221,32 @@ def test_using_random_numbers_seeding_and_sharing_streams():
     np.testing.assert_array_equal(v1, v3)
     with pytest.raises(AttributeError, match="not a random draw"):
         T.dvector("x").rng
+
+
+def test_gibbs_sampling_in_scan_with_theano_dot():
+    """The tutorial's loop example: a Gibbs chain of an RBM whose random draws live in the scan
+    body (their state updates come back from scan), written with ``theano.dot``."""
+    from egopt.tensor.shared_randomstreams import RandomStreams
+    rng = np.random.RandomState(0)
+    W = theano.shared(rng.randn(6, 4), name="W")
+    bvis = theano.shared(np.zeros(6), name="bvis")
+    bhid = theano.shared(np.zeros(4), name="bhid")
+    trng = RandomStreams(1234)
+
+    def one_step(vsample):
+        hmean = T.nnet.sigmoid(theano.dot(vsample, W) + bhid)
+        hsample = trng.binomial(size=hmean.shape, n=1, p=hmean)
+        vmean = T.nnet.sigmoid(theano.dot(hsample, W.T) + bvis)
+        return trng.binomial(size=vsample.shape, n=1, p=vmean, dtype=theano.config.floatX)
+
+    sample = T.vector()
+    values, updates = theano.scan(one_step, outputs_info=sample, n_steps=10)
+    gibbs10 = theano.function([sample], values[-1], updates=updates)
+    draws = np.array([gibbs10(np.ones(6)) for _ in range(20)])
+    assert set(np.unique(draws)) <= {0.0, 1.0}
+    assert len({d.tobytes() for d in draws}) > 1            # the streams advance between calls
+    bvis.set_value(np.full(6, 50.0))                        # sigmoid(>= 50 - |W h|) rounds to 1
+    W.set_value(np.clip(W.get_value(), -1, 1))
+    np.testing.assert_array_equal(gibbs10(np.zeros(6)), np.ones(6))
+    bvis.set_value(np.full(6, -50.0))
+    np.testing.assert_array_equal(gibbs10(np.ones(6)), np.zeros(6))
