@@ -10,7 +10,8 @@
    bandwidth floor (W1 moves 4 arrays, a copy 2: floor = 2 x copy time); W3 (MLP SGD step,
    784->500->10, batch 128, float32) against the same step written eagerly in CuPy.
    Every contender's result is compared with egopt's before timing.
-5. Writes the table, with the date and the card, to ``--out``.
+5. Writes the table, with the date and the card, to ``--out``, and the tests' whole output to
+   ``gpu-tests.log`` beside it.
 Exit status: 0 when all ran, 2 when cupy or a device is missing, 1 when tests failed.
 """
 from __future__ import annotations
@@ -70,10 +71,17 @@ def require_device() -> str:
     return f"{name}, CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}, cupy {cupy.__version__}"
 
 
-def run_tests(timeout: float) -> tuple[bool, str]:
+def run_tests(timeout: float, log: Path) -> tuple[bool, str]:
+    """Run the CUDA tests on the card; their whole output goes to ``log`` (a device lease is
+    short: a failure must be readable afterwards without another run)."""
     env = dict(os.environ, EGOPT_TEST_REAL_CUPY="1")
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS], cwd=ROOT,
-                       env=env, capture_output=True, text=True, timeout=timeout)
+    try:
+        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider", *TESTS],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        log.write_text(str(e.stdout or "") + str(e.stderr or ""))
+        return False, f"over {timeout:.0f} s (partial output in {log.name})"
+    log.write_text(r.stdout + r.stderr)
     tail = (r.stdout + r.stderr).strip().splitlines()
     return r.returncode == 0, tail[-1] if tail else "(no output)"
 
@@ -195,7 +203,8 @@ def main(argv=None) -> int:
     print("gpu_check: device:", card, flush=True)
     ok, summary = True, "not run (--skip-tests)"
     if not a.skip_tests:
-        ok, summary = run_tests(timeout=max(30.0, BUDGET_S - 150 - (time.monotonic() - t0)))
+        ok, summary = run_tests(timeout=max(30.0, BUDGET_S - 150 - (time.monotonic() - t0)),
+                                log=Path(a.out).with_name("gpu-tests.log"))
         print("gpu_check: tests:", summary, flush=True)
     rows = []
     for dtype in ("float32", "float64"):
