@@ -241,6 +241,27 @@ def _universe_shape(graph: Graph, var: Variable) -> tuple[int, ...]:
 EDGE_VALUES = [0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, 1e300, -1e300, 0.5, 2.0, 30.0, -30.0, 800.0, -800.0]
 
 
+_F64 = np.finfo(np.float64)
+# IEEE specials and boundaries: signed zeros, infinities, NaN, subnormals, the largest finite
+# value, exp's overflow and underflow edges, float32's range edge, rounding ties (2.5, 0.5)
+SPECIAL_FLOATS = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -3.5, np.inf, -np.inf, np.nan, 5e-324, -5e-324,
+                  2.2e-308, float(_F64.max), -float(_F64.max), 1e-20, 30.0, -30.0, 710.0, -745.0, 100.0,
+                  0.9999999, 1.0000001, 3e38, 1e-45, 2.5, -2.5, 1.5, 0.49999999999999994]
+SPECIAL_INTS = [0, 1, -1, 2, -2, 3, -3, 7, 127, -128, 100, -100, 5, 64]
+
+
+def special_values(dtype: str) -> np.ndarray:
+    """Special values of ``dtype`` as one vector: ``SPECIAL_FLOATS`` rounded to it (1e300 becomes
+    inf in float32), ``SPECIAL_INTS`` wrapped to it (-1 is 255 in uint8), or both bools."""
+    dt = np.dtype(dtype)
+    if dt.kind == "b":
+        return np.array([False, True])
+    with np.errstate(all="ignore"):
+        if dt.kind == "f":
+            return np.array(SPECIAL_FLOATS, dtype=np.float64).astype(dt)
+        return np.array(SPECIAL_INTS, dtype=np.int64).astype(dt)
+
+
 @st.composite
 def arrays_for(draw, graph: Graph, edge: bool = True) -> list[np.ndarray]:
     """Input values for a graph: mostly moderate numbers, some edge values (0, ±1, tiny, huge)."""
