@@ -306,27 +306,71 @@ def _float64_truth(outputs, inputs, arrays):
         return None
 
 
+# outcomes where the optimizer ran to the end (it may keep the input graph when nothing is cheaper)
+_OUTCOMES_OK = ("optimized", "nothing to optimize", "kept the input graph (no cheaper form found)")
+
+
+def _layout(draw, a: np.ndarray) -> np.ndarray:
+    how = draw(st.sampled_from(["same", "fortran", "reversed", "strided", "transposed"]))
+    if a.ndim == 0 or how == "same":
+        return a
+    if how == "fortran":
+        return np.asfortranarray(a)
+    if how == "reversed":          # negative strides on every axis
+        return np.flip(np.flip(a).copy())
+    if how == "strided":           # every other element of a larger array
+        return np.repeat(a, 2, axis=-1)[..., ::2]
+    return np.ascontiguousarray(a.T).T
+
+
+@st.composite
+def relayout(draw, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The same values in other memory layouts: Fortran order, negative strides, every other
+    element of a larger array, a transposed copy's transpose (or unchanged)."""
+    return [_layout(draw, np.asarray(a)) for a in arrays]
+
+
 def assert_sound(outputs: Sequence[Variable], inputs: Sequence[Variable], arrays: Sequence[np.ndarray],
-                 rules=(), mode: str | egopt.Mode | None = None) -> None:
+                 rules=(), mode: str | egopt.Mode | None = None,
+                 call_arrays: Sequence[np.ndarray] | None = None) -> None:
     """Compile with the optimizer (plus ``rules``) and without it; compare the results.
 
     Where the unoptimized result is finite, the optimized one must be finite and close
     (relative to the dtype's epsilon times the largest magnitude computed inside the graph);
     where it is NaN or infinite, the optimized one may differ (it may be more accurate).
+
+    The optimizer must not have kept the input graph for a failure or an op it cannot encode.
+    ``call_arrays``: the same values as ``arrays`` in other memory layouts (``relayout``), which
+    the optimized function is called with. Either way a call must leave its input arrays as they
+    were, and a second call must not overwrite the results the first returned.
     """
     import warnings
     outputs = list(outputs)
     opt_mode = mode or egopt.Mode(optimizer="egraph", linker="py", rules=tuple(rules))
     nodes = [n.outputs[0] for n in toposort(outputs, stop=inputs)]
+    random = any(v.owner.op.kind == "random" for v in nodes)     # a second call draws again
     ref_fn = egopt.function(list(inputs), outputs + nodes, mode="FAST_COMPILE", on_unused_input="ignore")
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)   # an optimizer failure is a test failure
         opt_fn = egopt.function(list(inputs), outputs, mode=opt_mode, on_unused_input="ignore")
-    if opt_fn.optimization_report().fell_back:
-        raise AssertionError(f"the optimizer fell back: {opt_fn.optimization_report().outcome}")
+    outcome = opt_fn.optimization_report().outcome
+    if not outcome.startswith(_OUTCOMES_OK):
+        raise AssertionError(f"the optimizer fell back: {outcome}")
+    call_arrays = list(arrays if call_arrays is None else call_arrays)
+    before = [np.array(a, copy=True) for a in call_arrays]
     with np.errstate(all="ignore"):
         ref_all = ref_fn(*arrays)
-        got = opt_fn(*arrays)
+        got = opt_fn(*call_arrays)
+        kept = [np.array(g, copy=True) for g in got]
+        again = opt_fn(*call_arrays)
+    for i, (a, b) in enumerate(zip(call_arrays, before)):
+        if not np.array_equal(a, b, equal_nan=True):
+            raise AssertionError(f"input {i} was modified by the call")
+    for i, (g, k, g2) in enumerate(zip(got, kept, again)):
+        if not np.array_equal(g, k, equal_nan=True):
+            raise AssertionError(f"output {i} of the first call was overwritten by the second")
+        if not np.array_equal(g2, k, equal_nan=True) and not random:
+            raise AssertionError(f"output {i}: a second call with the same inputs gave {g2!r}, the first {k!r}")
     ref, inner = ref_all[:len(outputs)], ref_all[len(outputs):]
     truth = _float64_truth(outputs, inputs, arrays)
     # where the reference passed through inf or NaN (log(0), exp overflow, 0/0) the rewritten

@@ -64,3 +64,15 @@ def test_gradients_of_random_graphs_are_optimized_soundly(graph, data):
     cost = sum((o * (1.0 + 0.5 * k)).sum() for k, o in enumerate(graph.outputs))
     grads = T.grad(cost, graph.inputs, disconnected_inputs="ignore")
     testing.assert_sound(grads, graph.inputs, arrays)
+
+
+@settings(max_examples=2000 if _SLOW else 40)
+@given(testing.graphs(kinds=testing.EXTENDED_KINDS, max_steps=8, dtypes=("float64", "float32", "int32"), mixed=True),
+       st.data())
+def test_random_graphs_on_the_configured_linker_with_other_layouts(graph, data):
+    """FAST_RUN as users compile (the C linker unless --linker=py), called with Fortran-order,
+    reversed and strided inputs: the inputs are left as they were and the second call's results
+    leave the first's alone."""
+    arrays = data.draw(testing.arrays_for(graph))
+    testing.assert_sound(graph.outputs, graph.inputs, arrays, mode="FAST_RUN",
+                         call_arrays=data.draw(testing.relayout(arrays)))
