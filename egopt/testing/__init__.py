@@ -51,6 +51,10 @@ EXTENDED_KINDS = KINDS + ["compare", "clip", "join", "reshape", "view", "advinde
 # kinds whose graphs are differentiable almost everywhere (for gradient sweeps)
 SMOOTH_KINDS = ["unary", "binary", "const", "reduce", "transpose", "index", "dot", "join", "reshape", "view",
                 "advindex", "incsub", "reduce2", "clip", "compare"]
+# every float-valued unary and binary op of the tensor API (``graphs(unary=ALL_UNARY, ...)``)
+ALL_UNARY = UNARY + ["log2", "log10", "tan", "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "sinh", "cosh",
+                     "erf", "erfc", "floor", "ceil", "round", "sgn", "exp2", "log1mexp"]
+ALL_BINARY = BINARY + ["hypot", "mod", "int_div"]
 INT_UNARY = ["abs", "neg", "sqr"]
 INT_BINARY = ["add", "sub", "mul", "maximum", "minimum", "int_div", "mod"]
 INT_CONSTS = [0, 1, -1, 2, 3]
@@ -65,14 +69,15 @@ def _sub_shape(draw, universe, min_nd=0):
 @st.composite
 def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] = ("float64",),
            max_side: int = 4, mixed: bool = False, kinds: Sequence[str] = tuple(KINDS),
-           min_side: int = 1) -> Graph:
+           min_side: int = 1, unary: Sequence[str] = tuple(UNARY), binary: Sequence[str] = tuple(BINARY)) -> Graph:
     """A random well-typed graph (elementwise, broadcasting, reductions, dot, transposes, indexing).
 
     ``mixed``: each input draws its own dtype from ``dtypes`` (NumPy promotion inside the graph).
     ``kinds``: the kinds of step to draw from (``EXTENDED_KINDS`` adds views, joins, comparisons,
     clip, reshapes, advanced indexing, set/inc_subtensor, var/std/prod, argmax, casts, sort and
     running sums/products); integer
-    dtypes draw integer-safe ops. ``min_side=0`` draws empty axes too."""
+    dtypes draw integer-safe ops. ``min_side=0`` draws empty axes too. ``unary``/``binary``: the
+    float ops drawn (``ALL_UNARY``/``ALL_BINARY``: every one)."""
     universe = tuple(draw(st.integers(min_side, max_side)) for _ in range(draw(st.integers(0, 2))))
     dtype = draw(st.sampled_from(list(dtypes)))
     inputs = []
@@ -90,7 +95,7 @@ def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] 
         b = draw(st.sampled_from(pool))
         try:
             with egopt.config.change_flags(compute_test_value="raise"):
-                v = _step(draw, kind, a, b)
+                v = _step(draw, kind, a, b, unary, binary)
         except (ValueError, TypeError, OverflowError):
             continue   # an op that does not apply to these operands (e.g. dot of mismatched shapes)
         if v is None or (v.dtype not in dtypes if mixed else v.dtype != dtype):
@@ -103,12 +108,12 @@ def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] 
     return Graph(inputs, outs, universe, steps)
 
 
-def _step(draw, kind, a, b):
+def _step(draw, kind, a, b, unary=tuple(UNARY), binary=tuple(BINARY)):
     integer = np.dtype(a.dtype).kind in "iu"
     if kind == "unary":
-        return getattr(T, draw(st.sampled_from(INT_UNARY if integer else UNARY)))(a)
+        return getattr(T, draw(st.sampled_from(INT_UNARY if integer else list(unary))))(a)
     if kind == "binary":
-        return getattr(T, draw(st.sampled_from(INT_BINARY if integer else BINARY)))(a, b)
+        return getattr(T, draw(st.sampled_from(INT_BINARY if integer else list(binary))))(a, b)
     if kind == "const" and integer:
         c = draw(st.sampled_from(INT_CONSTS))
         op = draw(st.sampled_from(["add", "sub", "mul", "maximum", "int_div", "mod", "rsub"]))

@@ -67,12 +67,23 @@ def test_gradients_of_random_graphs_are_optimized_soundly(graph, data):
 
 
 @settings(max_examples=2000 if _SLOW else 40)
-@given(testing.graphs(kinds=testing.EXTENDED_KINDS, max_steps=8, dtypes=("float64", "float32", "int32"), mixed=True),
-       st.data())
+@given(testing.graphs(kinds=testing.EXTENDED_KINDS, max_steps=8, dtypes=("float64", "float32", "int32"), mixed=True,
+                      unary=testing.ALL_UNARY, binary=testing.ALL_BINARY), st.data())
 def test_random_graphs_on_the_configured_linker_with_other_layouts(graph, data):
     """FAST_RUN as users compile (the C linker unless --linker=py), called with Fortran-order,
     reversed and strided inputs: the inputs are left as they were and the second call's results
     leave the first's alone."""
+    arrays = data.draw(testing.arrays_for(graph))
+    testing.assert_sound(graph.outputs, graph.inputs, arrays, mode="FAST_RUN",
+                         call_arrays=data.draw(testing.relayout(arrays)))
+
+
+@settings(max_examples=2000 if _SLOW else 30)
+@given(testing.graphs(kinds=testing.EXTENDED_KINDS, max_steps=8, mixed=True,
+                      dtypes=("int8", "uint8", "int16", "int32", "int64")), st.data())
+def test_random_small_integer_graphs_on_the_configured_linker(graph, data):
+    """int8/uint8/int16 mixed with wider ints: promotions, wrap-around, floor division and
+    modulo by zero and of negatives as NumPy, on the C kernels, with other layouts."""
     arrays = data.draw(testing.arrays_for(graph))
     testing.assert_sound(graph.outputs, graph.inputs, arrays, mode="FAST_RUN",
                          call_arrays=data.draw(testing.relayout(arrays)))
