@@ -214,3 +214,21 @@ def test_training_graphs_shrink_and_match_the_unoptimized_run(model):
     stabilized = any(k in rep.fired for k in ("log-sigmoid", "log-softmax-2d", "log1p"))
     # stable forms (softplus, log_softmax) may cost a few flops more than the naive ones
     assert rep.cost_after < rep.cost_before or (stabilized and rep.cost_after < 1.1 * rep.cost_before)
+
+
+def test_sign_facts_are_not_derived_for_wrapping_integers():
+    """Integer arithmetic wraps: sqr(int8(31)) is -63 and abs(int8(-128)) is -128, so abs of a
+    square, or max(x*x, 0), must not be dropped as for floats (the range analysis derives
+    those facts for float classes only: Real in egopt/rules/analysis.py)."""
+    x = T.bvector("x")
+    xv = np.array([31, -128, 12, -7, 0, 127], dtype=np.int8)
+    exprs = [abs(T.sqr(x)), abs(x * x), T.maximum(x * x, 0), T.sgn(x * x + 1), abs(abs(x)) + 0,
+             T.maximum(abs(x), 0), T.minimum(-abs(x), 0), abs(x * 3 + x * 3)]
+    f = compiled([x], exprs)
+    assert f.optimization_report().outcome == "optimized"
+    for got, e in zip(f(xv), exprs):
+        want = egopt.function([x], e, mode="FAST_COMPILE")(xv)
+        np.testing.assert_array_equal(got, want, err_msg=egopt.printing.pp(e))
+    y = T.dvector("y")       # the float forms still simplify
+    g = compiled([y], [abs(T.sqr(y)), T.maximum(y * y, 0)])
+    assert {"abs-nonneg", "relu-nonneg"} <= set(g.optimization_report().fired)
