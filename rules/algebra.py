@@ -26,7 +26,8 @@ RULES = [
     rules.rewrite(x ** 1, x, name="pow-one"),                       # x**1 -> x
     rules.rewrite(x ** 0, T.second(x, 1.0), name="pow-zero"),       # x**0 -> 1 (NumPy: 0**0 = 1)
     rules.rewrite(T.log(T.exp(x)), x, name="log-exp"),              # log(exp(x)) -> x
-    rules.rewrite(T.exp(x) * T.exp(y), T.exp(x + y), name="exp-mul"),   # exp(x)exp(y) -> exp(x+y)
+    # exp(x)exp(y) -> exp(x+y), for float x (int8 100 + 100 wraps to -56)
+    rules.rewrite(T.exp(x) * T.exp(y), T.exp(x + y), name="exp-mul", when=[rules.real(x)]),
     rules.rewrite(T.sqrt(x * x), abs(x), name="sqrt-square"),       # sqrt(x^2) = |x| for real x
     rules.rewrite(T.sqrt(T.sqr(x)), abs(x), name="sqrt-sqr"),
     rules.rewrite(abs(-x), abs(x), name="abs-neg"),

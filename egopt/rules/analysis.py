@@ -89,7 +89,7 @@ def _float_valued() -> list[tuple[str, int]]:
 RELATIONS = ("(relation Pos (S))\n(relation NonNeg (S))\n(relation NonZero (S))\n(relation Real (S))\n"
              "(function Lo (S) f64 :merge (max old new))\n(function Hi (S) f64 :merge (min old new))\n")
 
-_FACTS = ("(Pos ", "(NonNeg ", "(NonZero ", "(Lo ", "(Hi ")
+_FACTS = ("(Pos ", "(NonNeg ", "(NonZero ", "(Lo ", "(Hi ", "(Real ")
 
 
 def needed(rule_texts) -> bool:

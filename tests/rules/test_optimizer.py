@@ -229,6 +229,10 @@ def test_sign_facts_are_not_derived_for_wrapping_integers():
     for got, e in zip(f(xv), exprs):
         want = egopt.function([x], e, mode="FAST_COMPILE")(xv)
         np.testing.assert_array_equal(got, want, err_msg=egopt.printing.pp(e))
+    with np.errstate(all="ignore"):     # exp(x)exp(y) is not exp(x + y) when x + y wraps
+        e = T.exp(x) * T.exp(x[::-1])
+        np.testing.assert_allclose(compiled([x], e)(xv), np.exp(xv.astype(np.float32)) * np.exp(xv[::-1].astype(np.float32)),
+                                   rtol=1e-6)
     y = T.dvector("y")       # the float forms still simplify
-    g = compiled([y], [abs(T.sqr(y)), T.maximum(y * y, 0)])
-    assert {"abs-nonneg", "relu-nonneg"} <= set(g.optimization_report().fired)
+    g = compiled([y], [abs(T.sqr(y)), T.maximum(y * y, 0), T.exp(y) * T.exp(y[::-1])])
+    assert {"abs-nonneg", "relu-nonneg", "exp-mul"} <= set(g.optimization_report().fired)
