@@ -16,8 +16,6 @@ RULES = [
     rules.rewrite(x * 1, x, name="mul-one"),                        # x * 1 -> x
     rules.rewrite(x * 0, T.second(x, 0.0), name="mul-zero"),        # x * 0 -> 0, shape of x
     rules.rewrite(x / 1, x, name="div-one"),                        # x / 1 -> x
-    rules.rewrite(x - x, T.second(x, 0.0), name="sub-self"),        # x - x -> 0, shape of x
-    rules.rewrite(x / x, T.second(x, 1.0), name="div-self"),        # x / x -> 1 (refines at x = 0)
     rules.rewrite(-(-x), x, name="neg-neg"),                        # --x -> x
     rules.rewrite(x - (-y), x + y, name="sub-neg"),                 # x - -y -> x + y
     rules.rewrite(x + (-y), x - y, name="add-neg"),                 # x + -y -> x - y
@@ -28,7 +26,8 @@ RULES = [
     rules.rewrite(x ** 1, x, name="pow-one"),                       # x**1 -> x
     rules.rewrite(x ** 0, T.second(x, 1.0), name="pow-zero"),       # x**0 -> 1 (NumPy: 0**0 = 1)
     rules.rewrite(T.log(T.exp(x)), x, name="log-exp"),              # log(exp(x)) -> x
-    rules.rewrite(T.exp(x) * T.exp(y), T.exp(x + y), name="exp-mul"),   # exp(x)exp(y) -> exp(x+y)
+    # exp(x)exp(y) -> exp(x+y), for float x (int8 100 + 100 wraps to -56)
+    rules.rewrite(T.exp(x) * T.exp(y), T.exp(x + y), name="exp-mul", when=[rules.real(x)]),
     rules.rewrite(T.sqrt(x * x), abs(x), name="sqrt-square"),       # sqrt(x^2) = |x| for real x
     rules.rewrite(T.sqrt(T.sqr(x)), abs(x), name="sqrt-sqr"),
     rules.rewrite(abs(-x), abs(x), name="abs-neg"),
@@ -85,8 +84,14 @@ RULES += [
 RULES.append(rules.rewrite(T.dot(A.T, B.T), T.dot(B, A).T, name="dot-transposes"))
 
 # identities that hold only on part of the real line, under the sign analysis
-# (egopt/rules/analysis.py): each is proved by check-rules under its condition
+# (egopt/rules/analysis.py): each is proved by check-rules under its condition.
+# x - x and x / x only where the range analysis bounds x (and keeps it off 0): at inf (an
+# overflowed exp, a huge input) both sides differ, NaN against 0 or 1, and NumPy says NaN.
+# (A NaN input reaching a bounded x, tanh(NaN), is still refined to 0 or 1.)
+_FINITE = dict(lo=-1e300, hi=1e300)
 RULES += [
+    rules.rewrite(x - x, T.second(x, 0.0), name="sub-self", when=[rules.in_range(x, **_FINITE)]),
+    rules.rewrite(x / x, T.second(x, 1.0), name="div-self", when=[rules.in_range(x, **_FINITE), rules.nonzero(x)]),
     rules.rewrite(T.exp(-T.log(x)), 1 / x, name="exp-neg-log", when=[rules.positive(x)]),
     rules.rewrite(T.exp(T.log(x)), x, name="exp-log", when=[rules.positive(x)]),
     rules.rewrite(T.sqrt(x * x), x, name="sqrt-square-nonneg", when=[rules.nonnegative(x)]),

@@ -44,10 +44,12 @@ SIMD_BINARY = ("pow", "atan2")
 # Scalar helpers both renderers emit; each prelude defines EGOPT_FN (its function qualifier)
 # before them. Float helpers take a name suffix: C dispatches on it with _Generic, CUDA overloads.
 HELPERS = r"""
-/* NaN-propagating max/min, as np.maximum/np.minimum (arguments are plain temporaries) */
-#define egopt_max(a, b) (((a) >= (b) || (a) != (a)) ? (a) : (b))
-#define egopt_min(a, b) (((a) <= (b) || (a) != (a)) ? (a) : (b))
-#define egopt_sgn(x) ((x) > 0 ? 1 : ((x) < 0 ? -1 : (x)))
+/* NaN-propagating max/min, as np.maximum/np.minimum, equal operands giving the second as
+   NumPy's do (maximum(0.0, -0.0) is -0.0); arguments are plain temporaries */
+#define egopt_max(a, b) (((a) > (b) || (a) != (a)) ? (a) : (b))
+#define egopt_min(a, b) (((a) < (b) || (a) != (a)) ? (a) : (b))
+/* np.sign: sign(-0.0) is +0.0, sign(NaN) is NaN */
+#define egopt_sgn(x) ((x) > 0 ? 1 : ((x) < 0 ? -1 : ((x) == 0 ? 0 : (x))))
 #define egopt_iabs(x) ((x) < 0 ? -(x) : (x))
 #define egopt_invert(x) (~(x))
 

@@ -91,6 +91,8 @@ def elemwise(name: str, numpy: Callable, nin: int, dtype: Callable = _upcast, *,
         return TensorType(dtype(params, *(t.dtype for t in types)), shape)
 
     def perform(params, *xs):
+        if dtype is _float:
+            xs = [_widen_small(x) for x in xs]
         return numpy(*xs, **params) if params else numpy(*xs)
 
     def node_vjp(node, g):
@@ -106,6 +108,15 @@ def elemwise(name: str, numpy: Callable, nin: int, dtype: Callable = _upcast, *,
                               # the ufunc itself, where the NumPy reference is one: fused
                               # bodies call it with out= buffers
                               "ufunc": numpy if isinstance(numpy, np.ufunc) and not params else None}))
+
+
+_SMALL = (np.dtype("bool"), np.dtype("int8"), np.dtype("uint8"))
+
+
+def _widen_small(x):
+    """bool, int8 and uint8 as float32 for a float-valued op: NumPy would compute in float16
+    (and cannot negate a bool), where the op's type (``float_of``) and the C kernels say float32."""
+    return x.astype(np.float32) if getattr(x, "dtype", None) in _SMALL else x
 
 
 def _none(*_args, **_kw):

@@ -180,7 +180,51 @@ hypot = _ew("hypot", "``sqrt(x**2 + y**2)`` without overflow or underflow of the
 erfc, log_erfc = _ew("erfc"), _ew("log_erfc", "``log(erfc(x))``, finite far into the tail (x > 26).")
 sigmoid, softplus, log1mexp = _ew("sigmoid"), _ew("softplus"), _ew("log1mexp")
 floor, ceil, round = _ew("floor"), _ew("ceil"), _ew("round")
-eq, neq, lt, le, gt, ge = (_ew(n) for n in ("eq", "neq", "lt", "le", "gt", "ge"))
+def _int_bounds(args) -> tuple[int, int] | None:
+    """The range of the integer dtype Python scalars in ``args`` would take, or None."""
+    ctx = [a.dtype for a in args if isinstance(a, Variable)]
+    dt = dtypes.upcast(*ctx) if ctx else None
+    if dt is None or not dtypes.is_int(dt):
+        return None
+    info = np.iinfo(dt)
+    return int(info.min), int(info.max)
+
+
+def _cmp(op_name: str):
+    """A comparison: a Python int beyond the other operand's integer range compares by value, as
+    in NumPy 2 (``uint8_x < -1`` is all False), in int64, instead of raising OverflowError."""
+    f = _ew(op_name)
+
+    def g(*args):
+        bounds = _int_bounds(args)
+        if bounds is not None:
+            args = [constant(a, dtype="int64" if a < 2 ** 63 else "uint64")
+                    if _is_python_scalar(a) and isinstance(a, int) and not isinstance(a, bool)
+                    and not bounds[0] <= a <= bounds[1] else a for a in args]
+        return f(*args)
+    g.__name__ = g.__qualname__ = op_name
+    g.__doc__ = f.__doc__
+    return g
+
+
+def _clip():
+    """clip: Python int bounds beyond an integer tensor's range are clamped to it, as NumPy 2's
+    clip does (``clip(uint8_x, -1, 2)`` is uint8), instead of raising OverflowError."""
+    f = _ew("clip")
+
+    def clip(x, lo, hi):
+        bounds = _int_bounds([x])
+        if bounds is not None:
+            lo, hi = (builtins.min(builtins.max(b, bounds[0]), bounds[1])
+                      if _is_python_scalar(b) and isinstance(b, int) and not isinstance(b, bool) else b
+                      for b in (lo, hi))
+        return f(x, lo, hi)
+    clip.__doc__ = f.__doc__
+    return clip
+
+
+clip = _clip()
+eq, neq, lt, le, gt, ge = (_cmp(n) for n in ("eq", "neq", "lt", "le", "gt", "ge"))
 and_, or_, xor, invert = _ew("and_"), _ew("or_"), _ew("xor"), _ew("invert")
 bitwise_and, bitwise_or, bitwise_xor, bitwise_not = and_, or_, xor, invert
 isnan, isinf, second, identity = _ew("isnan"), _ew("isinf"), _ew("second"), _ew("identity")

@@ -140,8 +140,24 @@ def _test_values(node: Apply) -> None:
         outs = run_node(node, values)
     except OpRuntimeError as e:
         raise ShapeError(f"test value: {e}") from None
+    _static_broadcast(node, values, outs[0])
     for var, val in zip(node.outputs, outs):
         var.tag.test_value = val
+
+
+def _static_broadcast(node: Apply, values, out) -> None:
+    """The linkers' check on test values: an elementwise input axis of unknown static size must
+    not be 1 where the output is longer (NumPy broadcasts it; a compiled function raises)."""
+    if node.op.kind != "elemwise" or len(node.inputs) < 2:
+        return
+    for i, (v, val) in enumerate(zip(node.inputs, values)):
+        lead = np.ndim(out) - v.ndim
+        for a, s in enumerate(v.type.shape):
+            if s is None and np.shape(val)[a] != np.shape(out)[lead + a]:
+                raise ShapeError(f"test value: {describe_call(node.op, node.params, [x.type for x in node.inputs])}: "
+                                 f"input {i} has size {np.shape(val)[a]} on axis {a}, but its type does not mark "
+                                 f"that axis broadcastable (input shapes "
+                                 f"{', '.join(str(np.shape(x)) for x in values)})" + _at(node.loc))
 
 
 def returns_tuple(node: Apply) -> bool:

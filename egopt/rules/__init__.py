@@ -4,7 +4,7 @@
     rules.rewrite(T.log(1 + x), T.log1p(x), name="log1p", phase="stabilize")
 """
 from .dsl import PHASES, Rule, RuleSet, pattern_vars, rewrite  # noqa: F401
-from .dsl import in_range, nonnegative, nonzero, positive  # noqa: F401
+from .dsl import in_range, nonnegative, nonzero, positive, real  # noqa: F401
 from .loader import RuleFileError, builtin, load  # noqa: F401
 
 

@@ -9,6 +9,12 @@ from it (one analysis, so the two can never disagree).
   in (0, ...), which a closed bound cannot say. ``(NonNeg e)`` is derived only from
   ``Lo >= 0``, ``(NonZero e)`` from ``Pos``, ``Hi < 0`` and the negation of a positive class.
 
+- ``(Real e)`` marks a float-valued class (the encoder states it for every float elementwise
+  operand and result; float-only ops and float operands propagate it). Integer arithmetic
+  wraps around (``abs(int8(-128))`` is -128, ``sqr(int8(31))`` is -63), so the facts that
+  only real arithmetic gives (abs and squares are >= 0, sums and products of non-negatives
+  are, interval arithmetic of +, -, *) are derived for Real classes only.
+
 Seeds are op ranges (exp > 0, sigmoid in (0, 1), tanh and erf in [-1, 1], cos and sin in
 [-1, 1], atan in [-pi/2, pi/2], softplus > 0, cosh >= 1, sqr, abs, sqrt, hypot, acosh >= 0, literals) and
 propagation is interval arithmetic over +, -, *, /, neg, abs, sqr, maximum, minimum, switch,
@@ -58,10 +64,32 @@ _SEEDS = (
     ("LogErfc", None, math.log(2) + 1e-15, False),
 )
 
-RELATIONS = ("(relation Pos (S))\n(relation NonNeg (S))\n(relation NonZero (S))\n"
+# ops whose integer results wrap around where the real result is out of range
+_WRAPPING = ("Abs", "Sqr")
+
+
+def _float_valued() -> list[tuple[str, int]]:
+    """The elementwise ops whose result is a float whatever their operands (exp, log, true_div):
+    each op's type rule asked about int8 operands."""
+    from ..lang import REGISTRY, dtypes
+    from ..lang.types import TensorType
+    out = []
+    for op in sorted(REGISTRY.values(), key=lambda o: o.name):
+        if op.kind != "elemwise" or not op.nin or op.extra.get("params"):
+            continue
+        try:
+            t = op.infer({}, *[TensorType("int8", ())] * op.nin)
+        except Exception:
+            continue
+        if dtypes.is_float(t.dtype):
+            out.append((op.egraph, op.nin))
+    return out
+
+
+RELATIONS = ("(relation Pos (S))\n(relation NonNeg (S))\n(relation NonZero (S))\n(relation Real (S))\n"
              "(function Lo (S) f64 :merge (max old new))\n(function Hi (S) f64 :merge (min old new))\n")
 
-_FACTS = ("(Pos ", "(NonNeg ", "(NonZero ", "(Lo ", "(Hi ")
+_FACTS = ("(Pos ", "(NonNeg ", "(NonZero ", "(Lo ", "(Hi ", "(Real ")
 
 
 def needed(rule_texts) -> bool:
@@ -94,7 +122,7 @@ def _both(a: str) -> str:
 
 
 _TOKEN = re.compile(r"\(([A-Z][A-Za-z0-9]*)")
-_ALWAYS = frozenset({"Lo", "Hi", "Pos", "NonNeg", "NonZero", "Lit", "Ld", "Ew"})
+_ALWAYS = frozenset({"Lo", "Hi", "Pos", "NonNeg", "NonZero", "Real", "Lit", "Ld", "Ew"})
 
 
 def constructors(pairs, rule_texts) -> set[str]:
@@ -185,6 +213,22 @@ def _query(rule: str) -> str:
     return rule
 
 
+_WRAPS = tuple(f"(= e ({op} " for op in ("Add", "Sub", "Mul", "Abs", "Sqr", "Pow"))
+
+
+def _real_only(rule: str) -> str:
+    """``rule`` restricted to float classes where integer wrap-around would make it false: a
+    fact about +, -, *, abs, sqr or ** (or a sum or product reduction) of integers."""
+    query = _query(rule)
+    if "((Real e))" in rule:          # the rules that derive Real itself
+        return rule
+    if "(Sum (Ew s)" in query or "(Prod (Ew s)" in query:
+        return rule.replace("(rule (", "(rule ((Real s) ", 1)
+    if any(w in query for w in _WRAPS) and "(Real e)" not in query:
+        return rule.replace("(rule (", "(rule ((Real e) ", 1)
+    return rule
+
+
 @functools.lru_cache(maxsize=1)
 def _all_rules() -> str:
     rules: list[str] = []
@@ -198,10 +242,25 @@ def _all_rules() -> str:
             acts.append(f"(set (Hi e) {hi!r})")
         if pos:
             acts.append("(Pos e)")
-        r(f"(rule ((= e ({op} a))) ({' '.join(acts)}) :ruleset core)")
+        real = " (Real e)" if op in _WRAPPING else ""
+        r(f"(rule ((= e ({op} a)){real}) ({' '.join(acts)}) :ruleset core)")
     r("(rule ((= e (Lit c)) (< (abs c) 1e300)) ((set (Lo e) c) (set (Hi e) c)) :ruleset core)")
-    r("(rule ((= e (Mul a a))) ((set (Lo e) 0.0)) :ruleset core)")
+    r("(rule ((= e (Mul a a)) (Real e)) ((set (Lo e) 0.0)) :ruleset core)")
     r("(rule ((= e (Hypot a b))) ((set (Lo e) 0.0)) :ruleset core)")
+    # ---- float-valued classes (Real) ----------------------------------------------------------------
+    r("(rule ((= e (Lit c))) ((Real e)) :ruleset core)")
+    for op, nin in _float_valued():
+        args = " ".join("abc"[:nin])
+        r(f"(rule ((= e ({op} {args}))) ((Real e)) :ruleset core)")
+    for op in ("Neg", "Abs", "Sqr", "Identity"):
+        r(f"(rule ((= e ({op} a)) (Real a)) ((Real e)) :ruleset core)")
+    for op in ("Add", "Sub", "Mul", "TrueDiv", "Pow", "Maximum", "Minimum", "IntDiv", "Mod"):
+        r(f"(rule ((= e ({op} a b)) (Real a)) ((Real e)) :ruleset core)")
+        r(f"(rule ((= e ({op} a b)) (Real b)) ((Real e)) :ruleset core)")
+    r("(rule ((= e (Switch c a b)) (Real a)) ((Real e)) :ruleset core)")
+    r("(rule ((= e (Switch c a b)) (Real b)) ((Real e)) :ruleset core)")
+    r("(rule ((= e (Clip x a b)) (Real x)) ((Real e)) :ruleset core)")
+    r("(rule ((= e (Second a b)) (Real b)) ((Real e)) :ruleset core)")
     # ---- signs from the interval ------------------------------------------------------------------
     r("(rule ((= l (Lo e)) (> l 0.0)) ((Pos e)) :ruleset core)")
     r("(rule ((Pos e)) ((set (Lo e) 0.0)) :ruleset core)")
@@ -305,6 +364,7 @@ def _all_rules() -> str:
     r("(rule ((= e (Ld (Prod (Ew s) p))) (Pos s)) ((Pos e)) :ruleset core)")
     r("(rule ((= e (Ld (Softmax t p)))) ((set (Lo e) 0.0) (set (Hi e) 1.0)) :ruleset core)")
     r("(rule ((= e (Ld (LogSoftmax t p)))) ((set (Hi e) 0.0)) :ruleset core)")
+    rules = [_real_only(x) for x in rules]
     # named, so that the optimization report lists them by what they derive
     named = [x[:-1] + f' :name "range-{i}")' for i, x in enumerate(rules)]
     return "\n".join(named) + "\n"

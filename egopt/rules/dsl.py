@@ -120,6 +120,12 @@ def nonzero(v: Variable) -> str:
     return f"(NonZero {_scalar_name(v)})"
 
 
+def real(v: Variable) -> str:
+    """A ``when=`` condition: v is float-valued (``(Real v)``), so real-number identities hold
+    for it where integer arithmetic would wrap around (exp(x)exp(y) -> exp(x + y))."""
+    return f"(Real {_scalar_name(v)})"
+
+
 def in_range(v: Variable, lo: float | None = None, hi: float | None = None, strict: bool = False) -> str:
     """A ``when=`` condition: the range analysis proves lo <= v <= hi (lo < v < hi if
     ``strict``); a bound of None is not checked. ``in_range(x, -1, 1, strict=True)`` is |x| < 1."""

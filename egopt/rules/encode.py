@@ -86,6 +86,11 @@ def encode(outputs: Sequence[Variable], leaves: Sequence[Variable]) -> Encoding:
         enc.commands.append(b.ActionCommand(b.Let(sp, name, expr)))
         return name
 
+    def real(scalar) -> None:
+        # a float-valued scalar class: the range analysis's facts that integer wrap-around
+        # would break hold for it (egopt/rules/analysis.py)
+        enc.commands.append(b.ActionCommand(b.Expr_(sp, call("Real", [scalar]))))
+
     def leaf(v: Variable) -> str:
         if id(v) not in enc.names:
             let(v, call("Input", [b.Lit(sp, b.Int(len(enc.leaves)))]))
@@ -111,7 +116,10 @@ def encode(outputs: Sequence[Variable], leaves: Sequence[Variable]) -> Encoding:
             for i, v in enumerate(node.inputs):
                 w = weak_literal(node.inputs, i)
                 args.append(lit(*w) if w else call("Ld", [ref(v)]))
-            expr = call("Ew", [call(ctor.name, args + p)])
+                if not w and dtypes.is_float(v.dtype):
+                    real(args[-1])
+            scalar = call(ctor.name, args + p)
+            expr = call("Ew", [scalar])
         elif op.nin is not None:
             if len(node.inputs) != op.nin:
                 raise Unsupported(f"op {op.name} declares nin={op.nin} but has {len(node.inputs)} inputs")
@@ -122,6 +130,8 @@ def encode(outputs: Sequence[Variable], leaves: Sequence[Variable]) -> Encoding:
                 lst = call("TCons", [ref(v), lst])
             expr = call(ctor.name, [lst] + p)
         let(out, expr)
+        if op.kind == "elemwise" and dtypes.is_float(out.dtype):
+            real(call("Ld", [var(enc.names[id(out)])]))
         enc.n_nodes += 1
     for o in outputs:
         if id(o) not in enc.names:      # an output that is a leaf (an input or a constant)

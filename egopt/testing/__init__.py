@@ -51,6 +51,10 @@ EXTENDED_KINDS = KINDS + ["compare", "clip", "join", "reshape", "view", "advinde
 # kinds whose graphs are differentiable almost everywhere (for gradient sweeps)
 SMOOTH_KINDS = ["unary", "binary", "const", "reduce", "transpose", "index", "dot", "join", "reshape", "view",
                 "advindex", "incsub", "reduce2", "clip", "compare"]
+# every float-valued unary and binary op of the tensor API (``graphs(unary=ALL_UNARY, ...)``)
+ALL_UNARY = UNARY + ["log2", "log10", "tan", "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "sinh", "cosh",
+                     "erf", "erfc", "floor", "ceil", "round", "sgn", "exp2", "log1mexp"]
+ALL_BINARY = BINARY + ["hypot", "mod", "int_div"]
 INT_UNARY = ["abs", "neg", "sqr"]
 INT_BINARY = ["add", "sub", "mul", "maximum", "minimum", "int_div", "mod"]
 INT_CONSTS = [0, 1, -1, 2, 3]
@@ -65,14 +69,15 @@ def _sub_shape(draw, universe, min_nd=0):
 @st.composite
 def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] = ("float64",),
            max_side: int = 4, mixed: bool = False, kinds: Sequence[str] = tuple(KINDS),
-           min_side: int = 1) -> Graph:
+           min_side: int = 1, unary: Sequence[str] = tuple(UNARY), binary: Sequence[str] = tuple(BINARY)) -> Graph:
     """A random well-typed graph (elementwise, broadcasting, reductions, dot, transposes, indexing).
 
     ``mixed``: each input draws its own dtype from ``dtypes`` (NumPy promotion inside the graph).
     ``kinds``: the kinds of step to draw from (``EXTENDED_KINDS`` adds views, joins, comparisons,
     clip, reshapes, advanced indexing, set/inc_subtensor, var/std/prod, argmax, casts, sort and
     running sums/products); integer
-    dtypes draw integer-safe ops. ``min_side=0`` draws empty axes too."""
+    dtypes draw integer-safe ops. ``min_side=0`` draws empty axes too. ``unary``/``binary``: the
+    float ops drawn (``ALL_UNARY``/``ALL_BINARY``: every one)."""
     universe = tuple(draw(st.integers(min_side, max_side)) for _ in range(draw(st.integers(0, 2))))
     dtype = draw(st.sampled_from(list(dtypes)))
     inputs = []
@@ -90,8 +95,8 @@ def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] 
         b = draw(st.sampled_from(pool))
         try:
             with egopt.config.change_flags(compute_test_value="raise"):
-                v = _step(draw, kind, a, b)
-        except (ValueError, TypeError):
+                v = _step(draw, kind, a, b, unary, binary)
+        except (ValueError, TypeError, OverflowError):
             continue   # an op that does not apply to these operands (e.g. dot of mismatched shapes)
         if v is None or (v.dtype not in dtypes if mixed else v.dtype != dtype):
             continue
@@ -103,12 +108,12 @@ def graphs(draw, max_inputs: int = 3, max_steps: int = 8, dtypes: Sequence[str] 
     return Graph(inputs, outs, universe, steps)
 
 
-def _step(draw, kind, a, b):
+def _step(draw, kind, a, b, unary=tuple(UNARY), binary=tuple(BINARY)):
     integer = np.dtype(a.dtype).kind in "iu"
     if kind == "unary":
-        return getattr(T, draw(st.sampled_from(INT_UNARY if integer else UNARY)))(a)
+        return getattr(T, draw(st.sampled_from(INT_UNARY if integer else list(unary))))(a)
     if kind == "binary":
-        return getattr(T, draw(st.sampled_from(INT_BINARY if integer else BINARY)))(a, b)
+        return getattr(T, draw(st.sampled_from(INT_BINARY if integer else list(binary))))(a, b)
     if kind == "const" and integer:
         c = draw(st.sampled_from(INT_CONSTS))
         op = draw(st.sampled_from(["add", "sub", "mul", "maximum", "int_div", "mod", "rsub"]))
@@ -241,6 +246,27 @@ def _universe_shape(graph: Graph, var: Variable) -> tuple[int, ...]:
 EDGE_VALUES = [0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, 1e300, -1e300, 0.5, 2.0, 30.0, -30.0, 800.0, -800.0]
 
 
+_F64 = np.finfo(np.float64)
+# IEEE specials and boundaries: signed zeros, infinities, NaN, subnormals, the largest finite
+# value, exp's overflow and underflow edges, float32's range edge, rounding ties (2.5, 0.5)
+SPECIAL_FLOATS = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -3.5, np.inf, -np.inf, np.nan, 5e-324, -5e-324,
+                  2.2e-308, float(_F64.max), -float(_F64.max), 1e-20, 30.0, -30.0, 710.0, -745.0, 100.0,
+                  0.9999999, 1.0000001, 3e38, 1e-45, 2.5, -2.5, 1.5, 0.49999999999999994]
+SPECIAL_INTS = [0, 1, -1, 2, -2, 3, -3, 7, 127, -128, 100, -100, 5, 64]
+
+
+def special_values(dtype: str) -> np.ndarray:
+    """Special values of ``dtype`` as one vector: ``SPECIAL_FLOATS`` rounded to it (1e300 becomes
+    inf in float32), ``SPECIAL_INTS`` wrapped to it (-1 is 255 in uint8), or both bools."""
+    dt = np.dtype(dtype)
+    if dt.kind == "b":
+        return np.array([False, True])
+    with np.errstate(all="ignore"):
+        if dt.kind == "f":
+            return np.array(SPECIAL_FLOATS, dtype=np.float64).astype(dt)
+        return np.array(SPECIAL_INTS, dtype=np.int64).astype(dt)
+
+
 @st.composite
 def arrays_for(draw, graph: Graph, edge: bool = True) -> list[np.ndarray]:
     """Input values for a graph: mostly moderate numbers, some edge values (0, ±1, tiny, huge)."""
@@ -285,27 +311,71 @@ def _float64_truth(outputs, inputs, arrays):
         return None
 
 
+# outcomes where the optimizer ran to the end (it may keep the input graph when nothing is cheaper)
+_OUTCOMES_OK = ("optimized", "nothing to optimize", "kept the input graph (no cheaper form found)")
+
+
+def _layout(draw, a: np.ndarray) -> np.ndarray:
+    how = draw(st.sampled_from(["same", "fortran", "reversed", "strided", "transposed"]))
+    if a.ndim == 0 or how == "same":
+        return a
+    if how == "fortran":
+        return np.asfortranarray(a)
+    if how == "reversed":          # negative strides on every axis
+        return np.flip(np.flip(a).copy())
+    if how == "strided":           # every other element of a larger array
+        return np.repeat(a, 2, axis=-1)[..., ::2]
+    return np.ascontiguousarray(a.T).T
+
+
+@st.composite
+def relayout(draw, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The same values in other memory layouts: Fortran order, negative strides, every other
+    element of a larger array, a transposed copy's transpose (or unchanged)."""
+    return [_layout(draw, np.asarray(a)) for a in arrays]
+
+
 def assert_sound(outputs: Sequence[Variable], inputs: Sequence[Variable], arrays: Sequence[np.ndarray],
-                 rules=(), mode: str | egopt.Mode | None = None) -> None:
+                 rules=(), mode: str | egopt.Mode | None = None,
+                 call_arrays: Sequence[np.ndarray] | None = None) -> None:
     """Compile with the optimizer (plus ``rules``) and without it; compare the results.
 
     Where the unoptimized result is finite, the optimized one must be finite and close
     (relative to the dtype's epsilon times the largest magnitude computed inside the graph);
     where it is NaN or infinite, the optimized one may differ (it may be more accurate).
+
+    The optimizer must not have kept the input graph for a failure or an op it cannot encode.
+    ``call_arrays``: the same values as ``arrays`` in other memory layouts (``relayout``), which
+    the optimized function is called with. Either way a call must leave its input arrays as they
+    were, and a second call must not overwrite the results the first returned.
     """
     import warnings
     outputs = list(outputs)
     opt_mode = mode or egopt.Mode(optimizer="egraph", linker="py", rules=tuple(rules))
     nodes = [n.outputs[0] for n in toposort(outputs, stop=inputs)]
+    random = any(v.owner.op.kind == "random" for v in nodes)     # a second call draws again
     ref_fn = egopt.function(list(inputs), outputs + nodes, mode="FAST_COMPILE", on_unused_input="ignore")
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)   # an optimizer failure is a test failure
         opt_fn = egopt.function(list(inputs), outputs, mode=opt_mode, on_unused_input="ignore")
-    if opt_fn.optimization_report().fell_back:
-        raise AssertionError(f"the optimizer fell back: {opt_fn.optimization_report().outcome}")
+    outcome = opt_fn.optimization_report().outcome
+    if not outcome.startswith(_OUTCOMES_OK):
+        raise AssertionError(f"the optimizer fell back: {outcome}")
+    call_arrays = list(arrays if call_arrays is None else call_arrays)
+    before = [np.array(a, copy=True) for a in call_arrays]
     with np.errstate(all="ignore"):
         ref_all = ref_fn(*arrays)
-        got = opt_fn(*arrays)
+        got = opt_fn(*call_arrays)
+        kept = [np.array(g, copy=True) for g in got]
+        again = opt_fn(*call_arrays)
+    for i, (a, b) in enumerate(zip(call_arrays, before)):
+        if not np.array_equal(a, b, equal_nan=True):
+            raise AssertionError(f"input {i} was modified by the call")
+    for i, (g, k, g2) in enumerate(zip(got, kept, again)):
+        if not np.array_equal(g, k, equal_nan=True):
+            raise AssertionError(f"output {i} of the first call was overwritten by the second")
+        if not np.array_equal(g2, k, equal_nan=True) and not random:
+            raise AssertionError(f"output {i}: a second call with the same inputs gave {g2!r}, the first {k!r}")
     ref, inner = ref_all[:len(outputs)], ref_all[len(outputs):]
     truth = _float64_truth(outputs, inputs, arrays)
     # where the reference passed through inf or NaN (log(0), exp overflow, 0/0) the rewritten

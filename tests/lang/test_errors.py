@@ -42,6 +42,23 @@ def test_test_value_shape_error_names_op_shapes_and_line():
     assert "test_errors.py:" in msg and "z = x + y" in msg
 
 
+def test_test_value_of_size_1_on_an_unbroadcastable_axis_raises_as_a_call_would():
+    """x[1:][1:] of a length-3 x has length 1 but is not typed broadcastable: x + it fails at
+    run time on both linkers, so its test value must fail too (NumPy alone would broadcast)."""
+    with config.change_flags(compute_test_value="raise"):
+        x = T.dvector("x")
+        x.tag.test_value = np.zeros(3)
+        tail = x[1:][1:]
+        with pytest.raises(ShapeError, match="input 1 has size 1 on axis 0"):
+            x + tail
+        r = T.row("r")
+        r.tag.test_value = np.zeros((1, 3))
+        assert (x + r).tag.test_value.shape == (1, 3)      # a broadcastable axis broadcasts
+    f = egopt.function([x], x + tail)
+    with pytest.raises(egopt.lang.errors.OpRuntimeError, match="does not mark that axis broadcastable"):
+        f(np.zeros(3))
+
+
 def test_missing_test_value_raise_warn_off():
     x = T.dvector("x")                       # no test value
     with config.change_flags(compute_test_value="raise"):

@@ -53,6 +53,13 @@ def test_signs_are_never_contradicted(case):
         assert not np.any(val < 0), (v, claims[v], val)
 
 
+@settings(max_examples=150)
+@given(graph_and_arrays(dtypes=("int8", "int16"), mixed=True, max_steps=6))
+def test_signs_of_wrapping_integers_are_never_contradicted(case):
+    """Integer graphs (sqr, abs, *, + wrap around at the dtype's range): the same property."""
+    test_signs_are_never_contradicted.hypothesis.inner_test(case)
+
+
 def test_seeds_and_propagation():
     import egopt.tensor as T
     x = T.dvector("x")
