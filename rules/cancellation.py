@@ -83,6 +83,10 @@ RULES = [r for group in [
     _exact((a + b) - (a - y), b + y, "cancel-add-sub-shared"),
     _exact((a + b) - (a + y), b - y, "cancel-add-add-shared"),
     _exact((a - b) - (a - y), y - b, "cancel-sub-sub-shared"),
+    # differences of negations, as exp-difference writes them for exp(-x) - exp(-y): the
+    # shared term then cancels exactly ((-x) - (-(x + e)) -> e, -x*x - -y*y -> (y - x)(y + x))
+    _exact((-a) - (-b), b - a, "cancel-neg-neg"),
+    _exact((-a) * b, -(a * b), "neg-out-of-product"),       # -x * x is (-x) * x in Python
 
     # ---- conjugates ---------------------------------------------------------------------------
     # sqrt(a) - sqrt(b) cancels for a close to b; (a - b) is exact there, and often simplifies
@@ -107,6 +111,29 @@ RULES = [r for group in [
     _stab(T.sqrt(x * x + y) + x,
           T.switch(T.isinf(y), y, T.switch(T.lt(x, 0), y / (T.sqrt(x * x + y) + abs(x)), T.identity(x) + T.sqrt(x * x + y))),
           "conjugate-hypot-add"),
+
+    # the same conjugates subtracted the other way: x - sqrt(x*x -+ y) for x > 0; with y = 1 the
+    # square x*x - 1 may have become (x - 1)(x + 1) first (square-minus-one)
+    _stab(x - T.sqrt(x * x - y),
+          T.switch(T.isinf(y), y, T.switch(T.gt(x, 0), y / (abs(x) + T.sqrt(x * x - y)), _kept(x, T.sqrt(x * x - y)))),
+          "conjugate-sub-disc", variants=False),
+    _stab(x - T.sqrt(x * x + y),
+          T.switch(T.isinf(y), -y, T.switch(T.gt(x, 0), -y / (abs(x) + T.sqrt(x * x + y)),
+                                            _kept(x, T.sqrt(x * x + y)))),
+          "conjugate-sub-hypot", variants=False),
+    _stab(x - T.sqrt((x - 1) * (x + 1)),
+          T.switch(T.gt(x, 0), 1 / (abs(x) + T.sqrt((x - 1) * (x + 1))), _kept(x, T.sqrt((x - 1) * (x + 1)))),
+          "conjugate-sub-square-minus-one", variants=False),
+    _stab(T.sqrt((x - 1) * (x + 1)) - x,
+          T.switch(T.gt(x, 0), -1 / (abs(x) + T.sqrt((x - 1) * (x + 1))), _kept(T.sqrt((x - 1) * (x + 1)), x)),
+          "conjugate-square-minus-one-sub", variants=False),
+
+    # ---- quotients near 1: a / b - 1 = (a - b) / b, where a - b is exact (Sterbenz) or
+    # simplifies (1 / (1 + x) - 1 -> -x / (1 + x)); elsewhere the quotient is kept
+    _stab(a / b - 1, T.switch(T.lt(abs(a - b), 0.5 * abs(b)), (a - b) / b, _kept(a / b, 1)),
+          "quotient-minus-one", variants=False),
+    _stab(1 - a / b, T.switch(T.lt(abs(a - b), 0.5 * abs(b)), (b - a) / b, 1 - T.identity(a / b)),
+          "one-minus-quotient", variants=False),
 
     # sqrt(a) - 1 for a near 1 (sqrt(1 + x) - 1): a - 1 is exact there, and often simplifies
     _stab(T.sqrt(a) - 1, T.switch(T.isinf(a), T.sqrt(a), (a - 1) / (T.sqrt(a) + 1)), "conjugate-sqrt-one", variants=False),

@@ -40,9 +40,36 @@ RULES = [
                   name="exp-ratio-regimes", phase="stabilize"),
     # 1 - erf(x) is 0 beyond x = 6; erfc keeps its value down to 1e-308
     rules.rewrite(1 - T.erf(x), T.erfc(x), name="erfc", phase="stabilize"),
+    # 1 + erf(x) is 0 below x = -6 (the normal CDF 0.5 (1 + erf(x / sqrt(2))) in its lower
+    # tail); erfc(-x) keeps its value; erf(x) - 1 likewise for x > 6
+    rules.rewrite(1 + T.erf(x), T.erfc(-x), name="one-plus-erf", phase="stabilize"),
+    rules.rewrite(T.erf(x) + 1, T.erfc(-x), name="erf-plus-one", phase="stabilize"),
+    rules.rewrite(T.erf(x) - 1, -T.erfc(x), name="erf-minus-one", phase="stabilize"),
+    rules.rewrite(T.log1p(T.erf(x)), T.log_erfc(-x), name="log1p-erf", phase="stabilize"),
+    # a / (1 + exp(x)) (the logistic scaled, 2 / (1 + exp(-2x)) - 1): exp overflows for
+    # x > 709, and the sigmoid forms below then see the cancellation
+    rules.rewrite(x / (1 + T.exp(y)), x * T.sigmoid(-y), name="scaled-sigmoid-form", phase="stabilize"),
+    rules.rewrite(x / (T.exp(y) + 1), x * T.sigmoid(-y), name="scaled-sigmoid-form-2", phase="stabilize"),
+    # sigmoid(x) - 1/2 and 2 sigmoid(x) - 1 cancel near x = 0: tanh(x / 2) keeps the digits
+    rules.rewrite(T.sigmoid(x) - 0.5, 0.5 * T.tanh(x / 2), name="sigmoid-minus-half", phase="stabilize"),
+    rules.rewrite(0.5 - T.sigmoid(x), -0.5 * T.tanh(x / 2), name="half-minus-sigmoid", phase="stabilize"),
+    rules.rewrite(2 * T.sigmoid(x) - 1, T.tanh(x / 2), name="two-sigmoid-minus-one", phase="stabilize"),
+    rules.rewrite(T.sigmoid(x) * 2 - 1, T.tanh(x / 2), name="two-sigmoid-minus-one-2", phase="stabilize"),
+    rules.rewrite(1 - 2 * T.sigmoid(x), -T.tanh(x / 2), name="one-minus-two-sigmoid", phase="stabilize"),
+    # log(x**y) overflows or underflows with the power (x = 1e300, y = 3): y log(x) for x > 0
+    rules.rewrite(T.log(x ** y),
+                  T.switch(T.isinf(x), T.log(T.identity(x) ** y), T.switch(T.isinf(y), T.log(T.identity(x) ** y),
+                           T.switch(T.gt(x, 0), y * T.log(x), T.log(T.identity(x) ** y)))),
+                  name="log-power", phase="stabilize"),
     # log(erfc(x)) is -inf once erfc underflows (x > 26.5); log_erfc follows the asymptotic series
     rules.rewrite(T.log(T.erfc(x)), T.log_erfc(x), name="log-erfc", phase="stabilize"),
     rules.rewrite(T.log1p(-T.erf(x)), T.log_erfc(x), name="log1p-neg-erf", phase="stabilize"),
+    # the normal CDF and survival function in logs, log(c erfc(x)) with c = 1/2: the
+    # product rule's log|erfc(x)|, and the product itself where c > 0
+    rules.rewrite(T.log(abs(T.erfc(x))), T.log_erfc(x), name="log-abs-erfc", phase="stabilize"),
+    rules.rewrite(T.log(y * T.erfc(x)),
+                  T.switch(T.gt(y, 0), T.log(y) + T.log_erfc(x), T.log(T.identity(y) * T.erfc(x))),
+                  name="log-scaled-erfc", phase="stabilize"),
     # x**2 overflows (|x| > 1e154) or underflows (|x| < 1e-162) before the square root
     rules.rewrite(T.sqrt(x ** 2), abs(x), name="sqrt-pow-two", phase="stabilize"),
     # x*x + y*y overflows (|x| > 1e154) or underflows before the square root: hypot scales
