@@ -64,9 +64,7 @@ RULES = [
     # log(erfc(x)) is -inf once erfc underflows (x > 26.5); log_erfc follows the asymptotic series
     rules.rewrite(T.log(T.erfc(x)), T.log_erfc(x), name="log-erfc", phase="stabilize"),
     rules.rewrite(T.log1p(-T.erf(x)), T.log_erfc(x), name="log1p-neg-erf", phase="stabilize"),
-    # the normal CDF and survival function in logs, log(c erfc(x)) with c = 1/2: the
-    # product rule's log|erfc(x)|, and the product itself where c > 0
-    rules.rewrite(T.log(abs(T.erfc(x))), T.log_erfc(x), name="log-abs-erfc", phase="stabilize"),
+    # the normal CDF and survival function in logs, log(c erfc(x)) with c = 1/2, where c > 0
     rules.rewrite(T.log(y * T.erfc(x)),
                   T.switch(T.gt(y, 0), T.log(y) + T.log_erfc(x), T.log(T.identity(y) * T.erfc(x))),
                   name="log-scaled-erfc", phase="stabilize"),
