@@ -346,6 +346,14 @@ FORMULAS = [
     Formula("softplus-inv", lambda m, x: m.log(m.exp(x) - 1), one(lambda r, n: _logu(r, n, 1e-20, 1e-3)), group="r2"),
     Formula("log1m-exp-neg-sq", lambda m, x: m.log(1 - m.exp(-x * x)), one(lambda r, n: _logu(r, n, 1e-10, 20)),
             group="r2"),
+    # --- special functions: the forms that lose their digits, and the ops that keep them --------
+    Formula("mills-ratio", lambda m, x: m.exp(x * x) * m.erfc(x), one(lambda r, n: _u(r, n, 0.5, 1e3)), group="special",
+            sample32=one(lambda r, n: _u(r, n, 0.5, 1e3))),
+    Formula("normal-quantile-tail", lambda m, p: math.sqrt(2) * m.erfinv(2 * p - 1),
+            one(lambda r, n: _logu(r, n, 1e-300, 1e-3)), group="special",
+            sample32=one(lambda r, n: _logu(r, n, 1e-37, 1e-3))),
+    Formula("erfinv-near-one", lambda m, x: m.erfinv(1 - x), one(lambda r, n: _logu(r, n, 1e-300, 1e-3)),
+            group="special", sample32=one(lambda r, n: _logu(r, n, 1e-37, 1e-3))),
     Formula("gauss-kernel-diff", lambda m, x, y: m.exp(-x * x) - m.exp(-y * y), _two_close, group="r2",
             sample32=lambda r, n: [v / 12 for v in _two_close32(r, n)]),
 ]
@@ -356,6 +364,14 @@ FORMULAS = [
 class _NS:
     def __init__(self, **kw):
         self.__dict__.update(kw)
+
+
+def _scipy_special(name):
+    """NumPy has no erfinv: the naive NumPy program calls SciPy's (an optional import, bench only)."""
+    def f(x):
+        import scipy.special
+        return getattr(scipy.special, name)(x)
+    return f
 
 
 def _np_ns():
@@ -376,7 +392,8 @@ def _np_ns():
                arctan=np.arctan, sinh=np.sinh, cosh=np.cosh, tanh=np.tanh, erf=lambda x: erf(x).astype(x.dtype),
                sigmoid=sigmoid, softmax=softmax, log_softmax=log_softmax,
                sum=np.sum, prod=np.prod, max=np.max, arcsin=np.arcsin, arccos=np.arccos,
-               erfc=lambda x: np.vectorize(math.erfc, otypes=[np.float64])(x).astype(x.dtype))
+               erfc=lambda x: np.vectorize(math.erfc, otypes=[np.float64])(x).astype(x.dtype),
+               erfinv=_scipy_special("erfinv"))
 
 
 def _mp_ns():
@@ -401,6 +418,7 @@ def _mp_ns():
                tan=vec(mpmath.tan), arctan=vec(mpmath.atan), sinh=vec(mpmath.sinh), cosh=vec(mpmath.cosh),
                tanh=vec(mpmath.tanh), arcsin=vec(lambda v: mpmath.asin(v) if abs(v) <= 1 else mpmath.nan),
                arccos=vec(lambda v: mpmath.acos(v) if abs(v) <= 1 else mpmath.nan), erfc=vec(mpmath.erfc),
+               erfinv=vec(lambda v: mpmath.erfinv(v) if abs(v) < 1 else (mpmath.inf * v if abs(v) == 1 else mpmath.nan)),
                erf=vec(mpmath.erf), sigmoid=vec(lambda v: 1 / (1 + mpmath.exp(-v))), softmax=softmax,
                log_softmax=lambda z: log(softmax(z)),
                sum=lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
@@ -412,7 +430,7 @@ def _egopt_ns():
     return _NS(exp=T.exp, log=T.log, sqrt=T.sqrt, sin=T.sin, cos=T.cos, tan=T.tan, arctan=T.arctan,
                sinh=T.sinh, cosh=T.cosh, tanh=T.tanh, erf=T.erf, sigmoid=T.sigmoid, softmax=T.nnet.softmax,
                log_softmax=T.nnet.log_softmax, sum=T.sum, prod=T.prod, max=T.max, arcsin=T.arcsin,
-               arccos=T.arccos, erfc=T.erfc)
+               arccos=T.arccos, erfc=T.erfc, erfinv=T.erfinv)
 
 
 def _pytensor_ns():
@@ -421,7 +439,8 @@ def _pytensor_ns():
     return _NS(exp=pt.exp, log=pt.log, sqrt=pt.sqrt, sin=pt.sin, cos=pt.cos, tan=pt.tan, arctan=pt.arctan,
                sinh=pt.sinh, cosh=pt.cosh, tanh=pt.tanh, erf=pt.erf, sigmoid=pt.sigmoid,
                softmax=lambda z: softmax(z, axis=-1), log_softmax=lambda z: log_softmax(z, axis=-1),
-               sum=pt.sum, prod=pt.prod, max=pt.max, arcsin=pt.arcsin, arccos=pt.arccos, erfc=pt.erfc)
+               sum=pt.sum, prod=pt.prod, max=pt.max, arcsin=pt.arcsin, arccos=pt.arccos, erfc=pt.erfc,
+               erfinv=pt.erfinv)
 
 
 def _jax_ns():
@@ -431,7 +450,7 @@ def _jax_ns():
                arctan=jnp.arctan, sinh=jnp.sinh, cosh=jnp.cosh, tanh=jnp.tanh, erf=jax.scipy.special.erf,
                sigmoid=jax.nn.sigmoid, softmax=jax.nn.softmax, log_softmax=jax.nn.log_softmax,
                sum=jnp.sum, prod=jnp.prod, max=jnp.max, arcsin=jnp.arcsin, arccos=jnp.arccos,
-               erfc=jax.scipy.special.erfc)
+               erfc=jax.scipy.special.erfc, erfinv=jax.scipy.special.erfinv)
 
 
 # ---- evaluation ----------------------------------------------------------------------------------

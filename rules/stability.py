@@ -61,6 +61,18 @@ RULES = [
                   T.switch(T.isinf(x), T.log(T.identity(x) ** y), T.switch(T.isinf(y), T.log(T.identity(x) ** y),
                            T.switch(T.gt(x, 0), y * T.log(x), T.log(T.identity(x) ** y)))),
                   name="log-power", phase="stabilize"),
+    # exp(x^2) erfc(x) (Mills' ratio, the Faddeeva function on the real line) is inf * 0 for
+    # x > 26.6, and exp(x^2) rounds x^2 first: erfcx
+    rules.rewrite(T.exp(x * x) * T.erfc(x), T.erfcx(x), name="erfcx-form", phase="stabilize"),
+    rules.rewrite(T.exp(x ** 2) * T.erfc(x), T.erfcx(x), name="erfcx-form-pow", phase="stabilize"),
+    # (a rule subsumes the node it matched, not the product's other order: each needs its own)
+    rules.rewrite(T.erfc(x) * T.exp(x * x), T.erfcx(x), name="erfcx-form-2", phase="stabilize"),
+    rules.rewrite(T.erfc(x) * T.exp(x ** 2), T.erfcx(x), name="erfcx-form-pow-2", phase="stabilize"),
+    # the inverses of erf near 1: 1 - x loses the digits of a small x, which erfcinv keeps
+    rules.rewrite(T.erfinv(1 - x), T.erfcinv(x), name="erfinv-one-minus", phase="stabilize"),
+    # (erfinv(x - 1) = -erfcinv(x), the normal quantile's form, is left out: SymPy does not know
+    # that erfinv is odd, so check-rules cannot prove it)
+    rules.rewrite(T.erfcinv(1 - x), T.erfinv(x), name="erfcinv-one-minus", phase="stabilize"),
     # log(erfc(x)) is -inf once erfc underflows (x > 26.5); log_erfc follows the asymptotic series
     rules.rewrite(T.log(T.erfc(x)), T.log_erfc(x), name="log-erfc", phase="stabilize"),
     rules.rewrite(T.log1p(-T.erf(x)), T.log_erfc(x), name="log1p-neg-erf", phase="stabilize"),

@@ -289,7 +289,8 @@ tri_gamma = elemwise("tri_gamma", _S.tri_gamma, 1, _float, vjp=None, c="egopt_tr
 erfinv = _unary_float("erfinv", _S.erfinv, lambda g, z, x: [g * (math.sqrt(math.pi) / 2) * F.exp(z * z)],
                       "egopt_erfinv({0})", lambda a: __import__("sympy").erfinv(a), flops=100)
 erfcinv = _unary_float("erfcinv", _S.erfcinv, lambda g, z, x: [g * (-math.sqrt(math.pi) / 2) * F.exp(z * z)],
-                       "egopt_erfcinv({0})", lambda a: __import__("sympy").erfcinv(a), flops=100)
+                       "egopt_erfcinv({0})", lambda a: __import__("sympy").erfinv(1 - a), flops=100)
+# (SymPy by the definition erfcinv(a) = erfinv(1 - a): its erfcinv does not simplify against erfinv)
 # erfcx(x) = exp(x^2) erfc(x), finite where erfc underflows; d/dx = 2 x erfcx(x) - 2/sqrt(pi)
 erfcx = _unary_float("erfcx", _S.erfcx, lambda g, z, x: [g * (2 * x * z - 2 / math.sqrt(math.pi))],
                      "egopt_erfcx({0})",

@@ -129,5 +129,7 @@ def test_tri_gamma_has_no_gradient_and_says_so():
         T.grad(T.sum(T.tri_gamma(x)), x)
 
 
-def test_digamma_is_psi():
+def test_digamma_is_psi_and_scipy_names_under_special():
     assert T.digamma is T.psi
+    for name in ("gammaln", "psi", "digamma", "erfinv", "erfcinv", "erfcx", "tri_gamma"):
+        assert getattr(T.special, name) is getattr(T, name)

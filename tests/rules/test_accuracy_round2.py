@@ -18,7 +18,9 @@ R2 = [("logistic-garg", "float64"), ("quotient-minus-one", "float64"), ("one-min
       ("two-sigmoid-minus-one", "float32"), ("log-pow", "float64"), ("log-pow", "float32"),
       ("exp-neg-diff", "float64"), ("gauss-kernel-diff", "float64"), ("log-ndtr-erfc", "float32"),
       ("radioactive", "float64"), ("expand-square", "float64"), ("sqrt1p-sqrt1m", "float64"),
-      ("log1p-difference2", "float64"), ("binary-entropy", "float64"), ("compound-interest", "float64")]
+      ("log1p-difference2", "float64"), ("binary-entropy", "float64"), ("compound-interest", "float64"),
+      ("mills-ratio", "float64"), ("mills-ratio", "float32"), ("erfinv-near-one", "float64"),
+      ("erfinv-near-one", "float32")]
 
 
 @pytest.mark.parametrize("name,dtype", R2, ids=[f"{n}-{d}" for n, d in R2])
