@@ -135,6 +135,25 @@ RULES = [r for group in [
     _stab(1 - a / b, T.switch(T.lt(abs(a - b), 0.5 * abs(b)), (b - a) / b, 1 - T.identity(a / b)),
           "one-minus-quotient", variants=False),
 
+    # a / b - a = a (1 - b) / b where b is near 1 (x0 / (1 - x1) - x0 for a small x1): 1 - b is
+    # exact there, or simplifies
+    _stab(a / b - a, T.switch(T.lt(abs(1 - b), 0.5), a * (1 - b) / b, _kept(a / b, a)), "quotient-minus-numerator",
+          variants=False),
+    _stab(a - a / b, T.switch(T.lt(abs(1 - b), 0.5), a * (b - 1) / b, T.identity(a) - a / b),
+          "numerator-minus-quotient", variants=False),
+    # x**y - 1 for y log(x) small (x near 1, or y tiny): expm1(y log(x)); elsewhere the power's
+    # own rounding beats exp's of a large y log(x)
+    _stab(x ** y - 1,
+          T.switch(T.gt(x, 0), T.switch(T.lt(abs(y * T.log(x)), 1), T.expm1(y * T.log(x)), _kept(x ** y, 1)),
+                   _kept(x ** y, 1)),
+          "power-minus-one", variants=False),
+    # 1 - tanh(y)^2 (sech^2, written with a power: the gradient's 1 - z*z is left as it is,
+    # see below) cancels where tanh is near +-1: (1 - tanh)(1 + tanh) = 4 sigmoid(2y) sigmoid(-2y)
+    _stab(1 - T.tanh(y) ** 2, 4 * T.sigmoid(2 * y) * T.sigmoid(-2 * y), "one-minus-tanh-squared", variants=False),
+    # cosh(x) - sinh(x) = exp(-x): the difference cancels (and is inf - inf beyond 710)
+    _stab(T.cosh(x) - T.sinh(x), T.exp(-x), "cosh-minus-sinh", variants=False),
+    _stab(T.sinh(x) - T.cosh(x), -T.exp(-x), "sinh-minus-cosh", variants=False),
+
     # sqrt(a) - 1 for a near 1 (sqrt(1 + x) - 1): a - 1 is exact there, and often simplifies
     _stab(T.sqrt(a) - 1, T.switch(T.isinf(a), T.sqrt(a), (a - 1) / (T.sqrt(a) + 1)), "conjugate-sqrt-one", variants=False),
     _stab(1 - T.sqrt(a), T.switch(T.isinf(a), -T.sqrt(a), (1 - a) / (1 + T.sqrt(a))), "conjugate-one-sqrt", variants=False),

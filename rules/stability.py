@@ -56,6 +56,15 @@ RULES = [
     rules.rewrite(2 * T.sigmoid(x) - 1, T.tanh(x / 2), name="two-sigmoid-minus-one", phase="stabilize"),
     rules.rewrite(T.sigmoid(x) * 2 - 1, T.tanh(x / 2), name="two-sigmoid-minus-one-2", phase="stabilize"),
     rules.rewrite(1 - 2 * T.sigmoid(x), -T.tanh(x / 2), name="one-minus-two-sigmoid", phase="stabilize"),
+    # log(sinh(x)) overflows with sinh beyond x = 710: x + log(-expm1(-2x) / 2) for x > 20
+    rules.rewrite(T.log(T.sinh(x)),
+                  T.switch(T.gt(x, 20), x + T.log(-0.5 * T.expm1(-2 * x)), T.log(T.identity(T.sinh(x)))),
+                  name="log-sinh", phase="stabilize"),
+    # the logistic density exp(x) / (1 + exp(x))^2: inf / inf beyond x = 355; sigmoid(x) sigmoid(-x)
+    rules.rewrite(T.exp(x) / (1 + T.exp(x)) ** 2, T.sigmoid(x) * T.sigmoid(-x), name="logistic-density",
+                  phase="stabilize"),
+    rules.rewrite(T.exp(x) / ((1 + T.exp(x)) * (1 + T.exp(x))), T.sigmoid(x) * T.sigmoid(-x),
+                  name="logistic-density-2", phase="stabilize"),
     # log(x**y) overflows or underflows with the power (x = 1e300, y = 3): y log(x) for x > 0
     rules.rewrite(T.log(x ** y),
                   T.switch(T.isinf(x), T.log(T.identity(x) ** y), T.switch(T.isinf(y), T.log(T.identity(x) ** y),

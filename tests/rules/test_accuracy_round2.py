@@ -20,7 +20,9 @@ R2 = [("logistic-garg", "float64"), ("quotient-minus-one", "float64"), ("one-min
       ("radioactive", "float64"), ("expand-square", "float64"), ("sqrt1p-sqrt1m", "float64"),
       ("log1p-difference2", "float64"), ("binary-entropy", "float64"), ("compound-interest", "float64"),
       ("mills-ratio", "float64"), ("mills-ratio", "float32"), ("erfinv-near-one", "float64"),
-      ("erfinv-near-one", "float32")]
+      ("erfinv-near-one", "float32"), ("excel-ratio", "float64"), ("log-sinh", "float64"),
+      ("logistic-pdf", "float64"), ("pow-minus-one", "float64"), ("sech2-by-tanh", "float64"),
+      ("cosh-minus-sinh", "float64"), ("cosh-minus-sinh", "float32")]
 
 
 @pytest.mark.parametrize("name,dtype", R2, ids=[f"{n}-{d}" for n, d in R2])
