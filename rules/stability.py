@@ -79,8 +79,8 @@ RULES = [
     rules.rewrite(T.erfc(x) * T.exp(x ** 2), T.erfcx(x), name="erfcx-form-pow-2", phase="stabilize"),
     # the inverses of erf near 1: 1 - x loses the digits of a small x, which erfcinv keeps
     rules.rewrite(T.erfinv(1 - x), T.erfcinv(x), name="erfinv-one-minus", phase="stabilize"),
-    # (erfinv(x - 1) = -erfcinv(x), the normal quantile's form, is left out: SymPy does not know
-    # that erfinv is odd, so check-rules cannot prove it)
+    # (x - 1: the normal quantile sqrt(2) erfinv(2p - 1) for a small p)
+    rules.rewrite(T.erfinv(x - 1), -T.erfcinv(x), name="erfinv-minus-one", phase="stabilize"),
     rules.rewrite(T.erfcinv(1 - x), T.erfinv(x), name="erfcinv-one-minus", phase="stabilize"),
     # log(erfc(x)) is -inf once erfc underflows (x > 26.5); log_erfc follows the asymptotic series
     rules.rewrite(T.log(T.erfc(x)), T.log_erfc(x), name="log-erfc", phase="stabilize"),

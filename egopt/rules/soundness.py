@@ -347,6 +347,12 @@ def _zero(d) -> bool:
     50 digits checks that both sides are undefined together."""
     if sympy.simplify(d) == 0:
         return True
+    # erfinv is odd (SymPy does not apply it): the argument with its sign taken out
+    if d.has(sympy.erfinv):
+        d = d.replace(lambda e: isinstance(e, sympy.erfinv) and e.args[0].could_extract_minus_sign(),
+                      lambda e: -sympy.erfinv(-e.args[0]))
+        if sympy.simplify(d) == 0:
+            return True
     # special functions in terms of one basis: erfc as 1 - erf, hyperbolic and circular
     # functions as exponentials
     if d.has(sympy.erfc):
