@@ -46,16 +46,10 @@ RULES = [
     rules.rewrite(T.erf(x) + 1, T.erfc(-x), name="erf-plus-one", phase="stabilize"),
     rules.rewrite(T.erf(x) - 1, -T.erfc(x), name="erf-minus-one", phase="stabilize"),
     rules.rewrite(T.log1p(T.erf(x)), T.log_erfc(-x), name="log1p-erf", phase="stabilize"),
-    # a / (1 + exp(x)) (the logistic scaled, 2 / (1 + exp(-2x)) - 1): exp overflows for
-    # x > 709, and the sigmoid forms below then see the cancellation
-    rules.rewrite(x / (1 + T.exp(y)), x * T.sigmoid(-y), name="scaled-sigmoid-form", phase="stabilize"),
-    rules.rewrite(x / (T.exp(y) + 1), x * T.sigmoid(-y), name="scaled-sigmoid-form-2", phase="stabilize"),
     # sigmoid(x) - 1/2 and 2 sigmoid(x) - 1 cancel near x = 0: tanh(x / 2) keeps the digits
+    # (2 sigmoid(x) matches sigmoid(x) 2 too: the product's orders share an e-class)
     rules.rewrite(T.sigmoid(x) - 0.5, 0.5 * T.tanh(x / 2), name="sigmoid-minus-half", phase="stabilize"),
-    rules.rewrite(0.5 - T.sigmoid(x), -0.5 * T.tanh(x / 2), name="half-minus-sigmoid", phase="stabilize"),
     rules.rewrite(2 * T.sigmoid(x) - 1, T.tanh(x / 2), name="two-sigmoid-minus-one", phase="stabilize"),
-    rules.rewrite(T.sigmoid(x) * 2 - 1, T.tanh(x / 2), name="two-sigmoid-minus-one-2", phase="stabilize"),
-    rules.rewrite(1 - 2 * T.sigmoid(x), -T.tanh(x / 2), name="one-minus-two-sigmoid", phase="stabilize"),
     # log(sinh(x)) overflows with sinh beyond x = 710: x + log(-expm1(-2x) / 2) for x > 20
     rules.rewrite(T.log(T.sinh(x)),
                   T.switch(T.gt(x, 20), x + T.log(-0.5 * T.expm1(-2 * x)), T.log(T.identity(T.sinh(x)))),
@@ -185,6 +179,16 @@ _LOG_QUOTIENT = ("(Switch (Lt (Abs (Sub (Ld a) (Ld b))) (Mul (Lit 0.5) (Abs (Ld 
 RULES.append(rules.Rule("log-quotient-elements", "stabilize",
                         text=f'(rewrite (Log (TrueDiv (Ld a) (Ld b))) {_LOG_QUOTIENT} :subsume :ruleset stabilize '
                              f':name "log-quotient-elements")', loc=f"{__file__}:log-quotient-elements"))
+
+# c / (1 + exp(y)) for a literal c other than 1 (the logistic scaled, 2 / (1 + exp(-2x)) - 1): exp overflows
+# for y > 709, and the sigmoid forms then see the cancellation. A literal numerator only: over a
+# pattern variable the rule matches every quotient by 1 + exp in a logistic regression's
+# gradient, and the e-graph grows five-fold for no repair (c = 1 is sigmoid-form's).
+for _i, _den in enumerate(("(Add (Lit 1.0) (Exp y))", "(Add (Exp y) (Lit 1.0))")):
+    _name = "scaled-sigmoid-form" + ("-2" if _i else "")
+    RULES.append(rules.Rule(_name, "stabilize",
+                            text=f'(rewrite (TrueDiv (Lit c) {_den}) (Mul (Lit c) (Sigmoid (Neg y))) '
+                                 f':when ((!= c 1.0)) :subsume :ruleset stabilize :name "{_name}")', loc=f"{__file__}:{_name}"))
 
 # (1 + x)**n rounds 1 + x first (the digits of a small x are lost, then raised to a large n:
 # (1 + 1/n)**n): exp(n log1p(x)) keeps them, where |x| < 1/2 (beyond, the rounding of

@@ -685,7 +685,7 @@ def _accuracy(lhs, rhs, names, sorts, rng, conds=(), n=400):
     """A point where the right side in float64 is less accurate than the left, or None."""
     import mpmath
     mpmath.mp.dps = DIGITS
-    scalars = sorted(v for v in names if sorts.get(v) in ("S", "T"))
+    scalars = sorted(v for v in names if sorts.get(v) in ("S", "T", "lit"))   # (a literal variable is a real too)
     syms = [sympy.Symbol(v, real=True) for v in scalars]
     env = {v: _obj(s) for v, s in zip(scalars, syms)}
     try:
