@@ -363,6 +363,13 @@ FORMULAS = [
     Formula("cosh-minus-sinh", lambda m, x: m.cosh(x) - m.sinh(x), one(lambda r, n: _u(r, n, 1, 300)), group="r2"),
     Formula("sqrt-x-plus-1-minus-1-over-x", lambda m, x: (m.sqrt(1 + x) - 1) / x,
             one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="r2"),
+    # --- the same formulas in other spellings (the rules must not depend on one) ---------------
+    Formula("expm1-neg-literal", lambda m, x: -1 + m.exp(x), one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="spelling"),
+    Formula("quadp-pow", lambda m, a, b, c: (-b + m.sqrt(b ** 2 - 4 * a * c)) / (2 * a), _quad(1), group="spelling"),
+    Formula("exp2-summed", lambda m, x: m.exp(x) + m.exp(-x) - 2, one(lambda r, n: _logu(r, n, 1e-9, 1, 0)),
+            group="spelling"),
+    Formula("2sqrt-neg", lambda m, x: m.sqrt(x) - m.sqrt(x + 1), one(lambda r, n: _logu(r, n, 1, 1e15)), group="spelling"),
+    Formula("2log-quot", lambda m, x: m.log((x + 1) / x), one(lambda r, n: _logu(r, n, 1, 1e15)), group="spelling"),
     # --- special functions: the forms that lose their digits, and the ops that keep them --------
     Formula("mills-ratio", lambda m, x: m.exp(x * x) * m.erfc(x), one(lambda r, n: _u(r, n, 0.5, 1e3)), group="special",
             sample32=one(lambda r, n: _u(r, n, 0.5, 1e3))),

@@ -25,7 +25,8 @@ R2 = [("logistic-garg", "float64"), ("quotient-minus-one", "float64"), ("one-min
       ("erfinv-near-one", "float32"), ("excel-ratio", "float64"), ("log-sinh", "float64"),
       ("logistic-pdf", "float64"), ("sech2-by-tanh", "float64"),
       ("cosh-minus-sinh", "float64"), ("cosh-minus-sinh", "float32"), ("normal-quantile-tail", "float64"),
-      ("normal-quantile-tail", "float32")]
+      ("normal-quantile-tail", "float32"), ("expm1-neg-literal", "float64"), ("quadp-pow", "float64"),
+      ("exp2-summed", "float64"), ("2sqrt-neg", "float32"), ("2log-quot", "float64")]
 
 
 @pytest.mark.parametrize("name,dtype", R2, ids=[f"{n}-{d}" for n, d in R2])
