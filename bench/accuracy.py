@@ -277,6 +277,109 @@ FORMULAS = [
     Formula("pow1p-big", lambda m, x, k: (1 + x) ** k, _pow1p_big, group="ml"),
     Formula("pow1p-m1", lambda m, x, k: (1 + x) ** k - 1,
             lambda r, n: [_logu(r, n, 1e-20, 1e-2, 0), _u(r, n, 1, 100)], group="ml"),
+    # --- round 2: Herbie's mathematics/numerics/libraries benches and ML/statistics forms -------
+    Formula("hyp-secant", lambda m, x: 2 / (m.exp(x) + m.exp(-x)), one(lambda r, n: _u(r, n, -740, 740)), group="r2"),
+    Formula("asech-by-log", lambda m, x: m.log(1 / x + m.sqrt(1 - x * x) / x),
+            one(lambda r, n: np.concatenate([1 - _logu(r, n // 2, 1e-15, 0.5), _logu(r, n - n // 2, 1e-300, 1)])),
+            group="r2", sample32=one(lambda r, n: np.concatenate([1 - _logu(r, n // 2, 1e-7, 0.5),
+                                                                  _logu(r, n - n // 2, 1e-37, 1)]))),
+    Formula("logistic-garg", lambda m, x: 2 / (1 + m.exp(-2 * x)) - 1, one(lambda r, n: _logu(r, n, 1e-15, 20, 0)),
+            group="r2"),
+    Formula("logistic-regression-2", lambda m, x, y: m.log(1 + m.exp(x)) - x * y,
+            lambda r, n: [_u(r, n, -800, 800), _u(r, n, 0, 1)], group="r2"),
+    Formula("radioactive", lambda m, x, y: x ** 4 - y ** 4, _two_close, group="r2", sample32=_two_close32),
+    Formula("nmse-6.1-B", lambda m, a, b: (math.pi / 2) * (1 / (b * b - a * a)) * (1 / a - 1 / b), _two_close,
+            group="r2", sample32=_two_close32),
+    Formula("cancel-like", lambda m, x: (1 + x) - x, one(lambda r, n: _logu(r, n, 1e-3, 1e15, 0)), group="r2"),
+    Formula("expand-square", lambda m, x: (x + 1) * (x + 1) - 1, one(lambda r, n: _logu(r, n, 1e-15, 1e-2, 0)),
+            group="r2"),
+    Formula("complex-cos-im", lambda m, re, im: (0.5 * m.sin(re)) * (m.exp(-im) - m.exp(im)),
+            lambda r, n: [_u(r, n, -3, 3), _logu(r, n, 1e-15, 1, 0)], group="r2"),
+    Formula("complex-sin-im", lambda m, re, im: (0.5 * m.cos(re)) * (m.exp(0 - im) - m.exp(im)),
+            lambda r, n: [_u(r, n, -1, 1), _logu(r, n, 1e-15, 1, 0)], group="r2"),
+    Formula("complex-log-re", lambda m, re, im: m.log(m.sqrt(re * re + im * im)), _hypot(1e155, 1e300, 1e-300, 1e-155),
+            group="r2", sample32=_hypot(1e20, 1e38, 1e-37, 1e-20)),
+    Formula("ian-simplification", lambda m, x: math.pi / 2 - 2 * m.arcsin(m.sqrt((1 - x) / 2)),
+            one(lambda r, n: _logu(r, n, 1e-15, 1e-2, 0)), group="r2"),
+    Formula("quotient-minus-one", lambda m, x, y: x / y - 1, _two_close, group="r2", sample32=_two_close32),
+    Formula("one-minus-quotient", lambda m, x, y: 1 - x / y, _two_close, group="r2", sample32=_two_close32),
+    Formula("recip1p-minus-one", lambda m, x: 1 / (1 + x) - 1, one(lambda r, n: _logu(r, n, 1e-20, 1e-2, 0)),
+            group="r2"),
+    Formula("sqrt1p-sqrt1m", lambda m, x: m.sqrt(1 + x) - m.sqrt(1 - x), one(lambda r, n: _logu(r, n, 1e-20, 0.5, 0)),
+            group="r2"),
+    Formula("x-minus-sqrt-x2m1", lambda m, x: x - m.sqrt(x * x - 1), one(lambda r, n: _logu(r, n, 2, 1e7)),
+            group="r2"),
+    Formula("log1p-difference2", lambda m, x, y: m.log(1 + x) - m.log(1 + y), _two_close, group="r2",
+            sample32=_two_close32),
+    Formula("log-1px-1mx", lambda m, x: m.log(1 + x) - m.log(1 - x), one(lambda r, n: _logu(r, n, 1e-20, 0.5, 0)),
+            group="r2"),
+    Formula("normal-cdf", lambda m, x: 0.5 * (1 + m.erf(x / math.sqrt(2))), one(lambda r, n: _u(r, n, -37, -1)),
+            group="r2"),
+    Formula("log-normal-cdf", lambda m, x: m.log(0.5 * (1 + m.erf(x / math.sqrt(2)))),
+            one(lambda r, n: _u(r, n, -37, -1)), group="r2"),
+    Formula("log-ndtr-erfc", lambda m, x: m.log(0.5 * m.erfc(-x / math.sqrt(2))), one(lambda r, n: _u(r, n, -300, -1)),
+            group="r2"),
+    Formula("erf-minus-one", lambda m, x: m.erf(x) - 1, one(lambda r, n: _u(r, n, 0.5, 26)), group="r2"),
+    Formula("sigmoid-minus-half", lambda m, x: m.sigmoid(x) - 0.5, one(lambda r, n: _logu(r, n, 1e-15, 1, 0)),
+            group="r2"),
+    Formula("two-sigmoid-minus-one", lambda m, x: 2 * m.sigmoid(x) - 1, one(lambda r, n: _logu(r, n, 1e-15, 1, 0)),
+            group="r2"),
+    Formula("log-pow", lambda m, x, y: m.log(x ** y),
+            lambda r, n: [_logu(r, n, 1e-300, 1e300), _u(r, n, 2, 100)], group="r2",
+            sample32=lambda r, n: [_logu(r, n, 1e-37, 1e37), _u(r, n, 2, 100)]),
+    Formula("log-expm1-over-x", lambda m, x: m.log((m.exp(x) - 1) / x), one(lambda r, n: _logu(r, n, 1e-15, 1, 0)),
+            group="r2"),
+    Formula("bose-einstein", lambda m, x: 1 / (m.exp(x) - 1), one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="r2"),
+    Formula("log-sum-exp-pm", lambda m, x: m.log(m.exp(x) + m.exp(-x)), one(lambda r, n: _u(r, n, -800, 800)),
+            group="r2"),
+    Formula("binary-entropy", lambda m, p: -(p * m.log(p) + (1 - p) * m.log(1 - p)),
+            one(lambda r, n: _logu(r, n, 1e-300, 1e-3)), group="r2", sample32=one(lambda r, n: _logu(r, n, 1e-37, 1e-3))),
+    Formula("1-cos-over-sin2", lambda m, x: (1 - m.cos(x)) / (m.sin(x) * m.sin(x)),
+            one(lambda r, n: _logu(r, n, 1e-9, 1, 0)), group="r2"),
+    Formula("cos-diff-sym", lambda m, x, e: m.cos(x + e) - m.cos(x - e), _x_eps(-10, 10), group="r2"),
+    Formula("sin-diff-sym", lambda m, x, e: m.sin(x + e) - m.sin(x - e), _x_eps(-10, 10), group="r2"),
+    Formula("exp-neg-diff", lambda m, x, e: m.exp(-x) - m.exp(-(x + e)), _x_eps(-10, 10), group="r2"),
+    Formula("compound-interest", lambda m, r, k: 100 * ((1 + r / k) ** k - 1) / (r / k),
+            lambda r, n: [_logu(r, n, 1e-15, 1e-2), _u(r, n, 1, 1000)], group="r2"),
+    Formula("tanh-one-minus-sq", lambda m, x: m.sqrt(1 - m.tanh(x) ** 2), one(lambda r, n: _u(r, n, 1, 350)),
+            group="r2", sample32=one(lambda r, n: _u(r, n, 1, 40))),
+    Formula("softplus-inv", lambda m, x: m.log(m.exp(x) - 1), one(lambda r, n: _logu(r, n, 1e-20, 1e-3)), group="r2"),
+    Formula("log1m-exp-neg-sq", lambda m, x: m.log(1 - m.exp(-x * x)), one(lambda r, n: _logu(r, n, 1e-10, 20)),
+            group="r2"),
+    Formula("excel-ratio", lambda m, x0, x1: x0 / (1 - x1) - x0,
+            lambda r, n: [_logu(r, n, 1e-3, 1e3, 0), _logu(r, n, 1e-15, 1e-2, 0)], group="r2"),
+    Formula("log-sinh", lambda m, x: m.log(m.sinh(x)), one(lambda r, n: _logu(r, n, 1e-3, 1e4)), group="r2"),
+    Formula("logistic-pdf", lambda m, x: m.exp(x) / (1 + m.exp(x)) ** 2, one(lambda r, n: _u(r, n, -700, 700)),
+            group="r2"),
+    Formula("pow-minus-one", lambda m, x, y: x ** y - 1,
+            lambda r, n: [_logu(r, n, 1e-3, 1e3), _logu(r, n, 1e-15, 1e-3, 0)], group="r2"),
+    Formula("logit", lambda m, p: m.log(p / (1 - p)), one(lambda r, n: _u(r, n, 0.3, 0.7)), group="r2"),
+    Formula("hypot-minus-x", lambda m, x, y: m.sqrt(x * x + y * y) - x,
+            lambda r, n: [_logu(r, n, 1e-3, 1e3), _logu(r, n, 1e-12, 1e-5) * _logu(r, n, 1e-3, 1e3)], group="r2"),
+    Formula("sech2-by-tanh", lambda m, x: 1 - m.tanh(x) ** 2, one(lambda r, n: _u(r, n, 1, 350)), group="r2",
+            sample32=one(lambda r, n: _u(r, n, 1, 40))),
+    Formula("log1p-x-over-x", lambda m, x: m.log(1 + x) / x, one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="r2"),
+    Formula("exp-neg-sq-expm1", lambda m, x: 1 - m.exp(-x * x), one(lambda r, n: _logu(r, n, 1e-10, 3)), group="r2"),
+    Formula("cosh-minus-sinh", lambda m, x: m.cosh(x) - m.sinh(x), one(lambda r, n: _u(r, n, 1, 300)), group="r2"),
+    Formula("sqrt-x-plus-1-minus-1-over-x", lambda m, x: (m.sqrt(1 + x) - 1) / x,
+            one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="r2"),
+    # --- the same formulas in other spellings (the rules must not depend on one) ---------------
+    Formula("expm1-neg-literal", lambda m, x: -1 + m.exp(x), one(lambda r, n: _logu(r, n, 1e-20, 1, 0)), group="spelling"),
+    Formula("quadp-pow", lambda m, a, b, c: (-b + m.sqrt(b ** 2 - 4 * a * c)) / (2 * a), _quad(1), group="spelling"),
+    Formula("exp2-summed", lambda m, x: m.exp(x) + m.exp(-x) - 2, one(lambda r, n: _logu(r, n, 1e-9, 1, 0)),
+            group="spelling"),
+    Formula("2sqrt-neg", lambda m, x: m.sqrt(x) - m.sqrt(x + 1), one(lambda r, n: _logu(r, n, 1, 1e15)), group="spelling"),
+    Formula("2log-quot", lambda m, x: m.log((x + 1) / x), one(lambda r, n: _logu(r, n, 1, 1e15)), group="spelling"),
+    # --- special functions: the forms that lose their digits, and the ops that keep them --------
+    Formula("mills-ratio", lambda m, x: m.exp(x * x) * m.erfc(x), one(lambda r, n: _u(r, n, 0.5, 1e3)), group="special",
+            sample32=one(lambda r, n: _u(r, n, 0.5, 1e3))),
+    Formula("normal-quantile-tail", lambda m, p: math.sqrt(2) * m.erfinv(2 * p - 1),
+            one(lambda r, n: _logu(r, n, 1e-300, 1e-3)), group="special",
+            sample32=one(lambda r, n: _logu(r, n, 1e-37, 1e-3))),
+    Formula("erfinv-near-one", lambda m, x: m.erfinv(1 - x), one(lambda r, n: _logu(r, n, 1e-300, 1e-3)),
+            group="special", sample32=one(lambda r, n: _logu(r, n, 1e-37, 1e-3))),
+    Formula("gauss-kernel-diff", lambda m, x, y: m.exp(-x * x) - m.exp(-y * y), _two_close, group="r2",
+            sample32=lambda r, n: [v / 12 for v in _two_close32(r, n)]),
 ]
 
 
@@ -285,6 +388,14 @@ FORMULAS = [
 class _NS:
     def __init__(self, **kw):
         self.__dict__.update(kw)
+
+
+def _scipy_special(name):
+    """NumPy has no erfinv: the naive NumPy program calls SciPy's (an optional import, bench only)."""
+    def f(x):
+        import scipy.special
+        return getattr(scipy.special, name)(x)
+    return f
 
 
 def _np_ns():
@@ -304,7 +415,9 @@ def _np_ns():
     return _NS(exp=np.exp, log=np.log, sqrt=np.sqrt, sin=np.sin, cos=np.cos, tan=np.tan,
                arctan=np.arctan, sinh=np.sinh, cosh=np.cosh, tanh=np.tanh, erf=lambda x: erf(x).astype(x.dtype),
                sigmoid=sigmoid, softmax=softmax, log_softmax=log_softmax,
-               sum=np.sum, prod=np.prod, max=np.max)
+               sum=np.sum, prod=np.prod, max=np.max, arcsin=np.arcsin, arccos=np.arccos,
+               erfc=lambda x: np.vectorize(math.erfc, otypes=[np.float64])(x).astype(x.dtype),
+               erfinv=_scipy_special("erfinv"))
 
 
 def _mp_ns():
@@ -327,7 +440,9 @@ def _mp_ns():
 
     return _NS(exp=exp, log=log, sqrt=sqrt, sin=vec(mpmath.sin), cos=vec(mpmath.cos),
                tan=vec(mpmath.tan), arctan=vec(mpmath.atan), sinh=vec(mpmath.sinh), cosh=vec(mpmath.cosh),
-               tanh=vec(mpmath.tanh),
+               tanh=vec(mpmath.tanh), arcsin=vec(lambda v: mpmath.asin(v) if abs(v) <= 1 else mpmath.nan),
+               arccos=vec(lambda v: mpmath.acos(v) if abs(v) <= 1 else mpmath.nan), erfc=vec(mpmath.erfc),
+               erfinv=vec(lambda v: mpmath.erfinv(v) if abs(v) < 1 else (mpmath.inf * v if abs(v) == 1 else mpmath.nan)),
                erf=vec(mpmath.erf), sigmoid=vec(lambda v: 1 / (1 + mpmath.exp(-v))), softmax=softmax,
                log_softmax=lambda z: log(softmax(z)),
                sum=lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
@@ -338,7 +453,8 @@ def _egopt_ns():
     import egopt.tensor as T
     return _NS(exp=T.exp, log=T.log, sqrt=T.sqrt, sin=T.sin, cos=T.cos, tan=T.tan, arctan=T.arctan,
                sinh=T.sinh, cosh=T.cosh, tanh=T.tanh, erf=T.erf, sigmoid=T.sigmoid, softmax=T.nnet.softmax,
-               log_softmax=T.nnet.log_softmax, sum=T.sum, prod=T.prod, max=T.max)
+               log_softmax=T.nnet.log_softmax, sum=T.sum, prod=T.prod, max=T.max, arcsin=T.arcsin,
+               arccos=T.arccos, erfc=T.erfc, erfinv=T.erfinv)
 
 
 def _pytensor_ns():
@@ -347,7 +463,8 @@ def _pytensor_ns():
     return _NS(exp=pt.exp, log=pt.log, sqrt=pt.sqrt, sin=pt.sin, cos=pt.cos, tan=pt.tan, arctan=pt.arctan,
                sinh=pt.sinh, cosh=pt.cosh, tanh=pt.tanh, erf=pt.erf, sigmoid=pt.sigmoid,
                softmax=lambda z: softmax(z, axis=-1), log_softmax=lambda z: log_softmax(z, axis=-1),
-               sum=pt.sum, prod=pt.prod, max=pt.max)
+               sum=pt.sum, prod=pt.prod, max=pt.max, arcsin=pt.arcsin, arccos=pt.arccos, erfc=pt.erfc,
+               erfinv=pt.erfinv)
 
 
 def _jax_ns():
@@ -356,7 +473,8 @@ def _jax_ns():
     return _NS(exp=jnp.exp, log=jnp.log, sqrt=jnp.sqrt, sin=jnp.sin, cos=jnp.cos, tan=jnp.tan,
                arctan=jnp.arctan, sinh=jnp.sinh, cosh=jnp.cosh, tanh=jnp.tanh, erf=jax.scipy.special.erf,
                sigmoid=jax.nn.sigmoid, softmax=jax.nn.softmax, log_softmax=jax.nn.log_softmax,
-               sum=jnp.sum, prod=jnp.prod, max=jnp.max)
+               sum=jnp.sum, prod=jnp.prod, max=jnp.max, arcsin=jnp.arcsin, arccos=jnp.arccos,
+               erfc=jax.scipy.special.erfc, erfinv=jax.scipy.special.erfinv)
 
 
 # ---- evaluation ----------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ RULES = [
     rules.rewrite(x * y + x * z, x * (y + z), name="factor"),       # a*b + a*c -> a*(b + c)
     rules.rewrite(x * y - x * z, x * (y - z), name="factor-sub"),   # a*b - a*c -> a*(b - c)
     rules.rewrite(x ** 1, x, name="pow-one"),                       # x**1 -> x
+    # x**2 is x*x (exact): the rules written with products see the power too (b**2 - 4ac);
+    # specialize makes the cheaper one sqr(x) either way
+    rules.rewrite(x ** 2, x * x, name="pow-two-product"),
     rules.rewrite(x ** 0, T.second(x, 1.0), name="pow-zero"),       # x**0 -> 1 (NumPy: 0**0 = 1)
     rules.rewrite(T.log(T.exp(x)), x, name="log-exp"),              # log(exp(x)) -> x
     # exp(x)exp(y) -> exp(x+y), for float x (int8 100 + 100 wraps to -56)

@@ -83,6 +83,12 @@ RULES = [r for group in [
     _exact((a + b) - (a - y), b + y, "cancel-add-sub-shared"),
     _exact((a + b) - (a + y), b - y, "cancel-add-add-shared"),
     _exact((a - b) - (a - y), y - b, "cancel-sub-sub-shared"),
+    # differences of negations, as exp-difference writes them for exp(-x) - exp(-y): the
+    # shared term then cancels exactly ((-x) - (-(x + e)) -> e, -x*x - -y*y -> (y - x)(y + x))
+    _exact((-a) - (-b), b - a, "cancel-neg-neg"),
+    # -x * x is (-x) * x in Python: the negated square (a negation out of every product would
+    # match all over a gradient, and grow its e-graph by a tenth)
+    _exact((-a) * a, -(a * a), "neg-out-of-square"),
 
     # ---- conjugates ---------------------------------------------------------------------------
     # sqrt(a) - sqrt(b) cancels for a close to b; (a - b) is exact there, and often simplifies
@@ -107,6 +113,43 @@ RULES = [r for group in [
     _stab(T.sqrt(x * x + y) + x,
           T.switch(T.isinf(y), y, T.switch(T.lt(x, 0), y / (T.sqrt(x * x + y) + abs(x)), T.identity(x) + T.sqrt(x * x + y))),
           "conjugate-hypot-add"),
+
+    # the same conjugates subtracted the other way: x - sqrt(x*x -+ y) for x > 0; with y = 1 the
+    # square x*x - 1 may have become (x - 1)(x + 1) first (square-minus-one)
+    _stab(x - T.sqrt(x * x - y),
+          T.switch(T.isinf(y), y, T.switch(T.gt(x, 0), y / (abs(x) + T.sqrt(x * x - y)), _kept(x, T.sqrt(x * x - y)))),
+          "conjugate-sub-disc", variants=False),
+    _stab(x - T.sqrt(x * x + y),
+          T.switch(T.isinf(y), -y, T.switch(T.gt(x, 0), -y / (abs(x) + T.sqrt(x * x + y)),
+                                            _kept(x, T.sqrt(x * x + y)))),
+          "conjugate-sub-hypot", variants=False),
+    _stab(x - T.sqrt((x - 1) * (x + 1)),
+          T.switch(T.gt(x, 0), 1 / (abs(x) + T.sqrt((x - 1) * (x + 1))), _kept(x, T.sqrt((x - 1) * (x + 1)))),
+          "conjugate-sub-square-minus-one", variants=False),
+    _stab(T.sqrt((x - 1) * (x + 1)) - x,
+          T.switch(T.gt(x, 0), -1 / (abs(x) + T.sqrt((x - 1) * (x + 1))), _kept(T.sqrt((x - 1) * (x + 1)), x)),
+          "conjugate-square-minus-one-sub", variants=False),
+
+    # ---- quotients near 1: 1 / (1 + x) - 1 = -x / (1 + x) (exact; a / b - 1 for tensor
+    # elements, below: over pattern variables it would match all over a gradient, and its
+    # right side would bring a dozen more rules into every graph)
+    _stab(1 / (1 + x) - 1, T.switch(T.isinf(x), _kept(1 / (1 + x), 1), -x / (1 + x)), "reciprocal-1p-minus-one",
+          variants=False),
+    # (1 - a/b for tensor elements, below: over pattern variables it would match 1 - 1/(1 + exp(-z))
+    # in every logistic regression's gradient, and grow the e-graph for nothing)
+
+    # a / (1 -+ x) - a = +-a x / (1 -+ x) (x0 / (1 - x1) - x0 for a small x1): exact, and no
+    # cancellation left (a general a / b - a would match all over a gradient)
+    _stab(a / (1 - x) - a, T.switch(T.isinf(x), _kept(a / (1 - x), a), a * x / (1 - x)),
+          "quotient-minus-numerator", variants=False),
+    _stab(a / (1 + x) - a, T.switch(T.isinf(x), _kept(a / (1 + x), a), -(a * x) / (1 + x)),
+          "quotient-minus-numerator-2", variants=False),
+    # 1 - tanh(y)^2 (sech^2, written with a power: the gradient's 1 - z*z is left as it is,
+    # see below) cancels where tanh is near +-1: (1 - tanh)(1 + tanh) = 4 sigmoid(2y) sigmoid(-2y)
+    _stab(1 - T.tanh(y) ** 2, 4 * T.sigmoid(2 * y) * T.sigmoid(-2 * y), "one-minus-tanh-squared", variants=False),
+    # cosh(x) - sinh(x) = exp(-x): the difference cancels (and is inf - inf beyond 710)
+    _stab(T.cosh(x) - T.sinh(x), T.exp(-x), "cosh-minus-sinh", variants=False),
+    _stab(T.sinh(x) - T.cosh(x), -T.exp(-x), "sinh-minus-cosh", variants=False),
 
     # sqrt(a) - 1 for a near 1 (sqrt(1 + x) - 1): a - 1 is exact there, and often simplifies
     _stab(T.sqrt(a) - 1, T.switch(T.isinf(a), T.sqrt(a), (a - 1) / (T.sqrt(a) + 1)), "conjugate-sqrt-one", variants=False),
@@ -225,4 +268,25 @@ RULES = [r for group in [
     _stab(T.expm1(x) / (T.exp(x) + 1), T.tanh(x / 2), "expm1-ratio-tanh"),
     # exp(x) - 2 + exp(-x) = 2 (cosh(x) - 1) = 4 sinh(x/2)^2
     _stab((T.exp(x) - 2) + T.exp(-x), 4 * T.sqr(T.sinh(x / 2)), "exp-sum-minus-two"),
+    # the same summed first, exp(x) + exp(-x) - 2, which exp-sum-cosh makes 2 cosh(x) - 2
+    _stab(2 * T.cosh(x) - 2, 4 * T.sqr(T.sinh(x / 2)), "two-cosh-minus-two", variants=False),
 ] for r in group]
+
+# 1 - a/b for tensor elements a, b (1 - x/y with x near y): egglog text, as log-quotient-elements
+_ONE_MINUS_QUOTIENT = ("(Switch (Lt (Abs (Sub (Ld a) (Ld b))) (Mul (Lit 0.5) (Abs (Ld b)))) "
+                       "(TrueDiv (Sub (Ld b) (Ld a)) (Ld b)) (Sub (Lit 1.0) (Identity (TrueDiv (Ld a) (Ld b)))))")
+RULES.append(rules.Rule("one-minus-quotient-elements", "stabilize",
+                        text=f'(rewrite (Sub (Lit 1.0) (TrueDiv (Ld a) (Ld b))) {_ONE_MINUS_QUOTIENT} :subsume '
+                             f':ruleset stabilize :name "one-minus-quotient-elements")',
+                        loc=f"{__file__}:one-minus-quotient-elements"))
+
+# a / b - 1 = (a - b) / b for tensor elements a near b (x / y - 1): a - b is exact (Sterbenz)
+_QUOTIENT_M1 = ("(Switch (Lt (Abs (Sub (Ld a) (Ld b))) (Mul (Lit 0.5) (Abs (Ld b)))) "
+                "(TrueDiv (Sub (Ld a) (Ld b)) (Ld b)) (Sub (Identity (TrueDiv (Ld a) (Ld b))) (Lit 1.0)))")
+RULES.append(rules.Rule("quotient-minus-one-elements", "stabilize",
+                        text=f'(rewrite (Sub (TrueDiv (Ld a) (Ld b)) (Lit 1.0)) {_QUOTIENT_M1} :subsume '
+                             f':ruleset stabilize :name "quotient-minus-one-elements")',
+                        loc=f"{__file__}:quotient-minus-one-elements"))
+
+# (x**y - 1 = expm1(y log(x)) is left out: even over a tensor element exponent, its relevance
+# closure brings ~20 log and expm1 rules into a tanh MLP's gradient, +20% compile time there)

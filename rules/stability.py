@@ -40,9 +40,49 @@ RULES = [
                   name="exp-ratio-regimes", phase="stabilize"),
     # 1 - erf(x) is 0 beyond x = 6; erfc keeps its value down to 1e-308
     rules.rewrite(1 - T.erf(x), T.erfc(x), name="erfc", phase="stabilize"),
+    # 1 + erf(x) is 0 below x = -6 (the normal CDF 0.5 (1 + erf(x / sqrt(2))) in its lower
+    # tail); erfc(-x) keeps its value; erf(x) - 1 likewise for x > 6
+    rules.rewrite(1 + T.erf(x), T.erfc(-x), name="one-plus-erf", phase="stabilize"),
+    rules.rewrite(T.erf(x) + 1, T.erfc(-x), name="erf-plus-one", phase="stabilize"),
+    rules.rewrite(T.erf(x) - 1, -T.erfc(x), name="erf-minus-one", phase="stabilize"),
+    rules.rewrite(T.log1p(T.erf(x)), T.log_erfc(-x), name="log1p-erf", phase="stabilize"),
+    # sigmoid(x) - 1/2 and 2 sigmoid(x) - 1 cancel near x = 0: tanh(x / 2) keeps the digits
+    # (2 sigmoid(x) matches sigmoid(x) 2 too: the product's orders share an e-class)
+    rules.rewrite(T.sigmoid(x) - 0.5, 0.5 * T.tanh(x / 2), name="sigmoid-minus-half", phase="stabilize"),
+    rules.rewrite(2 * T.sigmoid(x) - 1, T.tanh(x / 2), name="two-sigmoid-minus-one", phase="stabilize"),
+    # log(sinh(x)) overflows with sinh beyond x = 710: x + log(-expm1(-2x) / 2) for x > 20
+    rules.rewrite(T.log(T.sinh(x)),
+                  T.switch(T.gt(x, 20), x + T.log(-0.5 * T.expm1(-2 * x)), T.log(T.identity(T.sinh(x)))),
+                  name="log-sinh", phase="stabilize"),
+    # the logistic density exp(x) / (1 + exp(x))^2: inf / inf beyond x = 355; sigmoid(x) sigmoid(-x)
+    rules.rewrite(T.exp(x) / (1 + T.exp(x)) ** 2, T.sigmoid(x) * T.sigmoid(-x), name="logistic-density",
+                  phase="stabilize"),
+    rules.rewrite(T.exp(x) / ((1 + T.exp(x)) * (1 + T.exp(x))), T.sigmoid(x) * T.sigmoid(-x),
+                  name="logistic-density-2", phase="stabilize"),
+    # log(x**y) overflows or underflows with the power (x = 1e300, y = 3): y log(x) for x > 0
+    rules.rewrite(T.log(x ** y),
+                  T.switch(T.isinf(x), T.log(T.identity(x) ** y), T.switch(T.isinf(y), T.log(T.identity(x) ** y),
+                           T.switch(T.gt(x, 0), y * T.log(x), T.log(T.identity(x) ** y)))),
+                  name="log-power", phase="stabilize"),
+    # exp(x^2) erfc(x) (Mills' ratio, the Faddeeva function on the real line) is inf * 0 for
+    # x > 26.6, and exp(x^2) rounds x^2 first: erfcx
+    rules.rewrite(T.exp(x * x) * T.erfc(x), T.erfcx(x), name="erfcx-form", phase="stabilize"),
+    rules.rewrite(T.exp(x ** 2) * T.erfc(x), T.erfcx(x), name="erfcx-form-pow", phase="stabilize"),
+    # (a rule subsumes the node it matched, not the product's other order: each needs its own)
+    rules.rewrite(T.erfc(x) * T.exp(x * x), T.erfcx(x), name="erfcx-form-2", phase="stabilize"),
+    rules.rewrite(T.erfc(x) * T.exp(x ** 2), T.erfcx(x), name="erfcx-form-pow-2", phase="stabilize"),
+    # the inverses of erf near 1: 1 - x loses the digits of a small x, which erfcinv keeps
+    rules.rewrite(T.erfinv(1 - x), T.erfcinv(x), name="erfinv-one-minus", phase="stabilize"),
+    # (x - 1: the normal quantile sqrt(2) erfinv(2p - 1) for a small p)
+    rules.rewrite(T.erfinv(x - 1), -T.erfcinv(x), name="erfinv-minus-one", phase="stabilize"),
+    rules.rewrite(T.erfcinv(1 - x), T.erfinv(x), name="erfcinv-one-minus", phase="stabilize"),
     # log(erfc(x)) is -inf once erfc underflows (x > 26.5); log_erfc follows the asymptotic series
     rules.rewrite(T.log(T.erfc(x)), T.log_erfc(x), name="log-erfc", phase="stabilize"),
     rules.rewrite(T.log1p(-T.erf(x)), T.log_erfc(x), name="log1p-neg-erf", phase="stabilize"),
+    # the normal CDF and survival function in logs, log(c erfc(x)) with c = 1/2, where c > 0
+    rules.rewrite(T.log(y * T.erfc(x)),
+                  T.switch(T.gt(y, 0), T.log(y) + T.log_erfc(x), T.log(T.identity(y) * T.erfc(x))),
+                  name="log-scaled-erfc", phase="stabilize"),
     # x**2 overflows (|x| > 1e154) or underflows (|x| < 1e-162) before the square root
     rules.rewrite(T.sqrt(x ** 2), abs(x), name="sqrt-pow-two", phase="stabilize"),
     # x*x + y*y overflows (|x| > 1e154) or underflows before the square root: hypot scales
@@ -139,6 +179,16 @@ _LOG_QUOTIENT = ("(Switch (Lt (Abs (Sub (Ld a) (Ld b))) (Mul (Lit 0.5) (Abs (Ld 
 RULES.append(rules.Rule("log-quotient-elements", "stabilize",
                         text=f'(rewrite (Log (TrueDiv (Ld a) (Ld b))) {_LOG_QUOTIENT} :subsume :ruleset stabilize '
                              f':name "log-quotient-elements")', loc=f"{__file__}:log-quotient-elements"))
+
+# c / (1 + exp(y)) for a literal c other than 1 (the logistic scaled, 2 / (1 + exp(-2x)) - 1): exp overflows
+# for y > 709, and the sigmoid forms then see the cancellation. A literal numerator only: over a
+# pattern variable the rule matches every quotient by 1 + exp in a logistic regression's
+# gradient, and the e-graph grows five-fold for no repair (c = 1 is sigmoid-form's).
+for _i, _den in enumerate(("(Add (Lit 1.0) (Exp y))", "(Add (Exp y) (Lit 1.0))")):
+    _name = "scaled-sigmoid-form" + ("-2" if _i else "")
+    RULES.append(rules.Rule(_name, "stabilize",
+                            text=f'(rewrite (TrueDiv (Lit c) {_den}) (Mul (Lit c) (Sigmoid (Neg y))) '
+                                 f':when ((!= c 1.0)) :subsume :ruleset stabilize :name "{_name}")', loc=f"{__file__}:{_name}"))
 
 # (1 + x)**n rounds 1 + x first (the digits of a small x are lost, then raised to a large n:
 # (1 + 1/n)**n): exp(n log1p(x)) keeps them, where |x| < 1/2 (beyond, the rounding of

@@ -30,6 +30,7 @@ import numpy as np
 from ..lang import dtypes
 from ..lang.ops import get_op
 from .kernel_ir import Buffer, Call, Cast, Const, Expr, Kernel, Load, walk
+from . import special_c
 from .render_softmax import EXP_HELPER, SoftmaxKernels
 
 EMPTY_REDUCE = 2
@@ -53,10 +54,16 @@ HELPERS = r"""
 #define egopt_iabs(x) ((x) < 0 ? -(x) : (x))
 #define egopt_invert(x) (~(x))
 
+%(special)s
 #define EGOPT_FLOAT_HELPERS(T, S) \
 EGOPT_FN T egopt_sigmoid##S(T x) { T e = exp(-fabs(x)); return x >= 0 ? 1 / (1 + e) : e / (1 + e); } \
 EGOPT_FN T egopt_softplus##S(T x) { return egopt_max(x, (T)0) + log1p(exp(-fabs(x))); } \
 EGOPT_FN T egopt_log1mexp##S(T x) { return x > (T)-0.6931471805599453 ? log(-expm1(x)) : log1p(-exp(x)); } \
+EGOPT_FN T egopt_psi##S(T x) { return (T)egopt_psi_core((double)x); } \
+EGOPT_FN T egopt_tri_gamma##S(T x) { return (T)egopt_tri_gamma_core((double)x); } \
+EGOPT_FN T egopt_erfinv##S(T x) { return (T)egopt_erfinv_core((double)x); } \
+EGOPT_FN T egopt_erfcinv##S(T x) { return (T)egopt_erfcinv_core((double)x); } \
+EGOPT_FN T egopt_erfcx##S(T x) { return (T)egopt_erfcx_core((double)x); } \
 EGOPT_FN T egopt_mod##S(T a, T b) { /* NumPy's npy_divmod: the sign of the divisor */ \
     T m = fmod(a, b); if (!b) return m; \
     if (m) { if ((b < 0) != (m < 0)) m += b; } else m = copysign((T)0, b); return m; } \
@@ -87,6 +94,8 @@ EGOPT_FN unsigned long long egopt_ipow_u(unsigned long long a, unsigned long lon
     unsigned long long r = 1; while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r; }
 
 """
+
+HELPERS = HELPERS.replace("%(special)s", special_c.source())
 
 PRELUDE = r"""
 #include <stdint.h>
@@ -124,6 +133,11 @@ EGOPT_FLOAT_HELPERS(float, _f)
 #define egopt_sigmoid(x) EGOPT_GENERIC(egopt_sigmoid, x)(x)
 #define egopt_softplus(x) EGOPT_GENERIC(egopt_softplus, x)(x)
 #define egopt_log1mexp(x) EGOPT_GENERIC(egopt_log1mexp, x)(x)
+#define egopt_psi(x) EGOPT_GENERIC(egopt_psi, x)(x)
+#define egopt_tri_gamma(x) EGOPT_GENERIC(egopt_tri_gamma, x)(x)
+#define egopt_erfinv(x) EGOPT_GENERIC(egopt_erfinv, x)(x)
+#define egopt_erfcinv(x) EGOPT_GENERIC(egopt_erfcinv, x)(x)
+#define egopt_erfcx(x) EGOPT_GENERIC(egopt_erfcx, x)(x)
 #define egopt_floordiv(a, b) EGOPT_INTGENERIC(egopt_floordiv, a)(a, b)
 #define egopt_mod(a, b) EGOPT_INTGENERIC(egopt_mod, a)(a, b)
 #define egopt_ipow(a, b) _Generic((a), unsigned char: egopt_ipow_u, unsigned short: egopt_ipow_u, \

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import dtypes
 from . import frontend as F
+from . import special_math as _S
 from .errors import EgoptTypeError
 from .ops import Op, register
 from .types import TensorType, broadcast_shapes
@@ -285,6 +286,26 @@ softplus = _unary_float("softplus", _softplus, lambda g, z, x: [g * F.sigmoid(x)
                         "egopt_softplus({0})", lambda a: __import__("sympy").log(1 + __import__("sympy").exp(a)))
 log1mexp = _unary_float("log1mexp", _log1mexp, lambda g, z, x: [g * (-1 / F.expm1(-x))],
                         "egopt_log1mexp({0})", lambda a: __import__("sympy").log(1 - __import__("sympy").exp(a)))
+
+# special functions (NumPy references in special_math.py, C in egopt/codegen/special_c.py;
+# gammaln is C99's lgamma): float64 inside, for a float32 input too
+gammaln = _unary_float("gammaln", _S.gammaln, lambda g, z, x: [g * F.psi(x)], "lgamma({0})",
+                       lambda a: __import__("sympy").loggamma(a), flops=40)
+psi = _unary_float("psi", _S.psi, lambda g, z, x: [g * F.tri_gamma(x)], "egopt_psi({0})",
+                   lambda a: __import__("sympy").polygamma(0, a), flops=60)
+# (no VJP: the tetragamma function is not an op; grad through tri_gamma says so)
+tri_gamma = elemwise("tri_gamma", _S.tri_gamma, 1, _float, vjp=None, c="egopt_tri_gamma({0})",
+                     sympy=lambda a: __import__("sympy").polygamma(1, a), flops=60)
+# d/dx erfinv(x) = sqrt(pi)/2 exp(erfinv(x)^2); d/dx erfcinv(x) = -sqrt(pi)/2 exp(erfcinv(x)^2)
+erfinv = _unary_float("erfinv", _S.erfinv, lambda g, z, x: [g * (math.sqrt(math.pi) / 2) * F.exp(z * z)],
+                      "egopt_erfinv({0})", lambda a: __import__("sympy").erfinv(a), flops=100)
+erfcinv = _unary_float("erfcinv", _S.erfcinv, lambda g, z, x: [g * (-math.sqrt(math.pi) / 2) * F.exp(z * z)],
+                       "egopt_erfcinv({0})", lambda a: __import__("sympy").erfinv(1 - a), flops=100)
+# (SymPy by the definition erfcinv(a) = erfinv(1 - a): its erfcinv does not simplify against erfinv)
+# erfcx(x) = exp(x^2) erfc(x), finite where erfc underflows; d/dx = 2 x erfcx(x) - 2/sqrt(pi)
+erfcx = _unary_float("erfcx", _S.erfcx, lambda g, z, x: [g * (2 * x * z - 2 / math.sqrt(math.pi))],
+                     "egopt_erfcx({0})",
+                     lambda a: __import__("sympy").exp(a ** 2) * __import__("sympy").erfc(a), flops=80)
 
 # ---- rounding (zero gradient) -----------------------------------------------------------------------
 floor = elemwise("floor", np.floor, 1, _real, vjp=_zeros, c="floor({0})", sympy="floor")

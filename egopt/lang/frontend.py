@@ -179,6 +179,12 @@ arcsinh, arccosh, arctanh = _ew("arcsinh"), _ew("arccosh"), _ew("arctanh")
 hypot = _ew("hypot", "``sqrt(x**2 + y**2)`` without overflow or underflow of the squares.")
 erfc, log_erfc = _ew("erfc"), _ew("log_erfc", "``log(erfc(x))``, finite far into the tail (x > 26).")
 sigmoid, softplus, log1mexp = _ew("sigmoid"), _ew("softplus"), _ew("log1mexp")
+gammaln = _ew("gammaln", "``log|Gamma(x)|`` (C99 ``lgamma``).")
+psi = _ew("psi", "The digamma function ``d/dx log Gamma(x)``.")
+tri_gamma = _ew("tri_gamma", "The trigamma function ``d^2/dx^2 log Gamma(x)`` (no gradient).")
+erfinv, erfcinv = _ew("erfinv", "The inverse of ``erf``."), _ew("erfcinv", "The inverse of ``erfc``.")
+erfcx = _ew("erfcx", "The scaled complementary error function ``exp(x**2) * erfc(x)``.")
+digamma = psi
 floor, ceil, round = _ew("floor"), _ew("ceil"), _ew("round")
 def _int_bounds(args) -> tuple[int, int] | None:
     """The range of the integer dtype Python scalars in ``args`` would take, or None."""

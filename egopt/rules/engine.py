@@ -62,6 +62,24 @@ def egraph_size(eg) -> int:
     return sum(n for name, n in out.sizes if not name.startswith(("$", "prov_")))
 
 
+# egglog commands of each rule's text, parsed once per process: parsing is a tenth of a
+# compile's e-graph setup, and the parsed commands run in any e-graph with the same schema
+_PARSED: dict[str, list] = {}
+_PARSED_MAX = 8192
+
+
+def _parsed_rules(eg, texts: list[str]) -> list:
+    commands = []
+    for t in texts:
+        cmds = _PARSED.get(t)
+        if cmds is None:
+            cmds = eg.parse_program(t, filename="<rules>")
+            if len(_PARSED) < _PARSED_MAX:
+                _PARSED[t] = cmds
+        commands.extend(cmds)
+    return commands
+
+
 def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
              cancel: threading.Event | None = None) -> Saturation:
     """Build the e-graph for an encoding, then run each phase's rules within its limits
@@ -88,8 +106,10 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     texts = [r.egg() for r in active]
     # the range analysis is loaded at the first iteration where a conditional rule matches
     pending = analysis_text(constructors(graph_pairs(enc), texts), needs_intervals(texts)) if needed(texts) else ""
-    if text:
+    if recording and text:
         eg.run_program(*eg.parse_program(text, filename="<rules>"))
+    elif text:
+        eg.run_program(*_parsed_rules(eg, [split([r.egg()])[0] for r in active]))
     eg.run_program(*enc.commands)
     from .rational import combined_fractions
     extra = combined_fractions(enc)     # sums of fractions over a common denominator (SymPy)

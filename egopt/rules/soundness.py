@@ -347,6 +347,12 @@ def _zero(d) -> bool:
     50 digits checks that both sides are undefined together."""
     if sympy.simplify(d) == 0:
         return True
+    # erfinv is odd (SymPy does not apply it): the argument with its sign taken out
+    if d.has(sympy.erfinv):
+        d = d.replace(lambda e: isinstance(e, sympy.erfinv) and e.args[0].could_extract_minus_sign(),
+                      lambda e: -sympy.erfinv(-e.args[0]))
+        if sympy.simplify(d) == 0:
+            return True
     # special functions in terms of one basis: erfc as 1 - erf, hyperbolic and circular
     # functions as exponentials
     if d.has(sympy.erfc):
@@ -679,7 +685,7 @@ def _accuracy(lhs, rhs, names, sorts, rng, conds=(), n=400):
     """A point where the right side in float64 is less accurate than the left, or None."""
     import mpmath
     mpmath.mp.dps = DIGITS
-    scalars = sorted(v for v in names if sorts.get(v) in ("S", "T"))
+    scalars = sorted(v for v in names if sorts.get(v) in ("S", "T", "lit"))   # (a literal variable is a real too)
     syms = [sympy.Symbol(v, real=True) for v in scalars]
     env = {v: _obj(s) for v, s in zip(scalars, syms)}
     try:

@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 
 import egopt.gradient as G
 import egopt.tensor as T
 from tests.cases import Case, array, broadcast_shapes, dtype, shape
+
+def _mp(f):
+    """A NumPy reference from an mpmath function (independent of egopt/lang/special_math.py)."""
+    return np.vectorize(lambda v: float(f(mpmath.mpf(float(v)))), otypes=[float])
+
 
 # (name, T function, NumPy reference, value range of each input)
 UNARY = [
@@ -29,11 +35,18 @@ UNARY = [
     ("sigmoid", T.sigmoid, lambda x: 1 / (1 + np.exp(-x)), (-10, 10)),
     ("softplus", T.softplus, lambda x: np.log1p(np.exp(x)), (-10, 10)),
     ("log1mexp", T.log1mexp, lambda x: np.log(1 - np.exp(x)), (-5, -0.05)),
+    ("gammaln", T.gammaln, np.vectorize(math.lgamma, otypes=[float]), (0.1, 5)),
+    ("psi", T.psi, _mp(mpmath.digamma), (0.1, 5)),
+    ("tri_gamma", T.tri_gamma, _mp(lambda v: mpmath.psi(1, v)), (0.1, 5)),
+    ("erfinv", T.erfinv, _mp(mpmath.erfinv), (-0.9, 0.9)),
+    ("erfcinv", T.erfcinv, _mp(lambda v: mpmath.erfinv(1 - v)), (0.1, 1.9)),
+    ("erfcx", T.erfcx, _mp(lambda v: mpmath.exp(v * v) * mpmath.erfc(v)), (-3, 3)),
     ("floor", T.floor, np.floor, (-3, 3)), ("ceil", T.ceil, np.ceil, (-3, 3)),
     ("round", T.round, np.round, (-3, 3)), ("identity", T.identity, lambda x: x, (-3, 3)),
     ("isnan", T.isnan, np.isnan, (-3, 3)), ("isinf", T.isinf, np.isinf, (-3, 3)),
 ]
-NONSMOOTH = {"sgn", "floor", "ceil", "round", "abs", "isnan", "isinf"}
+NONSMOOTH = {"sgn", "floor", "ceil", "round", "abs", "isnan", "isinf",
+             "tri_gamma"}      # (no VJP: tests/lang/test_special_functions.py)
 
 BINARY = [
     ("add", T.add, np.add, (-3, 3), (-3, 3)), ("sub", T.sub, np.subtract, (-3, 3), (-3, 3)),
