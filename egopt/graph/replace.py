@@ -1,0 +1,30 @@
+"""``clone_replace`` (PyTensor), ``theano.clone``: copies of a graph with variables replaced."""
+from __future__ import annotations
+
+from ..lang import frontend as _F
+from ..lang.graph import Variable, clone_replace as _clone_replace
+
+
+def clone_replace(output, replace=None, **_rebuild_kwds):
+    """A copy of ``output`` (a variable or a list of them) where each key of ``replace`` (a dict or
+    a list of pairs) is replaced by its value; the rest of the graph is shared, not copied."""
+    pairs = list(replace.items()) if isinstance(replace, dict) else list(replace or [])
+    mapping = {k: _F.as_tensor_variable(v) for k, v in pairs}
+    for k, v in mapping.items():
+        if not isinstance(k, Variable):
+            raise TypeError(f"clone_replace: {k!r} is not a symbolic variable")
+        if k.ndim != v.ndim:
+            raise TypeError(f"clone_replace: {k!r} ({k.type}) cannot be replaced by {v!r} ({v.type}): "
+                            "the number of dimensions differs")
+    single = isinstance(output, Variable)
+    outs = [output] if single else list(output)
+    new = _clone_replace(outs, mapping) if mapping else outs
+    return new[0] if single else (type(output)(new) if isinstance(output, tuple) else new)
+
+
+def clone(output, replace=None, strict: bool = True, share_inputs: bool = True, copy_inputs=None):
+    """Theano's ``theano.clone(output, replace=...)``."""
+    return clone_replace(output, replace)
+
+
+graph_replace = clone_replace

@@ -1,0 +1,218 @@
+"""Theano/PyTensor functions that are compositions of existing ops (no new op: gradients,
+kernels and rewrites come from the parts): nonzero, flatnonzero, nonzero_values, split, roll,
+stacklists, max_and_argmax, norm, fill_diagonal, identity_like, mgrid/ogrid, xlogx/xlogy0,
+inv, iround."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import frontend as F
+from .errors import EgoptTypeError
+from .graph import Variable
+from .subtensor import nonzero_op
+
+
+def nonzero(a, return_matrix: bool = False):
+    """The indices of ``a``'s non-zero elements, one int64 vector per axis (``np.nonzero``);
+    ``return_matrix=True`` stacks them into an ``(a.ndim, nnz)`` matrix (Theano's option)."""
+    a = F.as_tensor_variable(a)
+    if a.ndim == 0:
+        raise EgoptTypeError("nonzero: needs a tensor of at least one dimension, got a scalar")
+    idx = tuple(nonzero_op(a, axis=k) for k in range(a.ndim))
+    return F.stack(list(idx)) if return_matrix else idx
+
+
+def flatnonzero(a) -> Variable:
+    """The indices of the non-zero elements of ``a.flatten()`` (``np.flatnonzero``)."""
+    a = F.as_tensor_variable(a)
+    return nonzero_op(a.flatten() if a.ndim != 1 else a, axis=0)
+
+
+def nonzero_values(a) -> Variable:
+    """The non-zero elements of ``a``, flattened in C order (Theano's ``nonzero_values``)."""
+    a = F.as_tensor_variable(a)
+    flat = a.flatten() if a.ndim != 1 else a
+    return flat[flatnonzero(flat)]
+
+
+def split(x, splits_size, n_splits: int, axis: int = 0) -> list[Variable]:
+    """``x`` cut along ``axis`` into ``n_splits`` pieces of the sizes in ``splits_size`` (which may be
+    symbolic; they must add up to ``x``'s length there), as Theano's ``T.split``."""
+    x = F.as_tensor_variable(x)
+    n_splits = int(n_splits)
+    if x.ndim == 0:
+        raise EgoptTypeError("split: cannot split a scalar")
+    axis = axis % x.ndim
+    sizes = F.as_tensor_variable(splits_size)
+    if sizes.ndim != 1:
+        raise EgoptTypeError(f"split: splits_size must be a vector of sizes, got {sizes.type}")
+    static = getattr(sizes, "data", None)
+    if static is not None and len(static) != n_splits:
+        raise ValueError(f"split: n_splits={n_splits} but splits_size has {len(static)} entries")
+    head = (slice(None),) * axis
+    out, start = [], 0
+    for i in range(n_splits):
+        stop = start + sizes[i] if static is None else start + int(static[i])
+        out.append(x[head + (slice(start, stop),)])
+        start = stop
+    if static is not None and x.type.shape[axis] is not None and start != x.type.shape[axis]:
+        raise ValueError(f"split: the sizes {list(static)} add up to {start}, not to the length "
+                         f"{x.type.shape[axis]} of axis {axis}")
+    return out
+
+
+def roll(x, shift, axis=None) -> Variable:
+    """``x`` rotated by ``shift`` positions along ``axis`` (None: the flattened tensor, reshaped
+    back), as ``np.roll``; ``shift`` may be symbolic."""
+    x = F.as_tensor_variable(x)
+    if axis is None:
+        if x.ndim == 1:
+            return roll(x, shift, 0)
+        return F.reshape(roll(x.flatten(), shift, 0), F.shape(x), ndim=x.ndim)
+    axis = axis % x.ndim
+    n = F.shape(x)[axis]
+    s = F.mod(F.as_tensor_variable(shift), F.maximum(n, 1))
+    head = (slice(None),) * axis
+    return F.concatenate([x[head + (slice(n - s, None),)], x[head + (slice(0, n - s),)]], axis=axis)
+
+
+def stacklists(arg):
+    """Nested lists of scalars (or tensors) stacked into one tensor, as Theano's ``stacklists``:
+    ``stacklists([[a, b], [c, d]])`` is a 2x2 matrix."""
+    if isinstance(arg, (list, tuple)):
+        return F.stack([stacklists(a) for a in arg])
+    return F.as_tensor_variable(arg)
+
+
+def max_and_argmax(a, axis=None, keepdims: bool = False) -> tuple[Variable, Variable]:
+    """``(max(a, axis), argmax(a, axis))`` (Theano's ``T.max_and_argmax``)."""
+    return F.max(a, axis, keepdims), F.argmax(a, axis, keepdims)
+
+
+def norm(x, L=2, axis=None) -> Variable:
+    """``(|x| ** L).sum(axis) ** (1 / L)`` (Theano's ``x.norm(L, axis)``); ``L`` may be ``inf``."""
+    x = F.as_tensor_variable(x)
+    if L == 0:
+        raise ValueError("norm: L=0 is not a norm (Theano refuses it too)")
+    if L == np.inf:
+        return F.max(abs(x), axis)
+    if L == 1:
+        return F.sum(abs(x), axis)
+    if L == 2:
+        return F.sqrt(F.sum(F.sqr(x), axis))
+    return F.sum(abs(x) ** L, axis) ** (1.0 / L)
+
+
+def fill_diagonal(a, val) -> Variable:
+    """A copy of matrix ``a`` with its main diagonal set to the scalar ``val`` (``np.fill_diagonal``)."""
+    a = F.as_tensor_variable(a)
+    if a.ndim != 2:
+        raise EgoptTypeError(f"fill_diagonal: needs a matrix, got {a.type}")
+    i = F.arange(F.minimum(F.shape(a)[0], F.shape(a)[1]))
+    return F.set_subtensor(a[i, i], F.cast(F.as_tensor_variable(val), a.dtype))
+
+
+def identity_like(x) -> Variable:
+    """The identity matrix of ``x``'s shape and dtype (Theano's ``identity_like``)."""
+    x = F.as_tensor_variable(x)
+    return F.eye(F.shape(x)[0], F.shape(x)[1], dtype=x.dtype)
+
+
+class _Grid:
+    """``T.mgrid[0:5, 0:3]`` (dense) and ``T.ogrid[...]`` (open): lists of tensors, as NumPy's;
+    slice bounds may be symbolic scalars."""
+
+    def __init__(self, sparse: bool):
+        self.sparse = sparse
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        if not all(isinstance(k, slice) for k in key):
+            raise TypeError(f"{'ogrid' if self.sparse else 'mgrid'}[...] takes slices, got {key!r}")
+        n = len(key)
+        axes = [F.arange(k.start or 0, k.stop, 1 if k.step is None else k.step) for k in key]
+        patterns = [["x" if e != d else 0 for e in range(n)] for d in range(n)]
+        opened = [v.dimshuffle(*p) for v, p in zip(axes, patterns)]
+        if self.sparse:
+            return opened
+        zero = opened[0] * 0
+        for v in opened[1:]:
+            zero = zero + v * 0         # zeros of the full grid's shape
+        out = [v + zero for v in opened]
+        return out
+
+
+mgrid, ogrid = _Grid(sparse=False), _Grid(sparse=True)
+
+
+def xlogx(x) -> Variable:
+    """``x * log(x)``, 0 at ``x == 0`` (Theano's ``T.xlogx.xlogx``)."""
+    x = F.as_tensor_variable(x)
+    return F.switch(F.eq(x, 0), F.zeros_like(x * F.log(x)), x * F.log(x))
+
+
+def xlogy0(x, y) -> Variable:
+    """``x * log(y)``, 0 where ``x == 0`` (Theano's ``T.xlogx.xlogy0``)."""
+    x, y = F.as_args([x, y])
+    v = x * F.log(y)
+    return F.switch(F.eq(x, 0), F.zeros_like(v), v)
+
+
+def inv(x) -> Variable:
+    """``1 / x`` (Theano's ``T.inv``; PyTensor's ``reciprocal``)."""
+    return 1 / F.as_tensor_variable(x)
+
+
+def iround(x) -> Variable:
+    """``round(x)`` as int64 (Theano's ``T.iround``; halves to even, as ``T.round``)."""
+    return F.cast(F.round(x), "int64")
+
+
+def to_one_hot(y, nb_class: int, dtype=None) -> Variable:
+    """The one-hot matrix of the integer vector ``y`` (Theano's ``extra_ops.to_one_hot``)."""
+    from .. import config
+    y = F.as_tensor_variable(y)
+    hot = F.eq(y.dimshuffle(0, "x"), F.arange(nb_class).dimshuffle("x", 0))
+    return F.cast(hot, dtype or config.floatX)
+
+
+def bincount(x, weights=None, minlength=None) -> Variable:
+    """How many times each value of the non-negative int vector ``x`` occurs (``np.bincount``;
+    with ``weights``, their sums). An empty ``x`` gives ``minlength`` zeros."""
+    x = F.as_tensor_variable(x)
+    if x.ndim != 1 or not x.dtype.startswith(("int", "uint")):
+        raise EgoptTypeError(f"bincount: needs a vector of non-negative ints, got {x.type}")
+    n = F.max(F.concatenate([F.cast(x, "int64"), F.constant(np.array([-1], dtype="int64"))])) + 1
+    if minlength is not None:
+        n = F.maximum(n, minlength)
+    w = F.constant(1, dtype="int64") if weights is None else F.as_tensor_variable(weights)
+    return F.inc_subtensor(F.zeros((n,), dtype=w.dtype)[x], w)
+
+
+def sigmoid_binary_crossentropy(output, target) -> Variable:
+    """``binary_crossentropy(sigmoid(output), target)`` from the pre-sigmoid ``output``, computed as
+    ``softplus(output) - target * output`` (finite for large ``|output|``), as Theano's."""
+    output, target = F.as_args([output, target])
+    return F.softplus(output) - target * output
+
+
+def crossentropy_softmax_1hot(x, y_idx, axis=-1) -> tuple[Variable, Variable]:
+    """``(nll, softmax(x))`` for integer labels ``y_idx`` (Theano's ``crossentropy_softmax_1hot``):
+    ``nll[i] = -log softmax(x)[i, y_idx[i]]``."""
+    from .nnet import log_softmax, softmax
+    x, y = F.as_tensor_variable(x), F.as_tensor_variable(y_idx)
+    nll = -log_softmax(x)[F.arange(F.shape(x)[0]), y]
+    return nll, softmax(x)
+
+
+def batch_normalization(inputs, gamma, beta, mean, std, mode: str = "low_mem") -> Variable:
+    """``(inputs - mean) * (gamma / std) + beta`` (Theano's ``nnet.bn.batch_normalization``; both
+    ``mode`` values compute the same)."""
+    inputs, gamma, beta, mean, std = F.as_args([inputs, gamma, beta, mean, std])
+    return (inputs - mean) * (gamma / std) + beta
+
+
+def trunc(x) -> Variable:
+    """``x`` rounded toward zero (``np.trunc``)."""
+    x = F.as_tensor_variable(x)
+    return F.switch(F.lt(x, 0), F.ceil(x), F.floor(x))
