@@ -29,4 +29,4 @@ class OpFromGraph:
             if a.dtype != x.dtype:
                 args[i] = F.cast(a, x.dtype)
         outs = clone_replace(self.outputs, dict(zip(self.inputs, args)))
-        return outs[0] if self.single and len(outs) == 1 else outs
+        return outs[0] if len(outs) == 1 else outs     # one output: the variable, as Theano

@@ -21,7 +21,7 @@ from .. import config
 from ..lang import frontend as F
 from ..lang.errors import EgoptTypeError, MissingInputError, UnusedInputError
 from ..lang.graph import Constant, Variable, ancestors, clone_replace, graph_inputs, toposort
-from ..lang.shared import SharedVariable
+from ..lang.shared import SharedVariable, shared
 from .cuda import is_device_array
 from .mode import Mode, get_mode
 from .profile import ProfileStats, print_at_exit
@@ -33,14 +33,22 @@ class In:
     """An explicit input with options: ``In(x, value=1.0, name="x")``.
 
     ``value`` is the default used when the call does not give this input; ``name`` is the
-    keyword it can be given by (default: the variable's name).
+    keyword it can be given by (default: the variable's name). With ``update=expr`` the input is
+    state kept by the function (Theano's): ``value`` is its initial value, each call computes
+    ``expr`` and stores it as the value the next call uses when the input is not given
+    (``f[x]`` reads it, ``f[x] = v`` sets it).
     """
 
     def __init__(self, variable: Variable, name: str | None = None, value=None, borrow: bool = False,
-                 mutable: bool = False):
+                 mutable: bool = False, update=None, strict: bool = False, allow_downcast=None,
+                 autoname: bool = True, implicit=None, shared: bool = False):
         self.variable, self.name, self.value = variable, name or getattr(variable, "name", None), value
         self.borrow = borrow
         self.mutable = mutable
+        self.update = update
+        if update is not None and value is None:
+            raise TypeError(f"In({variable!r}, update=...): an input with an update needs an initial value= "
+                            "(the function keeps its state between calls)")
 
 
 class Out:
@@ -153,7 +161,12 @@ class Function:
         self.single = outputs is not None and not isinstance(outputs, (list, tuple))
         outs = [] if outputs is None else ([outputs] if self.single else list(outputs))
         outs = [F.as_tensor_variable(o.variable if isinstance(o, Out) else o) for o in outs]
-        upd = _update_pairs(updates, outs, no_default_updates)
+        # In(x, update=...): the state lives in a hidden shared variable updated after each call
+        self._states = {j: shared(self.defaults[j], name=i.name or repr(i.variable))
+                        for j, i in enumerate(self.ins) if i.update is not None}
+        state_updates = [(self._states[j], self.ins[j].update) for j in self._states]
+        upd = _update_pairs(_pairs(updates, "updates") + state_updates if state_updates else updates, outs,
+                            no_default_updates)
         exprs = self._substitute(outs + [e for _, e in upd], givens)
         self.outputs = exprs[:len(outs)]
         self.updates = [(k, e) for (k, _), e in zip(upd, exprs[len(outs):])]
@@ -332,6 +345,8 @@ class Function:
         for j, (val, ok) in enumerate(zip(values, given)):
             if ok:
                 arrays.append(self._filter(j, val))
+            elif j in self._states:
+                arrays.append(self._states[j].container[0])
             elif self.defaults[j] is not None:
                 arrays.append(self.defaults[j])
             else:
@@ -350,6 +365,26 @@ class Function:
 
     def _label(self) -> str:
         return f"function {self.name!r}" if self.name else "function"
+
+    # ---- the values of inputs with defaults: f[x], f[x] = v (Theano's) --------------------------
+    def _input_index(self, key) -> int:
+        for j, i in enumerate(self.ins):
+            if i.variable is key or (isinstance(key, str) and i.name == key):
+                return j
+        raise KeyError(f"{self._label()} has no input {key!r}")
+
+    def __getitem__(self, key):
+        """The value input ``key`` (a variable or its name) takes when a call does not give it."""
+        j = self._input_index(key)
+        return self._states[j].get_value() if j in self._states else self.defaults[j]
+
+    def __setitem__(self, key, value) -> None:
+        j = self._input_index(key)
+        value = self._filter(j, value)
+        if j in self._states:
+            self._states[j].set_value(value)
+        else:
+            self.defaults[j] = value
 
     # ---- introspection -----------------------------------------------------------------------------------
     def graph_outputs(self) -> list[Variable]:

@@ -26,6 +26,7 @@ from ..lang.frontend import abs as abs_  # noqa: F401  (Theano's name)
 from . import xlogx  # noqa: F401  (T.xlogx.xlogy0)
 from . import nlinalg, slinalg, linalg  # noqa: F401  (T.nlinalg.matrix_inverse, pt.linalg.solve)
 from ..lang.linalg import tril, triu  # noqa: F401
+from ..lang.einsum import einsum  # noqa: F401
 from . import extra_ops, special  # noqa: F401  (T.extra_ops.cumsum; PyTensor's pt.special.softmax)
 from ..lang.nnet import log_softmax, logsumexp, softmax  # noqa: F401  (PyTensor: pt.softmax, pt.logsumexp)
 from ..grad import grad, Lop, Rop, jacobian, hessian  # noqa: F401

@@ -1,0 +1,348 @@
+"""Theano/PyTensor names from the tutorials and library docs (round 2), against NumPy and finite
+differences. Every graph runs on the linker the suite runs with (``--linker=py`` or C)."""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+import egopt as theano
+import egopt.tensor as T
+from egopt.grad import verify_grad
+from egopt.lang.errors import EgoptError
+
+RNG = np.random.RandomState(42)
+
+
+# ---- In(update=..., value=...): state kept by the function ------------------------------------------
+
+def test_in_with_update_is_state_kept_between_calls():
+    from egopt.compile.io import In
+    u, x, s = T.scalars("u", "x", "s")
+    inc = theano.function([u, In(x, value=3), In(s, update=(s + x * u), value=10.0)], [])
+    inc(5)                      # s: 10 + 3 * 5
+    assert inc[s] == 25.0
+    inc(3, 4)                   # x overridden for this call only
+    assert inc[s] == 37.0 and inc[x] == 3.0
+    inc(3, 4, 7)                # s given: 7 + 3 * 4
+    assert inc[s] == 19.0
+    inc[s] = 10
+    assert inc[s] == 10.0 and inc["s"] == 10.0
+
+
+def test_in_with_update_reads_the_state_in_outputs():
+    from egopt import In
+    x, s = T.dscalars("x", "s")
+    acc = theano.function([x, In(s, update=s + x, value=0.0)], s * 2)
+    assert [float(acc(v)) for v in (1.0, 2.0, 3.0)] == [0.0, 2.0, 6.0]
+    assert float(acc(1.0, s=100.0)) == 200.0 and acc[s] == 101.0
+
+
+def test_in_with_update_needs_a_value():
+    x = T.dscalar("x")
+    with pytest.raises(TypeError, match="initial value"):
+        theano.In(x, update=x + 1)
+
+
+# ---- user ops: theano.Op subclasses and as_op -------------------------------------------------------
+
+class DoubleOp(theano.Op):
+    __props__ = ()
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        return theano.Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0] * 2
+
+    def grad(self, inputs, output_grads):
+        return [output_grads[0] * 2]
+
+
+class SumAndMax(theano.Op):
+    """Two outputs of different ranks; the gradient flows through the sum only."""
+    itypes = [T.dmatrix]
+    otypes = [T.dvector, T.dscalar]
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0].sum(axis=1)
+        output_storage[1][0] = inputs[0].max()
+
+    def grad(self, inputs, output_grads):
+        g_sum, g_max = output_grads
+        return [T.ones_like(inputs[0]) * g_sum.dimshuffle(0, "x")]
+
+
+def test_theano_op_subclass_runs_and_differentiates():
+    x = T.dmatrix("x")
+    a = RNG.randn(3, 4)
+    f = theano.function([x], DoubleOp()(x) + 1)
+    np.testing.assert_allclose(f(a), a * 2 + 1)
+    verify_grad(lambda v: DoubleOp()(v) ** 2, [a], rng=RNG)
+
+
+def test_theano_op_with_two_outputs():
+    x = T.dmatrix("x")
+    a = RNG.randn(3, 4)
+    s, m = SumAndMax()(x)
+    f = theano.function([x], [s, m])
+    got_s, got_m = f(a)
+    np.testing.assert_allclose(got_s, a.sum(axis=1))
+    assert float(got_m) == a.max()
+    verify_grad(lambda v: SumAndMax()(v)[0] ** 2, [a], rng=RNG)
+
+
+def test_as_op_wraps_a_numpy_function_without_a_gradient():
+    from egopt.compile.ops import as_op
+
+    @as_op(itypes=[T.dmatrix], otypes=[T.dmatrix])
+    def numpy_dot(a):
+        return np.dot(a, a)
+
+    x = T.dmatrix("x")
+    a = RNG.randn(3, 3)
+    f = theano.function([x], numpy_dot(x) * 3)
+    np.testing.assert_allclose(f(a), a @ a * 3)
+    with pytest.raises(EgoptError, match="numpy_dot.*no gradient"):
+        T.grad(numpy_dot(x).sum(), x)
+    with pytest.raises(TypeError, match="input 0 must be"):
+        numpy_dot(T.dvector("v"))
+
+
+def test_op_from_graph_is_inlined():
+    from egopt.compile.builders import OpFromGraph
+    x, y = T.dvectors("x", "y")
+    op = OpFromGraph([x, y], [x * y + T.exp(x)])
+    a, b = T.dvectors("a", "b")
+    f = theano.function([a, b], op(a, b) * 2)
+    va, vb = RNG.randn(3), RNG.randn(3)
+    np.testing.assert_allclose(f(va, vb), (va * vb + np.exp(va)) * 2)
+
+
+# ---- linear algebra through the Theano/PyTensor module paths ----------------------------------------
+
+def _spd(n):
+    a = RNG.randn(n, n)
+    return a @ a.T + n * np.eye(n)
+
+
+def test_nlinalg_and_slinalg_paths_against_numpy():
+    from egopt.tensor.nlinalg import det, matrix_inverse
+    from egopt.tensor.slinalg import cholesky, solve
+    import egopt.tensor as pt
+    x, y = T.dmatrices("x", "y")
+    a, b = _spd(4), RNG.randn(4, 2)
+    f = theano.function([x, y], [matrix_inverse(x), det(x), solve(x, y), cholesky(x), pt.linalg.inv(x)])
+    inv, d, sol, chol, inv2 = f(a, b)
+    np.testing.assert_allclose(inv, np.linalg.inv(a), rtol=1e-10)
+    np.testing.assert_allclose(d, np.linalg.det(a), rtol=1e-10)
+    np.testing.assert_allclose(sol, np.linalg.solve(a, b), rtol=1e-10)
+    np.testing.assert_allclose(chol, np.linalg.cholesky(a), rtol=1e-10)
+    np.testing.assert_allclose(inv2, inv)
+
+
+def test_linear_algebra_gradients_against_finite_differences():
+    from egopt.tensor import nlinalg, slinalg
+    a, b, s = RNG.randn(3, 3) + 4 * np.eye(3), RNG.randn(3, 2), _spd(3)
+    verify_grad(nlinalg.matrix_inverse, [a], rng=RNG)
+    verify_grad(nlinalg.det, [a], rng=RNG)
+    verify_grad(slinalg.solve, [a, b], rng=RNG)
+    verify_grad(lambda m: slinalg.cholesky(m).sum() + nlinalg.det(m), [s], rng=RNG)
+    verify_grad(lambda m: slinalg.eigvalsh(m), [s], rng=RNG)
+    # a log-likelihood as a tutorial writes it: log det and a quadratic form through cholesky
+    def gauss_nll(m, v):
+        low = slinalg.cholesky(m)
+        z = slinalg.solve_triangular(low, v, lower=True)
+        return 0.5 * T.sum(z ** 2) + T.sum(T.log(T.diagonal(low)))
+    verify_grad(gauss_nll, [s, RNG.randn(3)], rng=RNG)
+
+
+def test_cholesky_of_a_non_positive_matrix_names_the_op():
+    from egopt.tensor.slinalg import cholesky
+    x = T.dmatrix("x")
+    f = theano.function([x], cholesky(x))
+    with pytest.raises(Exception, match="cholesky"):
+        f(-np.eye(2))
+
+
+# ---- split, nonzero, einsum and the other compositions ----------------------------------------------
+
+def test_split_with_constant_and_symbolic_sizes():
+    x = T.dvector("x")
+    sizes = T.lvector("sizes")
+    v = np.arange(6.0)
+    f = theano.function([x], T.split(x, [1, 2, 3], 3))
+    assert [list(p) for p in f(v)] == [[0.0], [1.0, 2.0], [3.0, 4.0, 5.0]]
+    g = theano.function([x, sizes], T.split(x, sizes, 2))
+    a, b = g(v, [4, 2])
+    assert list(a) == [0, 1, 2, 3] and list(b) == [4, 5]
+    m = T.dmatrix("m")
+    parts = theano.function([m], T.split(m, [2, 1], 2, axis=1))(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(parts[1], [[2.0], [5.0]])
+    verify_grad(lambda w: T.split(w, [2, 4], 2)[1] ** 2, [v], rng=RNG)
+
+
+def test_nonzero_family_against_numpy():
+    m = T.dmatrix("m")
+    a = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -3.0]])
+    f = theano.function([m], list(T.nonzero(m)) + [T.flatnonzero(m), T.nonzero_values(m),
+                                                    T.nonzero(m, return_matrix=True), m.nonzero()[1]])
+    r0, r1, flat, vals, mat, meth = f(a)
+    np.testing.assert_array_equal(r0, np.nonzero(a)[0])
+    np.testing.assert_array_equal(r1, np.nonzero(a)[1])
+    np.testing.assert_array_equal(flat, np.flatnonzero(a))
+    np.testing.assert_array_equal(vals, a[a != 0])
+    np.testing.assert_array_equal(mat, np.array(np.nonzero(a)))
+    np.testing.assert_array_equal(meth, np.nonzero(a)[1])
+
+
+@pytest.mark.parametrize("subscripts, shapes", [
+    ("ij,jk->ik", [(3, 4), (4, 5)]), ("ij,jk", [(3, 4), (4, 5)]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("i,i->", [(4,), (4,)]), ("i,j->ij", [(3,), (4,)]),
+    ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]), ("ijk,jl,lm->im", [(2, 3, 4), (3, 5), (5, 2)]),
+    ("abc,cd,bd->a", [(2, 3, 4), (4, 5), (3, 5)]), ("ij,kl->ijkl", [(2, 2), (3, 2)]), ("ijk->kij", [(2, 3, 4)]),
+])
+def test_einsum_against_numpy(subscripts, shapes):
+    vals = [RNG.randn(*s) for s in shapes]
+    syms = [T.tensor("float64", shape=(None,) * len(s)) for s in shapes]
+    got = theano.function(syms, T.einsum(subscripts, *syms))(*vals)
+    np.testing.assert_allclose(got, np.einsum(subscripts, *vals), rtol=1e-10, atol=1e-12)
+
+
+def test_einsum_gradient_and_errors():
+    verify_grad(lambda a, b: T.einsum("bij,bjk->bik", a, b), [RNG.randn(2, 3, 4), RNG.randn(2, 4, 5)], rng=RNG)
+    verify_grad(lambda a: T.einsum("ii->i", a), [RNG.randn(3, 3)], rng=RNG)
+    with pytest.raises(TypeError, match="names 2 axes"):
+        T.einsum("ij->i", T.dvector())
+    with pytest.raises(TypeError, match="in no operand"):
+        T.einsum("ij->k", T.dmatrix())
+
+
+def test_roll_stacklists_grids_and_friends():
+    v, m = T.dvector("v"), T.dmatrix("m")
+    a, b, c, d = T.dscalars("abcd")          # Theano: one variable per letter
+    assert [x.name for x in (a, b, c, d)] == ["a", "b", "c", "d"]
+    e, f_ = T.dscalars(2)
+    assert e.ndim == f_.ndim == 0
+    va, ma = np.arange(5.0), np.arange(6.0).reshape(2, 3)
+    f = theano.function([v, m, a, b, c, d], [
+        T.roll(v, 2), T.roll(m, -1, axis=1), T.roll(m, 1), T.stacklists([[a, b], [c, d]]),
+        T.max_and_argmax(m, axis=1)[1], m.norm(2), m.norm(1, axis=0), T.fill_diagonal(m, 7.0),
+        T.extra_ops.to_one_hot(T.cast(v, "int64"), 5), T.extra_ops.bincount(T.cast(v, "int64") % 2),
+        T.xlogx.xlogy0(v, v + 1), T.trunc(v - 2.5), T.identity_like(m),
+    ], on_unused_input="ignore")
+    r = f(va, ma, 1, 2, 3, 4)
+    np.testing.assert_array_equal(r[0], np.roll(va, 2))
+    np.testing.assert_array_equal(r[1], np.roll(ma, -1, axis=1))
+    np.testing.assert_array_equal(r[2], np.roll(ma, 1))
+    np.testing.assert_array_equal(r[3], [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(r[4], ma.argmax(axis=1))
+    np.testing.assert_allclose(r[5], np.sqrt((ma ** 2).sum()))
+    np.testing.assert_allclose(r[6], np.abs(ma).sum(axis=0))
+    want = ma.copy()
+    np.fill_diagonal(want, 7.0)
+    np.testing.assert_array_equal(r[7], want)
+    np.testing.assert_array_equal(r[8], np.eye(5))
+    np.testing.assert_array_equal(r[9], np.bincount(va.astype(int) % 2))
+    np.testing.assert_allclose(r[10], np.where(va == 0, 0, va * np.log(va + 1)))
+    np.testing.assert_array_equal(r[11], np.trunc(va - 2.5))
+    np.testing.assert_array_equal(r[12], np.eye(2, 3))
+    g0, g1 = T.mgrid[0:3, 0:2]
+    o0, o1 = T.ogrid[0:3, 0:2]
+    np.testing.assert_array_equal(g0.eval(), np.mgrid[0:3, 0:2][0])
+    np.testing.assert_array_equal(g1.eval(), np.mgrid[0:3, 0:2][1])
+    assert o0.eval().shape == (3, 1) and o1.eval().shape == (1, 2)
+
+
+def test_nnet_extras():
+    x, t = T.dvectors("x", "t")
+    vx, vt = np.array([-40.0, -1.0, 0.5, 40.0]), np.array([1.0, 0.0, 1.0, 0.0])
+    got = theano.function([x, t], T.nnet.sigmoid_binary_crossentropy(x, t))(vx, vt)
+    # -(t log p + (1 - t) log(1 - p)) with p = sigmoid(x), in logaddexp form (finite at |x| = 40)
+    np.testing.assert_allclose(got, vt * np.logaddexp(0, -vx) + (1 - vt) * np.logaddexp(0, vx), rtol=1e-12)
+    m, y = T.dmatrix("m"), T.lvector("y")
+    nll, sm = theano.function([m, y], T.nnet.crossentropy_softmax_1hot(m, y))(np.eye(3), [0, 2, 1])
+    e = np.exp(np.eye(3))
+    np.testing.assert_allclose(sm, e / e.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(nll, -np.log(sm[[0, 1, 2], [0, 2, 1]]))
+    from egopt.tensor.nnet import bn
+    out = bn.batch_normalization(m, 2.0, 1.0, m.mean(axis=0), m.std(axis=0) + 1).eval({m: np.eye(3)})
+    ref = (np.eye(3) - np.eye(3).mean(axis=0)) * (2.0 / (np.eye(3).std(axis=0) + 1)) + 1.0
+    np.testing.assert_allclose(out, ref)
+
+
+# ---- types, config, graphs, modes, gradients ---------------------------------------------------------
+
+def test_tensortype_with_broadcastable_and_called_to_make_variables():
+    dtensor5 = T.TensorType("float64", (False,) * 5)
+    x = dtensor5("x")
+    assert x.ndim == 5 and x.name == "x"
+    r = T.TensorType(dtype="int32", broadcastable=(True, False))()
+    assert r.type.shape == (1, None) and r.dtype == "int32"
+    assert T.TensorType("float32", shape=(2, None)).value_zeros((2, 3)).dtype == np.float32
+    assert T.dtensor5().ndim == 5 and T.ftensor6().dtype == "float32"
+
+
+def test_theano_flags_without_an_effect_are_accepted():
+    theano.config.warn.subtensor_merge_bug = False
+    assert theano.config.warn.subtensor_merge_bug is False
+    with theano.config.change_flags(optimizer_verbose=True):
+        assert theano.config.optimizer_verbose is True
+    assert theano.config.optimizer_verbose is False
+    assert isinstance(theano.config.blas.ldflags, str)
+    with pytest.raises(AttributeError, match="no setting 'not_a_flag'"):
+        theano.config.not_a_flag = 1
+
+
+def test_top_level_names_and_module_paths():
+    x, y = T.dmatrices("x", "y")
+    a = RNG.randn(2, 2)
+    np.testing.assert_allclose(theano.function([x], theano.dot(x, x))(a), a @ a)
+    z = theano.clone(x * 2 + 1, replace={x: y})
+    np.testing.assert_allclose(theano.function([y], z)(a), a * 2 + 1)
+    assert theano.clone_replace([x * 2], {x: y})[0].owner.inputs[0] is y
+    assert theano.scalar.upcast("float32", "int64") == "float64"
+    f = theano.function([x], T.exp(x) + x.T)
+    assert any(isinstance(n.op, T.Elemwise) for n in f.maker.fgraph.toposort()) \
+        or f.maker.fgraph.toposort() == []
+    assert not isinstance(T.sum(x).owner.op, T.Elemwise) and isinstance(T.sum(x).owner.op, T.CAReduce)
+    assert isinstance(x.T.owner.op, T.DimShuffle)
+    for mod in ("egopt.tensor.basic", "egopt.tensor.type", "egopt.tensor.var", "egopt.tensor.elemwise",
+                "egopt.tensor.nlinalg", "egopt.tensor.slinalg", "egopt.tensor.linalg", "egopt.compile.mode",
+                "egopt.compile.function", "egopt.compile.sharedvalue", "egopt.compile.debugmode",
+                "egopt.compile.ops", "egopt.compile.builders", "egopt.graph.basic", "egopt.gof.graph",
+                "egopt.tensor.nnet.conv", "egopt.tensor.nnet.bn", "egopt.compile.debug"):
+        importlib.import_module(mod)
+    from egopt.gof.graph import inputs
+    assert set(map(id, inputs([x * y]))) == {id(x), id(y)}
+    from egopt.tensor.type import TensorType, dmatrix
+    assert dmatrix().type == TensorType("float64", (None, None))
+    with pytest.raises(ImportError, match="no sparse tensors"):
+        importlib.import_module("egopt.sparse")
+
+
+def test_modes_from_theano_code():
+    m = theano.compile.mode.get_default_mode().including("fast_run").excluding("fusion", "inplace")
+    x = T.dvector("x")
+    f = theano.function([x], x * 2, mode=m)
+    np.testing.assert_array_equal(f([1.0, 2.0]), [2.0, 4.0])
+    g = theano.function([x], x * 2, mode=theano.compile.debugmode.DebugMode(check_c_code=False))
+    np.testing.assert_array_equal(g([1.0]), [2.0])
+    assert theano.Mode(optimizer="default").optimizer == "egraph"
+
+
+def test_pytensor_gradient_names():
+    from egopt.gradient import hessian_vector_product, pullback, pushforward
+    W, V = T.dmatrices("W", "V")
+    x, v = T.dvectors("x", "v")
+    y = T.dot(x, W)
+    w, vv, xv = RNG.randn(2, 2), RNG.randn(2, 2), RNG.randn(2)
+    jv = theano.function([W, V, x], pushforward(y, W, V))(w, vv, xv)
+    np.testing.assert_allclose(jv, xv @ vv)
+    vj = theano.function([W, v, x], pullback(y, W, v), on_unused_input="ignore")(w, xv, xv)
+    np.testing.assert_allclose(vj, np.outer(xv, xv))
+    cost = T.sum(x ** 3)
+    hv = theano.function([x, v], hessian_vector_product(cost, x, v))(xv, xv)
+    np.testing.assert_allclose(hv, 6 * xv * xv)
