@@ -7,3 +7,5 @@ from . import io, nanguardmode, mode, ops, builders, sharedvalue, debugmode  # n
 from .builders import OpFromGraph  # noqa: F401
 from .debugmode import DebugMode  # noqa: F401
 from .ops import as_op  # noqa: F401
+from ..runtime.monitor import MonitorMode  # noqa: F401  (theano.compile.MonitorMode)
+from . import monitormode  # noqa: F401

@@ -106,8 +106,21 @@ def _unaliased(values: Sequence[np.ndarray], taken: set[int]) -> list[np.ndarray
     return out
 
 
+def _as_in(i) -> In:
+    """An input spec as an ``In``: Theano's shorthands ``(x, value)`` and ``((x, update), value)``."""
+    if isinstance(i, In):
+        return i
+    if isinstance(i, tuple) and len(i) == 2:
+        var, value = i
+        if isinstance(var, tuple) and len(var) == 2:
+            return In(var[0], value=value, update=var[1])
+        if isinstance(var, Variable):
+            return In(var, value=value)
+    return In(i)
+
+
 def _explicit_inputs(inputs) -> list[In]:
-    ins = [i if isinstance(i, In) else In(i) for i in (inputs or [])]
+    ins = [_as_in(i) for i in (inputs or [])]
     seen: set[int] = set()
     for i in ins:
         v = i.variable

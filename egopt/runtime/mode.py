@@ -73,6 +73,9 @@ class Mode:
         if check == "debug":
             from .debugmode import DebugProgram
             return DebugProgram(fn)
+        if check == "monitor":
+            from .monitor import MonitorProgram
+            return MonitorProgram(fn, **self.options.get("monitor", {}))
         if check == "nanguard":
             from .nanguard import NanGuardProgram
             return NanGuardProgram(fn, **self.options.get("nanguard", {}))

@@ -346,3 +346,41 @@ def test_pytensor_gradient_names():
     cost = T.sum(x ** 3)
     hv = theano.function([x, v], hessian_vector_product(cost, x, v))(xv, xv)
     np.testing.assert_allclose(hv, 6 * xv * xv)
+
+
+def test_input_shorthands_and_monitor_mode():
+    u, x, s = T.dscalars("u", "x", "s")
+    fn = theano.function([u, x, ((s, s + u * x), 10.0)], [])
+    fn(1, 2)
+    fn(3, 1)
+    assert fn[s] == 15.0
+    g = theano.function([x, (u, 4.0)], x * u)
+    assert float(g(2.0)) == 8.0
+    seen = []
+
+    def post(i, node, fn):
+        seen.append((i, node.op.name, [float(c[0]) for c in fn.inputs], [float(c[0]) for c in fn.outputs]))
+
+    mode = theano.compile.MonitorMode(post_func=post).excluding("local_elemwise_fusion", "inplace")
+    f = theano.function([x], 5 * x, mode=mode)
+    f(3.0)
+    assert seen == [(0, "mul", [5.0, 3.0], [15.0])]
+
+
+def test_random_names_from_theano_and_pytensor():
+    import egopt.tensor as pt
+    from egopt.tensor.random.utils import RandomStream
+    srng = RandomStream(seed=7)
+    n = 20000
+    pv = np.tile([[0.2, 0.5, 0.3]], (n, 1))
+    hot, ints, incl, bern = theano.function([], [srng.multinomial(pvals=pv), srng.integers(0, 3, size=(n,)),
+                                                 srng.random_integers((n,), 2, 4), srng.bernoulli(0.3, size=(n,))])()
+    assert (hot.sum(axis=1) == 1).all()
+    np.testing.assert_allclose(hot.mean(axis=0), [0.2, 0.5, 0.3], atol=0.02)
+    assert set(np.unique(ints)) == {0, 1, 2} and set(np.unique(incl)) == {2, 3, 4}
+    assert abs(bern.mean() - 0.3) < 0.02
+    pt.random.seed(3)
+    draws = pt.random.normal(0.0, 1.0, size=(n,)).eval()
+    assert draws.shape == (n,) and abs(draws.mean()) < 0.05 and abs(draws.std() - 1) < 0.05
+    with pytest.raises(NotImplementedError, match="rng="):
+        pt.random.normal(0, 1, rng=object())

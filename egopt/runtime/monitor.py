@@ -1,0 +1,38 @@
+"""``MonitorMode(pre_func, post_func)`` (Theano's ``theano.compile.MonitorMode``): user callbacks
+see every node of the program as it runs, as ``func(i, node, fn)`` where ``fn.inputs`` and
+``fn.outputs`` are lists of one-element lists holding the values (Theano's storage cells).
+
+Both callbacks run once the node has been computed (``pre_func`` first, seeing the outputs as
+``[None]``), through the program's per-node observer, on the graph the function runs.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Callable
+
+from .mode import Mode
+
+
+def MonitorMode(pre_func: Callable | None = None, post_func: Callable | None = None,
+                optimizer: str | None = "egraph", linker: str = "py", rules=()) -> Mode:
+    """A mode that calls ``pre_func(i, node, fn)`` and ``post_func(i, node, fn)`` for every node."""
+    return Mode(optimizer, linker, rules=tuple(rules), name="MonitorMode",
+                options={"check": "monitor", "monitor": {"pre_func": pre_func, "post_func": post_func}})
+
+
+class MonitorProgram:
+    def __init__(self, fn, pre_func=None, post_func=None):
+        self.program = fn.program
+        self.pre_func, self.post_func = pre_func, post_func
+        self.count = 0
+
+    def run(self, values, profile=None):
+        self.count = 0
+        return self.program.run(values, profile, observer=self._observe)
+
+    def _observe(self, node, args, outs) -> None:
+        i, self.count = self.count, self.count + 1
+        if self.pre_func is not None:
+            self.pre_func(i, node, SimpleNamespace(inputs=[[a] for a in args], outputs=[[None] for _ in outs]))
+        if self.post_func is not None:
+            self.post_func(i, node, SimpleNamespace(inputs=[[a] for a in args], outputs=[[o] for o in outs]))
