@@ -384,3 +384,24 @@ def test_random_names_from_theano_and_pytensor():
     assert draws.shape == (n,) and abs(draws.mean()) < 0.05 and abs(draws.std() - 1) < 0.05
     with pytest.raises(NotImplementedError, match="rng="):
         pt.random.normal(0, 1, rng=object())
+
+
+@pytest.mark.parametrize("border_mode, subsample", [("valid", (1, 1)), ("full", (2, 2)), ("half", (1, 1)),
+                                                     ((1, 2), (2, 1))])
+def test_abstract_conv_gradients_are_the_gradients_of_conv2d(border_mode, subsample):
+    """``conv2d_grad_wrt_inputs/weights`` and ``conv2d_transpose`` equal ``T.grad`` through ``conv2d``
+    (whose VJPs tests/grad checks against finite differences)."""
+    from egopt.tensor.nnet import abstract_conv
+    x, w, g = T.tensor4("x"), T.tensor4("w"), T.tensor4("g")
+    xv, wv = RNG.randn(2, 3, 7, 8), RNG.randn(4, 3, 3, 2)
+    out = T.nnet.conv2d(x, w, border_mode=border_mode, subsample=subsample)
+    gv = RNG.randn(*theano.function([x, w], out)(xv, wv).shape)
+    gx, gw = theano.function([x, w, g], T.grad(T.sum(out * g), [x, w]))(xv, wv, gv)
+    kw = dict(border_mode=border_mode, subsample=subsample)
+    got_x = theano.function([w, g], abstract_conv.conv2d_grad_wrt_inputs(g, w, xv.shape, **kw))(wv, gv)
+    got_w = theano.function([x, g], abstract_conv.conv2d_grad_wrt_weights(x, g, wv.shape, **kw))(xv, gv)
+    got_t = theano.function([w, g], T.nnet.conv2d_transpose(g, w, xv.shape, border_mode=border_mode,
+                                                            input_dilation=subsample))(wv, gv)
+    np.testing.assert_allclose(got_x, gx, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got_w, gw, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got_t, gx, rtol=1e-10, atol=1e-12)

@@ -7,3 +7,5 @@ from ...lang.conv import conv2d  # noqa: F401
 from . import conv  # noqa: F401
 from ...lang.theano_like import crossentropy_softmax_1hot, sigmoid_binary_crossentropy  # noqa: F401
 from . import bn  # noqa: F401
+from ...lang.conv import conv2d_transpose  # noqa: F401
+from . import abstract_conv  # noqa: F401
