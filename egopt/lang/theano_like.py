@@ -216,3 +216,183 @@ def trunc(x) -> Variable:
     """``x`` rounded toward zero (``np.trunc``)."""
     x = F.as_tensor_variable(x)
     return F.switch(F.lt(x, 0), F.ceil(x), F.floor(x))
+
+
+# ---- more NumPy names (compositions) -----------------------------------------------------------------------
+
+def allclose(a, b, rtol: float = 1e-5, atol: float = 1e-8) -> Variable:
+    """Whether every element is close (``np.allclose``): a bool scalar."""
+    from .numpy_like import isclose
+    return F.all(isclose(a, b, rtol, atol))
+
+
+def broadcast_arrays(*xs) -> list[Variable]:
+    """The operands broadcast against each other (copies, not views)."""
+    xs = [F.as_tensor_variable(x) for x in xs]
+    zero = xs[0] * 0
+    for x in xs[1:]:
+        zero = zero + x * 0
+    return [F.cast(x + F.cast(zero, x.dtype), x.dtype) for x in xs]
+
+
+def take_along_axis(arr, indices, axis: int) -> Variable:
+    """``np.take_along_axis``: ``arr`` read at ``indices`` along ``axis`` (same ndim)."""
+    arr, idx = F.as_tensor_variable(arr), F.as_tensor_variable(indices)
+    if arr.ndim != idx.ndim:
+        raise EgoptTypeError(f"take_along_axis: indices must have arr's ndim {arr.ndim}, got {idx.type}")
+    axis = axis % arr.ndim
+    index = []
+    for d in range(arr.ndim):
+        if d == axis:
+            index.append(idx)
+        else:
+            pattern = ["x"] * arr.ndim
+            pattern[d] = 0
+            index.append(F.arange(F.shape(idx)[d]).dimshuffle(*pattern))
+    return arr[tuple(index)]
+
+
+def dstack(tensors) -> Variable:
+    """Along the third axis, vectors and matrices first made 3-d (``np.dstack``)."""
+    xs = []
+    for t in tensors:
+        t = F.as_tensor_variable(t)
+        if t.ndim == 1:
+            t = t.dimshuffle("x", 0, "x")
+        elif t.ndim == 2:
+            t = t.dimshuffle(0, 1, "x")
+        xs.append(t)
+    return F.concatenate(xs, axis=2)
+
+
+def argwhere(a) -> Variable:
+    """The indices of the non-zero elements, one row each (``np.argwhere``)."""
+    return nonzero(a, return_matrix=True).T
+
+
+def logspace(start, stop, num: int = 50, endpoint: bool = True, base: float = 10.0, dtype=None) -> Variable:
+    from .numpy_like import linspace
+    return F.as_tensor_variable(base) ** linspace(start, stop, num, endpoint, dtype)
+
+
+def geomspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None) -> Variable:
+    """Numbers spaced evenly on a log scale from ``start`` to ``stop`` (both positive)."""
+    from .numpy_like import linspace
+    return F.exp(linspace(F.log(start), F.log(stop), num, endpoint, dtype))
+
+
+def deg2rad(x) -> Variable:
+    return F.as_tensor_variable(x) * (np.pi / 180)
+
+
+def rad2deg(x) -> Variable:
+    return F.as_tensor_variable(x) * (180 / np.pi)
+
+
+def empty(shape, dtype=None) -> Variable:
+    """Zeros (egopt never hands out uninitialised memory)."""
+    return F.zeros(shape, dtype=dtype)
+
+
+def empty_like(x, dtype=None) -> Variable:
+    return F.zeros_like(x, dtype=dtype)
+
+
+def ptp(x, axis=None, keepdims: bool = False) -> Variable:
+    return F.max(x, axis, keepdims) - F.min(x, axis, keepdims)
+
+
+def inner(a, b) -> Variable:
+    """The sum product over the last axes (``np.inner``)."""
+    a, b = F.as_tensor_variable(a), F.as_tensor_variable(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return F.tensordot(a, b, axes=[[a.ndim - 1], [b.ndim - 1]])
+
+
+def kron(a, b) -> Variable:
+    """The Kronecker product of two matrices (or vectors) (``np.kron``)."""
+    a, b = F.as_tensor_variable(a), F.as_tensor_variable(b)
+    if a.ndim != b.ndim or a.ndim not in (1, 2):
+        raise EgoptTypeError(f"kron: needs two vectors or two matrices, got {a.type} and {b.type}")
+    if a.ndim == 1:
+        return (a.dimshuffle(0, "x") * b.dimshuffle("x", 0)).flatten()
+    prod = a.dimshuffle(0, "x", 1, "x") * b.dimshuffle("x", 0, "x", 1)
+    sa, sb = F.shape(a), F.shape(b)
+    return F.reshape(prod, (sa[0] * sb[0], sa[1] * sb[1]), ndim=2)
+
+
+def tri(N, M=None, k: int = 0, dtype=None) -> Variable:
+    """Ones at and below diagonal ``k`` (``np.tri``)."""
+    from .. import config
+    M = N if M is None else M
+    i, j = F.arange(N), F.arange(M)
+    return F.cast(F.ge(i.dimshuffle(0, "x") + k, j.dimshuffle("x", 0)), dtype or config.floatX)
+
+
+def nan_to_num(x, nan: float = 0.0, posinf=None, neginf=None) -> Variable:
+    """NaN, +inf and -inf replaced by ``nan`` and the dtype's largest finite values (``np.nan_to_num``)."""
+    x = F.as_tensor_variable(x)
+    if not x.dtype.startswith("float"):
+        return x
+    big = float(np.finfo(x.dtype).max)
+    x = F.switch(F.isnan(x), F.cast(nan, x.dtype), x)
+    x = F.switch(F.eq(x, np.inf), F.cast(big if posinf is None else posinf, x.dtype), x)
+    return F.switch(F.eq(x, -np.inf), F.cast(-big if neginf is None else neginf, x.dtype), x)
+
+
+def logaddexp(a, b) -> Variable:
+    """``log(exp(a) + exp(b))`` without overflow (``np.logaddexp``)."""
+    a, b = F.as_args([a, b])
+    m = F.maximum(a, b)
+    return F.switch(F.eq(a, b), a + np.log(2.0), m + F.log1p(F.exp(-abs(a - b))))
+
+
+def logical_and(a, b) -> Variable:
+    return F.and_(F.neq(a, 0), F.neq(b, 0))
+
+
+def logical_or(a, b) -> Variable:
+    return F.or_(F.neq(a, 0), F.neq(b, 0))
+
+
+def logical_xor(a, b) -> Variable:
+    return F.xor(F.neq(a, 0), F.neq(b, 0))
+
+
+def logical_not(a) -> Variable:
+    return F.eq(a, 0)
+
+
+def heaviside(x, h0) -> Variable:
+    """0 below zero, ``h0`` at zero, 1 above (``np.heaviside``)."""
+    x, h0 = F.as_args([x, h0])
+    return F.switch(F.lt(x, 0), F.zeros_like(x), F.switch(F.gt(x, 0), F.ones_like(x), h0 + x * 0))
+
+
+def arctan2(y, x) -> Variable:
+    """The angle of the point ``(x, y)`` in ``(-pi, pi]`` (``np.arctan2``; a signed zero ``y`` is
+    treated as +0: ``arctan2(-0.0, -1.0)`` is pi here, -pi in NumPy)."""
+    y, x = F.as_args([y, x])
+    base = F.arctan(y / x)
+    pi = np.pi
+    out = F.switch(F.gt(x, 0), base,
+                   F.switch(F.lt(x, 0), F.switch(F.ge(y, 0), base + pi, base - pi),
+                            F.switch(F.gt(y, 0), base * 0 + pi / 2,
+                                     F.switch(F.lt(y, 0), base * 0 - pi / 2, base * 0))))
+    return out
+
+
+def median(x, axis=None, keepdims: bool = False) -> Variable:
+    """The median along ``axis`` (None: of all elements), as ``np.median``."""
+    from .sorting import sort
+    x = F.as_tensor_variable(x)
+    if axis is None:
+        x, axis = x.flatten(), 0
+    axis = axis % x.ndim
+    s = sort(x, axis=axis)
+    n = F.shape(x)[axis]
+    head = (slice(None),) * axis
+    lo, hi = s[head + ((n - 1) // 2,)], s[head + (n // 2,)]
+    out = (lo + hi) / 2
+    return F.expand_dims(out, axis) if keepdims else out

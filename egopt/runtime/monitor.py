@@ -1,5 +1,6 @@
 """``MonitorMode(pre_func, post_func)`` (Theano's ``theano.compile.MonitorMode``): user callbacks
-see every node of the program as it runs, as ``func(i, node, fn)`` where ``fn.inputs`` and
+see every node of the program as it runs, as ``func(i, node, fn)`` (PyTensor's
+``func(fgraph, i, node, fn)`` too, told apart by the number of parameters) where ``fn.inputs`` and
 ``fn.outputs`` are lists of one-element lists holding the values (Theano's storage cells).
 
 Both callbacks run once the node has been computed (``pre_func`` first, seeing the outputs as
@@ -7,6 +8,7 @@ Both callbacks run once the node has been computed (``pre_func`` first, seeing t
 """
 from __future__ import annotations
 
+import inspect
 from types import SimpleNamespace
 from typing import Callable
 
@@ -20,10 +22,23 @@ def MonitorMode(pre_func: Callable | None = None, post_func: Callable | None = N
                 options={"check": "monitor", "monitor": {"pre_func": pre_func, "post_func": post_func}})
 
 
+def _with_fgraph(func, fgraph):
+    """PyTensor's callbacks take ``(fgraph, i, node, fn)``, Theano's ``(i, node, fn)``."""
+    if func is None:
+        return None
+    try:
+        params = inspect.signature(func).parameters.values()
+        n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+    except (TypeError, ValueError):
+        n = 3
+    return (lambda i, node, fn: func(fgraph, i, node, fn)) if n >= 4 else func
+
+
 class MonitorProgram:
     def __init__(self, fn, pre_func=None, post_func=None):
         self.program = fn.program
-        self.pre_func, self.post_func = pre_func, post_func
+        fgraph = fn.maker.fgraph
+        self.pre_func, self.post_func = _with_fgraph(pre_func, fgraph), _with_fgraph(post_func, fgraph)
         self.count = 0
 
     def run(self, values, profile=None):

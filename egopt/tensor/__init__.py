@@ -19,7 +19,12 @@ from ..lang.numpy_like import (  # noqa: F401  (compositions of existing ops)
 from ..lang.theano_like import (  # noqa: F401  (Theano's compositions)
     fill_diagonal, flatnonzero, identity_like, inv, iround, max_and_argmax, mgrid, nonzero, nonzero_values,
     norm, ogrid, roll, split, stacklists, trunc,
+    allclose, arctan2, argwhere, bincount, broadcast_arrays, deg2rad, dstack, empty, empty_like, geomspace, heaviside,
+    inner, kron, logaddexp, logical_and, logical_not, logical_or, logical_xor, logspace, median, nan_to_num, ptp,
+    rad2deg, take_along_axis, tri,
 )
+from ..lang.frontend import softplus as log1pexp, flatten as ravel, int_div as floor_div  # noqa: F401
+from ..lang.linalg import diag  # noqa: F401
 from .elemwise import CAReduce, DimShuffle, Elemwise  # noqa: F401  (isinstance checks on node.op)
 from ..grad import verify_grad  # noqa: F401  (T.verify_grad)
 from ..lang.frontend import abs as abs_  # noqa: F401  (Theano's name)

@@ -405,3 +405,42 @@ def test_abstract_conv_gradients_are_the_gradients_of_conv2d(border_mode, subsam
     np.testing.assert_allclose(got_x, gx, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got_w, gw, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got_t, gx, rtol=1e-10, atol=1e-12)
+
+
+def test_more_numpy_names_against_numpy():
+    a, b = RNG.randn(3, 4), RNG.randn(3, 4)
+    y, x = RNG.randn(7), RNG.randn(7)
+    x[0], y[1], x[2], y[2], x[3] = 0.0, 0.0, -1.0, 0.0, 0.0
+    A, B = T.dmatrices("A", "B")
+    Y, X = T.dvectors("Y", "X")
+    pairs = [
+        (T.allclose(A, A + 1e-12), np.allclose(a, a)), (T.broadcast_arrays(A, B[0])[1], np.broadcast_arrays(a, b[0])[1]),
+        (T.take_along_axis(A, T.argsort(A, axis=1), 1), np.take_along_axis(a, np.argsort(a, axis=1), 1)),
+        (T.dstack([A, B]), np.dstack([a, b])), (T.argwhere(T.gt(A, 0)), np.argwhere(a > 0)),
+        (T.logspace(0, 2, 3), np.logspace(0, 2, 3)), (T.geomspace(1, 100, 3), np.geomspace(1, 100, 3)),
+        (T.ptp(A, axis=0), np.ptp(a, axis=0)), (T.inner(A, B), np.inner(a, b)), (T.kron(A, B), np.kron(a, b)),
+        (T.tri(3, 4, 1), np.tri(3, 4, 1)), (T.logaddexp(A, B * 300), np.logaddexp(a, b * 300)),
+        (T.logical_xor(A, B), np.logical_xor(a, b)), (T.heaviside(X, 0.5), np.heaviside(x, 0.5)),
+        (T.arctan2(Y, X), np.arctan2(y, x)), (T.median(A, axis=1), np.median(a, axis=1)), (T.median(A), np.median(a)),
+        (T.diag(Y), np.diag(y)), (T.rad2deg(X), np.rad2deg(x)), (T.ravel(A), a.ravel()),
+    ]
+    got = theano.function([A, B, Y, X], [p for p, _ in pairs], on_unused_input="ignore")(a, b, y, x)
+    for g, (_, want) in zip(got, pairs):
+        assert np.shape(g) == np.shape(want)
+        np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-12)
+    with np.errstate(all="ignore"):
+        v = np.array([0.0, -1.0, 1.0, np.nan])
+        np.testing.assert_array_equal(T.nan_to_num(T.log(X)).eval({X: v}), np.nan_to_num(np.log(v)))
+    verify_grad(lambda u, w: T.arctan2(u, w), [np.array([0.5, -0.3, 2.0]), np.array([1.0, -2.0, -0.5])], rng=RNG)
+
+
+def test_pytensor_paths_monitor_callbacks_and_scan_utils():
+    from egopt.compile.debug.debugmode import DebugMode  # noqa: F401
+    from egopt.compile.debug.nanguardmode import NanGuardMode  # noqa: F401
+    seen = []
+    x = T.dscalar("x")
+    mode = theano.compile.MonitorMode(post_func=lambda fgraph, i, node, fn: seen.append(
+        (type(fgraph).__name__, i, float(fn.outputs[0][0]))))
+    theano.function([x], 5 * x, mode=mode)(3.0)
+    assert seen == [("FunctionGraph", 0, 15.0)]
+    assert theano.scan.utils.until is theano.scan_module.until
