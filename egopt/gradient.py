@@ -54,3 +54,9 @@ def grad_not_implemented(op, x_pos, x, comment: str = ""):
 
 
 grad_undefined = grad_not_implemented
+
+
+class DisconnectedType:
+    """Theano's type of a gradient that does not exist. egopt gives an op's ``grad`` zeros for the
+    outputs a cost does not read (never this type), so ``isinstance(g.type, DisconnectedType)``
+    is always False."""
