@@ -396,3 +396,27 @@ def median(x, axis=None, keepdims: bool = False) -> Variable:
     lo, hi = s[head + ((n - 1) // 2,)], s[head + (n // 2,)]
     out = (lo + hi) / 2
     return F.expand_dims(out, axis) if keepdims else out
+
+
+_NO_AXIS = object()
+
+
+def nnet_softmax(c, axis=_NO_AXIS):
+    """Theano's ``T.nnet.softmax``: a vector becomes a one-row matrix first, as Theano's ``Softmax``
+    op did (``softmax(v)`` is ``(1, n)``; code indexes it as ``p[0]`` or ``s[:, 0, :]`` in scan);
+    with ``axis=`` it is ``softmax(c, axis)``, which keeps the ndim (PyTensor's ``pt.special.softmax``)."""
+    from .nnet import softmax
+    c = F.as_tensor_variable(c)
+    if axis is _NO_AXIS:
+        return softmax(c.dimshuffle("x", 0) if c.ndim == 1 else c)
+    return softmax(c, axis)
+
+
+def nnet_log_softmax(c, axis=_NO_AXIS):
+    """Theano's ``T.nnet.logsoftmax``/``log_softmax``: a vector becomes a one-row matrix first, as
+    ``nnet_softmax``."""
+    from .nnet import log_softmax
+    c = F.as_tensor_variable(c)
+    if axis is _NO_AXIS:
+        return log_softmax(c.dimshuffle("x", 0) if c.ndim == 1 else c)
+    return log_softmax(c, axis)

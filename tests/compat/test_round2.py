@@ -444,3 +444,17 @@ def test_pytensor_paths_monitor_callbacks_and_scan_utils():
     theano.function([x], 5 * x, mode=mode)(3.0)
     assert seen == [("FunctionGraph", 0, 15.0)]
     assert theano.scan.utils.until is theano.scan_module.until
+
+
+def test_theano_softmax_of_a_vector_is_a_row():
+    """Theano's ``Softmax`` op padded a vector to a one-row matrix (the RNN-SLU tutorial reads
+    ``s[:, 0, :]`` after a scan over ``softmax(vector)``); PyTensor's softmax keeps the ndim."""
+    v = T.dvector("v")
+    vv = np.array([1.0, 2.0, 0.5])
+    e = np.exp(vv - vv.max())
+    row, lrow, flat = theano.function([v], [T.nnet.softmax(v), T.nnet.logsoftmax(v), T.special.softmax(v)])(vv)
+    assert row.shape == (1, 3) and lrow.shape == (1, 3) and flat.shape == (3,)
+    np.testing.assert_allclose(row[0], e / e.sum())
+    np.testing.assert_allclose(lrow[0], np.log(e / e.sum()))
+    np.testing.assert_allclose(flat, e / e.sum())
+    assert T.nnet.softmax(v, axis=0).ndim == 1 and T.softmax(v).ndim == 1

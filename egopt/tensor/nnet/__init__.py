@@ -9,3 +9,7 @@ from ...lang.theano_like import crossentropy_softmax_1hot, sigmoid_binary_crosse
 from . import bn  # noqa: F401
 from ...lang.conv import conv2d_transpose  # noqa: F401
 from . import abstract_conv  # noqa: F401
+# Theano's softmax of a vector is a one-row matrix (its Softmax op padded vectors); T.softmax and
+# pt.special.softmax keep the ndim (PyTensor's)
+from ...lang.theano_like import nnet_log_softmax as log_softmax, nnet_softmax as softmax  # noqa: F401,E402
+logsoftmax = log_softmax
