@@ -92,9 +92,13 @@ class Variable(TensorOps):
         return self.__repr__()
 
     def __bool__(self):
-        raise TypeError(
-            f"the truth value of a symbolic variable ({self!r}) is unknown while the graph is being "
-            "built; use T.switch / T.where for a conditional, or egopt.function to compute it")
+        """True (a variable exists: Theano's and PyTensor's ``if not W: W = shared(...)`` idiom),
+        except for a boolean (a comparison's result), whose truth is unknown while building."""
+        if self.type.dtype == "bool":
+            raise TypeError(
+                f"the truth value of a symbolic condition ({self!r}) is unknown while the graph is "
+                "being built; use T.switch / T.where for a conditional, or egopt.function to compute it")
+        return True
 
     def __iter__(self):
         if self.ndim == 0:

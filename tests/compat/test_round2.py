@@ -458,3 +458,16 @@ def test_theano_softmax_of_a_vector_is_a_row():
     np.testing.assert_allclose(lrow[0], np.log(e / e.sum()))
     np.testing.assert_allclose(flat, e / e.sum())
     assert T.nnet.softmax(v, axis=0).ndim == 1 and T.softmax(v).ndim == 1
+
+
+def test_if_not_w_idiom_and_conditions():
+    """``if not W: W = shared(...)`` (the dA / SdA tutorials) works: a variable is truthy, as in
+    Theano; a comparison's truth is unknown while building and raises."""
+    W = theano.shared(np.zeros((2, 2)), name="W")
+    assert bool(W) and bool(T.dmatrix() * 2)
+    x = T.dscalar("x")
+    with pytest.raises(TypeError, match="truth value of a symbolic condition"):
+        if x > 0:
+            pass
+    with pytest.raises(TypeError, match="truth value"):
+        bool(0 < x < 1)
