@@ -155,6 +155,35 @@ def _update_pairs(updates, outs, no_default_updates: bool) -> list[tuple[SharedV
     return upd
 
 
+class _InputValues:
+    """``f.value[x]`` / ``f.container[x].value``: the default value of an input (its state for an
+    ``In(x, update=...)``), by variable or name."""
+
+    def __init__(self, fn: "Function", cells: bool = False):
+        self.fn, self.cells = fn, cells
+
+    def __getitem__(self, key):
+        if self.cells:
+            return _Cell(self.fn, key)
+        return self.fn[key]
+
+    def __setitem__(self, key, value) -> None:
+        self.fn[key] = value
+
+
+class _Cell:
+    def __init__(self, fn: "Function", key):
+        self.fn, self.key = fn, key
+
+    @property
+    def value(self):
+        return self.fn[self.key]
+
+    @value.setter
+    def value(self, v) -> None:
+        self.fn[self.key] = v
+
+
 class Function:
     """A compiled function. Call it with values for its explicit inputs (positional or by name)."""
 
@@ -398,6 +427,16 @@ class Function:
             self._states[j].set_value(value)
         else:
             self.defaults[j] = value
+
+    @property
+    def value(self) -> "_InputValues":
+        """Theano's ``f.value[x]``: the same as ``f[x]`` (readable and settable)."""
+        return _InputValues(self)
+
+    @property
+    def container(self) -> "_InputValues":
+        """Theano's ``f.container[x].value``."""
+        return _InputValues(self, cells=True)
 
     # ---- introspection -----------------------------------------------------------------------------------
     def graph_outputs(self) -> list[Variable]:

@@ -29,6 +29,11 @@ def test_in_with_update_is_state_kept_between_calls():
     assert inc[s] == 19.0
     inc[s] = 10
     assert inc[s] == 10.0 and inc["s"] == 10.0
+    inc.value[s] = 99.0
+    assert inc.value[s] == inc.container[s].value == 99.0
+    inc.container[s].value = 1.0
+    inc(1)
+    assert inc[s] == 4.0
 
 
 def test_in_with_update_reads_the_state_in_outputs():
