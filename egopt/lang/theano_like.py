@@ -420,3 +420,69 @@ def nnet_log_softmax(c, axis=_NO_AXIS):
     if axis is _NO_AXIS:
         return log_softmax(c.dimshuffle("x", 0) if c.ndim == 1 else c)
     return log_softmax(c, axis)
+
+
+def images2neibs(ten4, neib_shape, neib_step=None, mode: str = "valid") -> Variable:
+    """Theano's ``nnet.neighbours.images2neibs``: the ``neib_shape`` patches of each image of
+    ``ten4`` (batch, channels, rows, cols), taken every ``neib_step`` (default: the patch size),
+    one flattened patch per row, in (batch, channel, patch row, patch col) order. Modes 'valid'
+    (the image must be covered exactly) and 'ignore_borders' (leftover rows and columns dropped)."""
+    from .types import int_pair
+    x = F.as_tensor_variable(ten4)
+    if x.ndim != 4:
+        raise EgoptTypeError(f"images2neibs: needs a 4-d tensor (batch, channels, rows, cols), got {x.type}")
+    if mode not in ("valid", "ignore_borders"):
+        raise NotImplementedError(f"images2neibs: mode={mode!r} is not supported by egopt "
+                                  "(use 'valid' or 'ignore_borders')")
+    h, w = int_pair(neib_shape, "images2neibs: neib_shape")
+    sh, sw = int_pair(neib_step if neib_step is not None else (h, w), "images2neibs: neib_step")
+    rows, cols = F.shape(x)[2], F.shape(x)[3]
+    nh, nw = (rows - h) // sh + 1, (cols - w) // sw + 1
+    r = (F.arange(nh) * sh).dimshuffle(0, "x") + F.arange(h).dimshuffle("x", 0)      # (nh, h)
+    c = (F.arange(nw) * sw).dimshuffle(0, "x") + F.arange(w).dimshuffle("x", 0)      # (nw, w)
+    patches = x[:, :, r.dimshuffle(0, "x", 1, "x"), c.dimshuffle("x", 0, "x", 1)]    # (b, ch, nh, nw, h, w)
+    return F.reshape(patches, (-1, h * w), ndim=2)
+
+
+def neibs2images(neibs, neib_shape, original_shape, mode: str = "valid") -> Variable:
+    """The inverse of ``images2neibs`` for non-overlapping patches (``neib_step`` = ``neib_shape``)."""
+    from .types import int_pair
+    neibs = F.as_tensor_variable(neibs)
+    h, w = int_pair(neib_shape, "neibs2images: neib_shape")
+    b, ch, rows, cols = (original_shape[i] for i in range(4))
+    t = F.reshape(neibs, (b, ch, rows // h, cols // w, h, w), ndim=6)
+    return F.reshape(t.dimshuffle(0, 1, 2, 4, 3, 5), (b, ch, rows, cols), ndim=4)
+
+
+def _bn_axes(axes, ndim: int):
+    if axes == "per-activation":
+        return (0,)
+    if axes == "spatial":
+        return (0,) + tuple(range(2, ndim))
+    return tuple(int(a) for a in axes)
+
+
+def batch_normalization_train(inputs, gamma, beta, axes="per-activation", epsilon: float = 1e-4,
+                              running_average_factor: float = 0.1, running_mean=None, running_var=None):
+    """Theano's ``bn.batch_normalization_train``: ``(out, mean, invstd)`` from the batch statistics
+    over ``axes`` ('per-activation': axis 0; 'spatial': 0 and 2...), and with ``running_mean`` and
+    ``running_var`` also their updated values (``var`` unbiased, as Theano)."""
+    x = F.as_tensor_variable(inputs)
+    ax = _bn_axes(axes, x.ndim)
+    mean = F.mean(x, ax, keepdims=True)
+    var = F.mean(F.sqr(x - mean), ax, keepdims=True)
+    invstd = 1 / F.sqrt(var + epsilon)
+    out = (x - mean) * invstd * gamma + beta
+    res = [out, mean, invstd]
+    if running_mean is not None:
+        res.append(running_mean * (1 - running_average_factor) + mean * running_average_factor)
+    if running_var is not None:
+        n = F.cast(F.prod(F.stack([F.shape(x)[a] for a in ax])), var.dtype)
+        res.append(running_var * (1 - running_average_factor) + var * (n / (n - 1)) * running_average_factor)
+    return tuple(res)
+
+
+def batch_normalization_test(inputs, gamma, beta, mean, var, axes="per-activation", epsilon: float = 1e-4):
+    """Theano's ``bn.batch_normalization_test``: normalization with given statistics."""
+    x = F.as_tensor_variable(inputs)
+    return (x - mean) * (gamma / F.sqrt(var + epsilon)) + beta

@@ -476,3 +476,40 @@ def test_if_not_w_idiom_and_conditions():
             pass
     with pytest.raises(TypeError, match="truth value"):
         bool(0 < x < 1)
+
+
+def _np_neibs(v, h, w, sh, sw):
+    return np.array([v[b, c, i:i + h, j:j + w].ravel() for b in range(v.shape[0]) for c in range(v.shape[1])
+                     for i in range(0, v.shape[2] - h + 1, sh) for j in range(0, v.shape[3] - w + 1, sw)])
+
+
+@pytest.mark.parametrize("h, w, sh, sw", [(2, 2, 2, 2), (3, 2, 1, 2), (2, 4, 2, 1)])
+def test_images2neibs_against_loops(h, w, sh, sw):
+    from egopt.tensor.nnet.neighbours import images2neibs, neibs2images
+    x = T.tensor4("x")
+    v = RNG.randn(2, 3, 6, 8)
+    np.testing.assert_array_equal(theano.function([x], images2neibs(x, (h, w), (sh, sw)))(v),
+                                  _np_neibs(v, h, w, sh, sw))
+    back = theano.function([x], neibs2images(images2neibs(x, (2, 2)), (2, 2), x.shape))(v)
+    np.testing.assert_array_equal(back, v)
+    verify_grad(lambda t: images2neibs(t, (h, w), (sh, sw)) ** 2, [RNG.randn(1, 2, 6, 8)], rng=RNG)
+
+
+def test_batch_normalization_train_and_test():
+    from egopt.tensor.nnet import bn
+    x = T.tensor4("x")
+    v = RNG.randn(5, 3, 4, 2)
+    g, b = RNG.rand(1, 3, 1, 1) + 0.5, RNG.randn(1, 3, 1, 1)
+    rm, rv = T.dtensor4("rm"), T.dtensor4("rv")
+    out, mean, invstd, new_m, new_v = bn.batch_normalization_train(x, g, b, "spatial", 1e-4, 0.1, rm, rv)
+    f = theano.function([x, rm, rv], [out, mean, invstd, new_m, new_v])
+    zeros, ones = np.zeros((1, 3, 1, 1)), np.ones((1, 3, 1, 1))
+    o, m, s, nm, nv = f(v, zeros, ones)
+    mu, var = v.mean(axis=(0, 2, 3), keepdims=True), v.var(axis=(0, 2, 3), keepdims=True)
+    np.testing.assert_allclose(o, (v - mu) / np.sqrt(var + 1e-4) * g + b, rtol=1e-10)
+    np.testing.assert_allclose(m, mu)
+    np.testing.assert_allclose(s, 1 / np.sqrt(var + 1e-4))
+    np.testing.assert_allclose(nm, 0.1 * mu)
+    np.testing.assert_allclose(nv, 0.9 + 0.1 * v.var(axis=(0, 2, 3), ddof=1, keepdims=True))
+    t = theano.function([x], bn.batch_normalization_test(x, g, b, mu, var, "spatial"))(v)
+    np.testing.assert_allclose(t, (v - mu) / np.sqrt(var + 1e-4) * g + b, rtol=1e-10)

@@ -13,3 +13,6 @@ from . import abstract_conv  # noqa: F401
 # pt.special.softmax keep the ndim (PyTensor's)
 from ...lang.theano_like import nnet_log_softmax as log_softmax, nnet_softmax as softmax  # noqa: F401,E402
 logsoftmax = log_softmax
+from . import neighbours  # noqa: F401,E402
+from .bn import batch_normalization  # noqa: F401,E402
+from .neighbours import images2neibs, neibs2images  # noqa: F401,E402
