@@ -12,6 +12,7 @@ error naming the op and the line that applied it.
 from __future__ import annotations
 
 import itertools
+import uuid
 from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
@@ -26,6 +27,9 @@ from .types import TensorType
 _HERE = "egopt/lang/pyop.py"
 _TABLE: dict[str, "Op"] = {}        # key -> the user's op (this process)
 _COUNT = itertools.count()
+# keys are unique to this process, so a graph cached on disk by another process (whose ops of the
+# same class name may compute something else) is never reused here
+_PROCESS = uuid.uuid4().hex[:12]
 
 
 class Apply:
@@ -66,7 +70,7 @@ class Op:
     def _key(self) -> str:
         key = self.__dict__.get("_egopt_key")
         if key is None:
-            key = f"{type(self).__qualname__}#{next(_COUNT)}"
+            key = f"{type(self).__qualname__}#{_PROCESS}.{next(_COUNT)}"
             self.__dict__["_egopt_key"] = key
             _TABLE[key] = self
         return key
