@@ -570,8 +570,36 @@ def function(inputs, outputs=None, updates=None, givens=None, mode=None, no_defa
         raise TypeError(f"function: inputs must be a list of variables, got {type(inputs).__name__}")
     if on_unused_input not in (None, "raise", "warn", "ignore"):
         raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
+    if isinstance(outputs, dict):       # Theano: a dict of outputs gives a dict of results
+        keys = list(outputs)
+        if not all(isinstance(k, str) for k in keys):
+            raise TypeError("function: the keys of a dict of outputs must be strings")
+        f = Function(list(inputs), [outputs[k] for k in keys], updates, givens, mode, profile, on_unused_input,
+                     name, allow_input_downcast, no_default_updates)
+        f.__class__ = _DictOutputs
+        f.output_keys = keys
+        return f
     return Function(list(inputs), outputs, updates, givens, mode, profile, on_unused_input, name,
                     allow_input_downcast, no_default_updates)
+
+
+class _DictOutputs(Function):
+    """A function compiled from a dict of outputs: each call returns a dict, keyed as given."""
+    output_keys: list
+
+    def __call__(self, *args, **kwargs):
+        return dict(zip(self.output_keys, super().__call__(*args, **kwargs)))
+
+    def __reduce__(self):
+        return (_rebuild_dict_outputs, (super().__reduce__(), self.output_keys))
+
+
+def _rebuild_dict_outputs(reduced, keys: list) -> Function:
+    rebuild, args = reduced
+    f = rebuild(*args)
+    f.__class__ = _DictOutputs
+    f.output_keys = keys
+    return f
 
 
 _EVAL_CACHE: "weakref.WeakKeyDictionary[Variable, OrderedDict]" = weakref.WeakKeyDictionary()

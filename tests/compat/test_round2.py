@@ -513,3 +513,14 @@ def test_batch_normalization_train_and_test():
     np.testing.assert_allclose(nv, 0.9 + 0.1 * v.var(axis=(0, 2, 3), ddof=1, keepdims=True))
     t = theano.function([x], bn.batch_normalization_test(x, g, b, mu, var, "spatial"))(v)
     np.testing.assert_allclose(t, (v - mu) / np.sqrt(var + 1e-4) * g + b, rtol=1e-10)
+
+
+def test_dict_of_outputs_gives_a_dict():
+    import pickle
+    x = T.dscalar("x")
+    s = theano.shared(0.0)
+    f = theano.function([x], {"double": x * 2, "triple": x * 3}, updates=[(s, s + x)])
+    assert {k: float(v) for k, v in f(1.0).items()} == {"double": 2.0, "triple": 3.0}
+    assert float(f(x=2.0)["triple"]) == 6.0 and s.get_value() == 3.0
+    g = pickle.loads(pickle.dumps(f))
+    assert float(g(5.0)["double"]) == 10.0
