@@ -28,3 +28,17 @@ def clone(output, replace=None, strict: bool = True, share_inputs: bool = True, 
 
 
 graph_replace = clone_replace
+
+
+def rewrite_graph(graph, include=("canonicalize",), custom_rewrite=None, clone: bool = False, **_kwargs):
+    """PyTensor's ``rewrite_graph``: ``graph`` (a variable or a list of them) as egopt's e-graph
+    optimizer rewrites it, whatever ``include`` names (the e-graph applies its whole rule library at
+    once: canonical forms, stabilizations and specializations together)."""
+    from ..lang.graph import graph_inputs
+    from ..runtime.mode import get_mode
+    from ..runtime.optimize import ruleset_for
+    from ..runtime.scan_opt import optimize_graph
+    single = isinstance(graph, Variable)
+    outs = [graph] if single else list(graph)
+    new, _ = optimize_graph(outs, graph_inputs(outs), ruleset_for(get_mode("FAST_RUN")))
+    return new[0] if single else new

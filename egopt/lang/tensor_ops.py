@@ -121,6 +121,11 @@ class TensorOps:
     def nonzero(self, return_matrix=False): return _theano_like().nonzero(self, return_matrix)
     def nonzero_values(self): return _theano_like().nonzero_values(self)
     def ravel(self): return _F().flatten(self, 1)
+
+    def dprint(self, **kwargs):
+        """PyTensor's ``x.dprint()``: ``debugprint(x)``."""
+        from .printing import debugprint
+        return debugprint(self, **kwargs)
     def round(self, mode=None): return _F().round(self)
     def clip(self, lo, hi): return _F().clip(self, lo, hi)
     def copy(self): return _F().identity(self)

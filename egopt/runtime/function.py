@@ -428,6 +428,11 @@ class Function:
         else:
             self.defaults[j] = value
 
+    def dprint(self, **kwargs):
+        """PyTensor's ``f.dprint()``: ``debugprint(f)`` (the graph that runs)."""
+        from ..lang.printing import debugprint
+        return debugprint(self, **kwargs)
+
     @property
     def value(self) -> "_InputValues":
         """Theano's ``f.value[x]``: the same as ``f[x]`` (readable and settable)."""

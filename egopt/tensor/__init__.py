@@ -36,5 +36,7 @@ from . import extra_ops, special  # noqa: F401  (T.extra_ops.cumsum; PyTensor's 
 from ..lang.nnet import log_softmax, logsumexp, softmax  # noqa: F401  (PyTensor: pt.softmax, pt.logsumexp)
 from ..grad import grad, Lop, Rop, jacobian, hessian  # noqa: F401
 
+from numpy import e, inf, nan, pi  # noqa: F401,E402  (pt.pi, pt.e)
+
 TensorVariable = Variable
 TensorConstant = Constant

@@ -524,3 +524,18 @@ def test_dict_of_outputs_gives_a_dict():
     assert float(f(x=2.0)["triple"]) == 6.0 and s.get_value() == 3.0
     g = pickle.loads(pickle.dumps(f))
     assert float(g(5.0)["double"]) == 10.0
+
+
+def test_pytensor_dprint_rewrite_graph_and_constants(capsys):
+    import egopt.tensor as pt
+    from egopt.graph import rewrite_graph
+    x = pt.dvector("x")
+    y = pt.log(1 + x)
+    y.dprint(print_type=True)
+    assert "log" in capsys.readouterr().out
+    stable = rewrite_graph(y, include=("stabilize",))
+    assert stable.owner.op.name == "log1p"
+    np.testing.assert_allclose(stable.eval({x: [1e-20, 1.0]}), np.log1p([1e-20, 1.0]), rtol=1e-15)
+    theano.function([x], y).dprint(print_destroy_map=True)
+    assert "log1p" in capsys.readouterr().out
+    assert pt.pi == np.pi and pt.e == np.e
