@@ -26,16 +26,16 @@ def grad_clip(x, lower_bound: float, upper_bound: float):
     return _get_op("grad_clip")(_F.as_tensor_variable(x), lower=float(lower_bound), upper=float(upper_bound))
 
 
-def pullback(f, wrt, eval_points, **kwargs):
-    """PyTensor's name for ``Lop``: the vector-Jacobian product ``eval_points^T J``."""
-    return Lop(f, wrt, eval_points, **kwargs)
+def pullback(f, wrt, eval_points=None, cotangents=None, **kwargs):
+    """PyTensor's name for ``Lop``: the vector-Jacobian product ``cotangents^T J``."""
+    return Lop(f, wrt, cotangents if eval_points is None else eval_points, **kwargs)
 
 
-def pushforward(f, wrt, eval_points, **kwargs):
-    """PyTensor's name for ``Rop``: the Jacobian-vector product ``J eval_points``
+def pushforward(f, wrt, eval_points=None, tangents=None, **kwargs):
+    """PyTensor's name for ``Rop``: the Jacobian-vector product ``J tangents``
     (``use_op_pushforward`` is accepted: egopt has one way to compute it)."""
     kwargs.pop("use_op_pushforward", None)
-    return Rop(f, wrt, eval_points, **kwargs)
+    return Rop(f, wrt, tangents if eval_points is None else eval_points, **kwargs)
 
 
 def hessian_vector_product(cost, wrt, p):

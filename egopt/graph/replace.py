@@ -41,4 +41,42 @@ def rewrite_graph(graph, include=("canonicalize",), custom_rewrite=None, clone: 
     single = isinstance(graph, Variable)
     outs = [graph] if single else list(graph)
     new, _ = optimize_graph(outs, graph_inputs(outs), ruleset_for(get_mode("FAST_RUN")))
+    new = expand_fused(new)     # plain ops again: the result can be differentiated and rewritten
     return new[0] if single else new
+
+
+def expand_fused(outputs):
+    """``outputs`` with the optimizer's fused nodes (``fused_elemwise``, ``fused_reduce``, ``gemm``)
+    written as the plain ops they stand for."""
+    from ..lang.graph import toposort
+    from ..lang.ops import get_op
+    memo: dict[int, Variable] = {}
+
+    def new(v):
+        return memo.get(id(v), v)
+
+    for node in toposort(outputs):
+        args = [new(v) for v in node.inputs]
+        name, p = node.op.name, node.params
+        if name in ("fused_elemwise", "fused_reduce"):
+            body = p["body"]
+            outs = _clone_replace(list(body.outputs), dict(zip(body.inputs, args)))
+            if name == "fused_reduce":
+                axis = tuple(range(outs[0].ndim)) if p["axis"] is None else tuple(p["axis"])
+                outs = [get_op(p["reduce"]).make_node([outs[0]], loc=node.loc, axis=axis,
+                                                      keepdims=p["keepdims"]).outputs[0]]
+        elif name == "gemm":
+            a, b = args[0], args[1]
+            a = a.T if p["trans_a"] else a
+            b = b.T if p["trans_b"] else b
+            out = _F.dot(a, b) * p["alpha"] if p["alpha"] != 1.0 else _F.dot(a, b)
+            if len(args) == 3 and p["beta"] != 0.0:
+                out = out + args[2] * p["beta"] if p["beta"] != 1.0 else out + args[2]
+            outs = [out]
+        elif all(a is b for a, b in zip(args, node.inputs)):
+            continue
+        else:
+            outs = node.op.make_node(args, loc=node.loc, **p).outputs
+        for old, nv in zip(node.outputs, outs):
+            memo[id(old)] = nv if nv.dtype == old.dtype else _F.cast(nv, old.dtype)
+    return [new(v) for v in outputs]

@@ -610,8 +610,28 @@ def _rebuild_dict_outputs(reduced, keys: list) -> Function:
 _EVAL_CACHE: "weakref.WeakKeyDictionary[Variable, OrderedDict]" = weakref.WeakKeyDictionary()
 
 
+def _by_name(var: Variable, inputs_to_values: dict) -> dict:
+    """``{"x": value}`` keys resolved to the inputs of ``var``'s graph of that name (one each)."""
+    named: dict[str, list] = {}
+    for v in graph_inputs([var]):
+        if v.name is not None and not isinstance(v, (Constant, SharedVariable)):
+            named.setdefault(v.name, []).append(v)
+    out = {}
+    for k, val in inputs_to_values.items():
+        if isinstance(k, str):
+            found = named.get(k, [])
+            if len(found) != 1:
+                raise TypeError(f"eval: {'no' if not found else 'more than one'} input of {var!r} is named {k!r}"
+                                + ("" if not found else "; give the variable itself as the key"))
+            k = found[0]
+        out[k] = val
+    return out
+
+
 def eval_variable(var: Variable, inputs_to_values: dict) -> np.ndarray:
     """``Variable.eval``: compile (cached per input set, which the cached function keeps alive) and run."""
+    if any(isinstance(k, str) for k in inputs_to_values):     # PyTensor: inputs by name
+        inputs_to_values = _by_name(var, inputs_to_values)
     keys = list(inputs_to_values)
     for k in keys:
         if not isinstance(k, Variable):

@@ -539,3 +539,26 @@ def test_pytensor_dprint_rewrite_graph_and_constants(capsys):
     theano.function([x], y).dprint(print_destroy_map=True)
     assert "log1p" in capsys.readouterr().out
     assert pt.pi == np.pi and pt.e == np.e
+
+
+def test_rewrite_graph_result_can_be_differentiated_and_eval_by_name():
+    import egopt.tensor as pt
+    from egopt.gradient import pullback
+    from egopt.graph.rewriting.utils import rewrite_graph
+    X, y, w = pt.dmatrix("X"), pt.dvector("y"), pt.dvector("w")
+    p = pt.sigmoid(X @ w)
+    loss = -pt.mean(y * pt.log(p) + (1 - y) * pt.log(1 - p))
+    stable = rewrite_graph(loss, include=("canonicalize", "stabilize"))
+    assert all(n.op.name not in ("fused_elemwise", "fused_reduce", "gemm")
+               for n in theano.lang.toposort([stable]))
+    xv, yv, wv = RNG.randn(6, 3), (RNG.rand(6) > 0.5).astype(float), RNG.randn(3)
+    g_stable, g_plain = theano.function([X, y, w], [T.grad(stable, w), T.grad(loss, w)])(xv, yv, wv)
+    np.testing.assert_allclose(g_stable, g_plain, rtol=1e-10)
+    np.testing.assert_allclose(stable.eval({"X": xv, "y": yv, "w": wv}), loss.eval({X: xv, y: yv, w: wv}))
+    with pytest.raises(TypeError, match="no input of .* is named 'z'"):
+        loss.eval({"z": 1.0})
+    v = pt.dvector("v")
+    vjp = pullback(pt.log(w), wrt=w, cotangents=v)
+    np.testing.assert_allclose(vjp.eval({"w": [1.0, 2.0], "v": [4.0, 5.0]}), [4.0, 2.5])
+    J = T.jacobian(pt.cumsum(w), w, vectorize=True)
+    np.testing.assert_array_equal(J.eval({w: [1.0, 2.0, 3.0]}), np.tril(np.ones((3, 3))))
