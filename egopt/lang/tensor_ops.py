@@ -126,7 +126,7 @@ class TensorOps:
         """PyTensor's ``x.dprint()``: ``debugprint(x)``."""
         from .printing import debugprint
         return debugprint(self, **kwargs)
-    def round(self, mode=None): return _F().round(self)
+    def round(self, mode=None): return _theano_like().round(self, mode)
     def clip(self, lo, hi): return _F().clip(self, lo, hi)
     def copy(self): return _F().identity(self)
 

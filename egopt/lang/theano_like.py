@@ -486,3 +486,14 @@ def batch_normalization_test(inputs, gamma, beta, mean, var, axes="per-activatio
     """Theano's ``bn.batch_normalization_test``: normalization with given statistics."""
     x = F.as_tensor_variable(inputs)
     return (x - mean) * (gamma / F.sqrt(var + epsilon)) + beta
+
+
+def round(x, mode: str | None = None) -> Variable:   # noqa: A001  (T.round)
+    """``x`` rounded to the nearest integer: halves to even (NumPy's, the default), or
+    ``mode='half_away_from_zero'`` (Theano's default, which warned) as ``sign(x) * floor(|x| + 0.5)``."""
+    x = F.as_tensor_variable(x)
+    if mode in (None, "half_to_even"):
+        return F.round(x)
+    if mode == "half_away_from_zero":
+        return F.sgn(x) * F.floor(abs(x) + 0.5) if x.dtype.startswith(("float", "complex")) else x
+    raise ValueError(f"round: mode must be 'half_to_even' or 'half_away_from_zero', not {mode!r}")

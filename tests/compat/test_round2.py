@@ -562,3 +562,15 @@ def test_rewrite_graph_result_can_be_differentiated_and_eval_by_name():
     np.testing.assert_allclose(vjp.eval({"w": [1.0, 2.0], "v": [4.0, 5.0]}), [4.0, 2.5])
     J = T.jacobian(pt.cumsum(w), w, vectorize=True)
     np.testing.assert_array_equal(J.eval({w: [1.0, 2.0, 3.0]}), np.tril(np.ones((3, 3))))
+
+
+def test_round_modes():
+    x = T.dvector("x")
+    v = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.3, -0.7])
+    even, away, meth = theano.function([x], [T.round(x), T.round(x, mode="half_away_from_zero"),
+                                             x.round(mode="half_away_from_zero")])(v)
+    np.testing.assert_array_equal(even, np.round(v))
+    np.testing.assert_array_equal(away, np.sign(v) * np.floor(np.abs(v) + 0.5))
+    np.testing.assert_array_equal(meth, away)
+    with pytest.raises(ValueError, match="mode"):
+        T.round(x, mode="up")
