@@ -574,3 +574,8 @@ def test_round_modes():
     np.testing.assert_array_equal(meth, away)
     with pytest.raises(ValueError, match="mode"):
         T.round(x, mode="up")
+
+
+def test_shared_numpy_generator_says_to_use_a_random_stream():
+    with pytest.raises(TypeError, match="RandomStream"):
+        theano.shared(np.random.default_rng(1))
