@@ -242,7 +242,8 @@ def _check_hint(name: str, hint, t: TensorType) -> None:
 
 
 def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid", subsample=(1, 1),
-           filter_flip: bool = True, image_shape=None, filter_dilation=(1, 1)):
+           filter_flip: bool = True, image_shape=None, filter_dilation=(1, 1), num_groups: int = 1,
+           unshared: bool = False, **_kwargs):
     """Theano's ``T.nnet.conv2d``: input (batch, channels, rows, cols), filters (out, in, rows, cols).
 
     ``border_mode``: 'valid' (no padding), 'full' (filter size - 1), 'half' (filter size // 2),
@@ -255,6 +256,9 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     tensor4[float64](8, 20, 24, 24)
     """
     x, w = F.as_tensor_variable(input), F.as_tensor_variable(filters)
+    if num_groups != 1 or unshared:
+        raise NotImplementedError(f"conv2d: {'unshared filters' if unshared else f'num_groups={num_groups}'} "
+                                  "is not supported by egopt")
     _check_hint("input_shape", input_shape if input_shape is not None else image_shape, x.type)
     _check_hint("filter_shape", filter_shape, w.type)
     bm, stride = _conv_params(border_mode, subsample, filter_dilation)
