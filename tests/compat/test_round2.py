@@ -579,3 +579,14 @@ def test_round_modes():
 def test_shared_numpy_generator_says_to_use_a_random_stream():
     with pytest.raises(TypeError, match="RandomStream"):
         theano.shared(np.random.default_rng(1))
+
+
+def test_pool_2d_default_ignore_border_is_theanos():
+    """Theano's pool_2d without ignore_border pooled the partial window at the edge (and warned)."""
+    x = T.tensor4("x")
+    v = np.arange(50.0).reshape(1, 2, 5, 5)
+    with pytest.warns(UserWarning, match="ignore_border not given"):
+        out = T.signal.pool.pool_2d(x, (2, 2))
+    got = theano.function([x], out)(v)
+    assert got.shape == (1, 2, 3, 3)
+    np.testing.assert_array_equal(got[0, 0], [[6, 8, 9], [16, 18, 19], [21, 23, 24]])
