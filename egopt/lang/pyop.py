@@ -60,7 +60,8 @@ class Op:
     Define ``make_node(*inputs)`` returning ``Apply(self, inputs, [out.type() ...])`` (or class
     attributes ``itypes``/``otypes``), ``perform(node, inputs, output_storage)`` storing each
     output in ``output_storage[i][0]``, and optionally ``grad(inputs, output_grads)`` returning one
-    symbolic gradient per input. ``__props__`` names the attributes that make two ops equal.
+    symbolic gradient per input (or PyTensor's ``L_op(inputs, outputs, output_grads)``).
+    ``__props__`` names the attributes that make two ops equal.
     """
     __props__: tuple = ()
     itypes: Sequence | None = None
@@ -156,7 +157,8 @@ def _perform(params, *arrays):
 def _vjp(node, g):
     op = _user_op(node.params["key"])
     grad = getattr(type(op), "grad", None)
-    if grad is None or grad is Op.grad:
+    l_op = getattr(type(op), "L_op", None)
+    if (grad is None or grad is Op.grad) and l_op is None:
         raise EgoptError(f"{op} has no gradient (define grad(self, inputs, output_grads) on the op)"
                          + (f"\n  applied at {node.loc}" if node.loc else ""))
     types = _types(node.params)
@@ -166,7 +168,12 @@ def _vjp(node, g):
         outs = [PYTHON_OP(*node.inputs, key=node.params["key"], outs=node.params["outs"], index=j)
                 for j in range(len(types))]
         output_grads = [g if j == i else F.zeros_like(o) for j, o in enumerate(outs)]
-    res = op.grad(list(node.inputs), output_grads)
+    if l_op is not None:        # PyTensor's L_op(inputs, outputs, output_grads)
+        outs = [PYTHON_OP(*node.inputs, key=node.params["key"], outs=node.params["outs"], index=j)
+                for j in range(len(types))] if len(types) > 1 else [node.outputs[0]]
+        res = op.L_op(list(node.inputs), outs, output_grads)
+    else:
+        res = op.grad(list(node.inputs), output_grads)
     if len(res) != len(node.inputs):
         raise EgoptError(f"{op}.grad returned {len(res)} gradient(s) for {len(node.inputs)} input(s)")
     return [None if r is None else F.as_tensor_variable(r) for r in res]

@@ -590,3 +590,26 @@ def test_pool_2d_default_ignore_border_is_theanos():
     got = theano.function([x], out)(v)
     assert got.shape == (1, 2, 3, 3)
     np.testing.assert_array_equal(got[0, 0], [[6, 8, 9], [16, 18, 19], [21, 23, 24]])
+
+
+def test_pytensor_op_with_l_op():
+    from egopt.graph.basic import Apply
+    from egopt.graph.op import Op
+
+    class Exp(Op):
+        __props__ = ()
+
+        def make_node(self, x):
+            x = T.as_tensor_variable(x)
+            return Apply(self, [x], [x.type()])
+
+        def perform(self, node, inputs, output_storage):
+            output_storage[0][0] = np.exp(inputs[0])
+
+        def L_op(self, inputs, outputs, output_grads):
+            return [output_grads[0] * outputs[0]]      # d exp = exp: reuses the output
+
+    v = RNG.randn(4)
+    x = T.dvector("x")
+    np.testing.assert_allclose(theano.function([x], Exp()(x))(v), np.exp(v))
+    verify_grad(lambda a: Exp()(a) * a, [v], rng=RNG)
