@@ -500,6 +500,9 @@ class Function:
 
     # ---- pickling: the graph (as flat data) and its shared variables travel; compiling is redone ----------
     def __reduce__(self):
+        if self._states:
+            raise TypeError(f"{self._label()}: a function with In(..., update=...) inputs cannot be pickled "
+                            "(its state would not travel): keep the state in a shared variable instead")
         outputs, updates = self._source
         graph = flatten(outputs + [e for _, e in updates] + [k for k, _ in updates], self.input_vars)
         spec = {k: v for k, v in self._spec.items() if k not in ("inputs", "outputs", "updates", "givens")}

@@ -613,3 +613,11 @@ def test_pytensor_op_with_l_op():
     x = T.dvector("x")
     np.testing.assert_allclose(theano.function([x], Exp()(x))(v), np.exp(v))
     verify_grad(lambda a: Exp()(a) * a, [v], rng=RNG)
+
+
+def test_function_with_in_update_refuses_to_pickle():
+    import pickle
+    x, s = T.dscalars("x", "s")
+    f = theano.function([x, theano.In(s, update=s + x, value=0.0)], s)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(f)
