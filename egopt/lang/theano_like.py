@@ -497,3 +497,12 @@ def round(x, mode: str | None = None) -> Variable:   # noqa: A001  (T.round)
     if mode == "half_away_from_zero":
         return F.sgn(x) * F.floor(abs(x) + 0.5) if x.dtype.startswith(("float", "complex")) else x
     raise ValueError(f"round: mode must be 'half_to_even' or 'half_away_from_zero', not {mode!r}")
+
+
+def where(condition, x=None, y=None):
+    """``switch(condition, x, y)``; with the condition alone, its ``nonzero`` indices (``np.where``)."""
+    if x is None and y is None:
+        return nonzero(condition)
+    if x is None or y is None:
+        raise TypeError("where: give both x and y, or neither")
+    return F.switch(condition, x, y)

@@ -37,7 +37,7 @@ from ..lang.nnet import log_softmax, logsumexp, softmax  # noqa: F401  (PyTensor
 from ..grad import grad, Lop, Rop, jacobian, hessian  # noqa: F401
 
 from numpy import e, inf, nan, pi  # noqa: F401,E402  (pt.pi, pt.e)
-from ..lang.theano_like import round  # noqa: F401,E402  (T.round(x, mode=...))
+from ..lang.theano_like import round, where  # noqa: F401,E402  (T.round(x, mode=...), T.where(cond))
 
 TensorVariable = Variable
 TensorConstant = Constant

@@ -621,3 +621,13 @@ def test_function_with_in_update_refuses_to_pickle():
     f = theano.function([x, theano.In(s, update=s + x, value=0.0)], s)
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(f)
+
+
+def test_where_with_the_condition_alone_is_nonzero():
+    x = T.dvector("x")
+    v = np.array([1.0, 2.0, 3.0, 0.5])
+    (idx,) = theano.function([x], list(T.where(x > 1)))(v)
+    np.testing.assert_array_equal(idx, np.where(v > 1)[0])
+    np.testing.assert_array_equal(T.where(x > 1, x, 0.0).eval({x: v}), np.where(v > 1, v, 0.0))
+    from egopt.tensor.nnet.nnet import softmax  # noqa: F401
+    assert theano.tensor.nnet.nnet.sigmoid is T.nnet.sigmoid

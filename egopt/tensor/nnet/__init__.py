@@ -16,3 +16,4 @@ logsoftmax = log_softmax
 from . import neighbours  # noqa: F401,E402
 from .bn import batch_normalization  # noqa: F401,E402
 from .neighbours import images2neibs, neibs2images  # noqa: F401,E402
+from . import nnet, sigm  # noqa: F401,E402  (theano.tensor.nnet.nnet.softmax)
