@@ -28,9 +28,9 @@ from . import tensor  # noqa: E402,F401
 from . import printing  # noqa: E402,F401
 from . import gradient  # noqa: E402,F401
 from .lang.shared import SharedVariable, shared  # noqa: E402,F401
-from .lang.scan import scan, map, reduce, foldl, foldr  # noqa: E402,F401  (Theano's views)
+from .lang.scan import map, reduce, foldl, foldr  # noqa: E402,F401  (Theano's views)
 from . import scan_module  # noqa: E402,F401
-scan.utils = scan_module     # PyTensor's pytensor.scan.utils.until (egopt.scan is the function)
+from . import scan  # noqa: E402,F401  (a callable module: egopt.scan(...), pytensor.scan.utils.until)
 from .runtime import Function, In, Mode, Out, function, get_mode  # noqa: E402,F401
 from .runtime import BadKernel, BadOptimization, NanGuardError, NanGuardMode  # noqa: E402,F401
 from .printing import pp, dprint  # noqa: E402,F401  (theano.pp, pytensor.dprint)

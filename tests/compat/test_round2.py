@@ -449,6 +449,14 @@ def test_pytensor_paths_monitor_callbacks_and_scan_utils():
     theano.function([x], 5 * x, mode=mode)(3.0)
     assert seen == [("FunctionGraph", 0, 15.0)]
     assert theano.scan.utils.until is theano.scan_module.until
+    from egopt.scan import until
+    from egopt.scan.basic import scan
+    v = T.dvector("v")
+    out, _ = scan(lambda a: (a * 2, until(a > 1)), sequences=v)
+    np.testing.assert_array_equal(theano.function([v], out)([0.5, 2.0, 3.0]), [1.0, 4.0])
+    out2, _ = theano.scan(lambda a: a + 1, sequences=v)       # the module is still the function
+    np.testing.assert_array_equal(theano.function([v], out2)([1.0]), [2.0])
+    assert until is theano.scan_module.until
 
 
 def test_theano_softmax_of_a_vector_is_a_row():
