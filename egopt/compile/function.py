@@ -1,15 +1,6 @@
-"""Theano's ``theano.compile.function`` path (``from theano.compile.function import function``).
-Importing it makes ``egopt.compile.function`` this module, so the module itself is callable, as
-``theano.compile.function(...)`` is."""
-import sys
-import types
+"""Theano's ``theano.compile.function`` path (``from theano.compile.function import function``);
+the module is callable, as ``theano.compile.function(...)`` is."""
+from .._modules import callable_module
+from ..runtime import function
 
-from ..runtime import function  # noqa: F401
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return function(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+callable_module(__name__, function)

@@ -318,8 +318,14 @@ def test_top_level_names_and_module_paths():
                 "egopt.tensor.nlinalg", "egopt.tensor.slinalg", "egopt.tensor.linalg", "egopt.compile.mode",
                 "egopt.compile.function", "egopt.compile.sharedvalue", "egopt.compile.debugmode",
                 "egopt.compile.ops", "egopt.compile.builders", "egopt.graph.basic", "egopt.gof.graph",
-                "egopt.tensor.nnet.conv", "egopt.tensor.nnet.bn", "egopt.compile.debug"):
+                "egopt.tensor.nnet.conv", "egopt.tensor.nnet.bn", "egopt.compile.debug", "egopt.tensor.shape",
+                "egopt.tensor.sort", "egopt.tensor.subtensor", "egopt.tensor.random.basic", "egopt.tensor.math"):
         importlib.import_module(mod)
+    # modules named like a function of their package stay callable as that function
+    v = T.dvector("v")
+    assert T.shape(v).eval({v: [1.0, 2.0]}).tolist() == [2]
+    assert T.sort(v).eval({v: [2.0, 1.0]}).tolist() == [1.0, 2.0]
+    assert float(T.var(v).eval({v: [1.0, 3.0]})) == 1.0
     from egopt.gof.graph import inputs
     assert set(map(id, inputs([x * y]))) == {id(x), id(y)}
     from egopt.tensor.type import TensorType, dmatrix
