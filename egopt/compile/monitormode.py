@@ -1,2 +1,2 @@
 """Theano's ``theano.compile.monitormode`` path."""
-from ..runtime.monitor import MonitorMode  # noqa: F401
+from ..runtime.monitor import MonitorMode, detect_nan  # noqa: F401

@@ -166,6 +166,8 @@ def _print_tree(root: Variable, note: str, buf, ids: dict, seen: set, print_type
 def _roots_of(obj) -> list[tuple[Variable, str]]:
     if isinstance(obj, Variable):
         return [(obj, "")]
+    if hasattr(obj, "op") and isinstance(getattr(obj, "outputs", None), list):   # an apply node: its outputs
+        return [(o, "") for o in obj.outputs]
     graph = getattr(obj, "graph_outputs", None)   # a compiled Function
     if graph is not None:
         outs = list(graph())

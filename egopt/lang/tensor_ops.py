@@ -122,6 +122,11 @@ class TensorOps:
     def nonzero_values(self): return _theano_like().nonzero_values(self)
     def ravel(self): return _F().flatten(self, 1)
 
+    def transfer(self, target):
+        """Theano's ``x.transfer('cpu' | 'gpu' | 'dev0')``: ``x`` itself (egopt places a whole
+        function on ``config.device``; values come back as NumPy arrays)."""
+        return self
+
     def dprint(self, **kwargs):
         """PyTensor's ``x.dprint()``: ``debugprint(x)``."""
         from .printing import debugprint

@@ -51,3 +51,18 @@ class MonitorProgram:
             self.pre_func(i, node, SimpleNamespace(inputs=[[a] for a in args], outputs=[[None] for _ in outs]))
         if self.post_func is not None:
             self.post_func(i, node, SimpleNamespace(inputs=[[a] for a in args], outputs=[[o] for o in outs]))
+
+
+def detect_nan(i, node, fn) -> None:
+    """Theano's ``theano.compile.monitormode.detect_nan``: a ``post_func`` that prints the first node
+    whose output holds a NaN, with its inputs and outputs."""
+    import numpy as np
+    from ..lang.printing import debugprint
+    for output in fn.outputs:
+        value = output[0]
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fc" and np.isnan(value).any():
+            print("*** NaN detected ***")
+            debugprint(node)
+            print(f"Inputs : {[x[0] for x in fn.inputs]}")
+            print(f"Outputs: {[x[0] for x in fn.outputs]}")
+            break

@@ -645,3 +645,17 @@ def test_where_with_the_condition_alone_is_nonzero():
     np.testing.assert_array_equal(T.where(x > 1, x, 0.0).eval({x: v}), np.where(v > 1, v, 0.0))
     from egopt.tensor.nnet.nnet import softmax  # noqa: F401
     assert theano.tensor.nnet.nnet.sigmoid is T.nnet.sigmoid
+
+
+def test_detect_nan_monitor_and_debugprint_of_a_node(capsys):
+    from egopt.compile.monitormode import detect_nan
+    x = T.dscalar("x")
+    f = theano.function([x], [T.log(x) * x], mode=theano.compile.MonitorMode(post_func=detect_nan))
+    f(1.0)
+    assert "NaN" not in capsys.readouterr().out
+    f(0.0)
+    out = capsys.readouterr().out
+    assert "*** NaN detected ***" in out and "Outputs: [array(nan)]" in out
+    theano.printing.debugprint((x * 2).owner)
+    assert "mul" in capsys.readouterr().out
+    assert x.transfer("cpu") is x
