@@ -255,6 +255,17 @@ class RandomStream:
         self.state_updates.append((state, state.default_update))
         return state
 
+    @property
+    def rstate(self):
+        """The stream's own state (what the next draws' keys are made from): MRG_RandomStreams'
+        ``rstate``, which the tutorial's ``copy_random_state`` copies from one stream to another."""
+        return (self._seeds.entropy, self._count)
+
+    @rstate.setter
+    def rstate(self, state) -> None:
+        entropy, count = state
+        self._seeds, self._count = np.random.SeedSequence(entropy), int(count)
+
     def updates(self) -> list[tuple[SharedVariable, Variable]]:
         """The (key, next key) pairs of every draw made so far (Theano's ``srng.updates()``)."""
         return list(self.state_updates)

@@ -659,3 +659,27 @@ def test_detect_nan_monitor_and_debugprint_of_a_node(capsys):
     theano.printing.debugprint((x * 2).owner)
     assert "mul" in capsys.readouterr().out
     assert x.transfer("cpu") is x
+
+
+def test_copy_random_state_from_the_tutorial():
+    from egopt.sandbox.rng_mrg import MRG_RandomStreams
+    from egopt.tensor.shared_randomstreams import RandomStreams
+
+    class Graph:
+        def __init__(self, seed=123):
+            self.rng = RandomStreams(seed)
+            self.y = self.rng.uniform(size=(1,))
+
+    g1, g2 = Graph(seed=123), Graph(seed=987)
+    f1, f2 = theano.function([], g1.y), theano.function([], g2.y)
+    assert f1()[0] != f2()[0]
+
+    def copy_random_state(g1, g2):
+        if isinstance(g1.rng, MRG_RandomStreams):
+            g2.rng.rstate = g1.rng.rstate
+        for (su1, su2) in zip(g1.rng.state_updates, g2.rng.state_updates):
+            su2[0].set_value(su1[0].get_value())
+
+    copy_random_state(g1, g2)
+    assert f1()[0] == f2()[0]
+    assert g1.rng.uniform(size=(1,)).eval()[0] == g2.rng.uniform(size=(1,)).eval()[0]   # new draws too
