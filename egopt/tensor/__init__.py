@@ -30,6 +30,7 @@ from ..grad import verify_grad  # noqa: F401  (T.verify_grad)
 from ..lang.frontend import abs as abs_  # noqa: F401  (Theano's name)
 from . import xlogx  # noqa: F401  (T.xlogx.xlogy0)
 from . import nlinalg, slinalg, linalg  # noqa: F401  (T.nlinalg.matrix_inverse, pt.linalg.solve)
+from . import fft  # noqa: F401  (T.fft.rfft)
 from ..lang.linalg import tril, triu  # noqa: F401
 from ..lang.einsum import einsum  # noqa: F401
 from . import extra_ops, special  # noqa: F401  (T.extra_ops.cumsum; PyTensor's pt.special.softmax)

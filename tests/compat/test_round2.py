@@ -683,3 +683,20 @@ def test_copy_random_state_from_the_tutorial():
     copy_random_state(g1, g2)
     assert f1()[0] == f2()[0]
     assert g1.rng.uniform(size=(1,)).eval()[0] == g2.rng.uniform(size=(1,)).eval()[0]   # new draws too
+
+
+@pytest.mark.parametrize("n", [6, 7])
+@pytest.mark.parametrize("norm", [None, "ortho", "no_norm"])
+def test_fft_rfft_irfft_against_numpy(n, norm):
+    """Theano's library example: ``fft.rfft(x, norm='ortho')`` then ``fft.irfft``; half spectra as
+    (..., k, 2); gradients by finite differences."""
+    from egopt.tensor import fft
+    x = T.matrix("x", dtype="float64")
+    v = RNG.randn(3, n)
+    spec, back = theano.function([x], [fft.rfft(x, norm=norm),
+                                       fft.irfft(fft.rfft(x, norm=norm), norm=norm, is_odd=n % 2 == 1)])(v)
+    ref = np.fft.rfft(v, axis=1, norm="ortho" if norm == "ortho" else None)
+    np.testing.assert_allclose(spec, np.stack([ref.real, ref.imag], axis=-1), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(back, v * n if norm == "no_norm" else v, rtol=1e-10, atol=1e-12)
+    verify_grad(lambda a: fft.rfft(a, norm=norm) ** 2, [v], rng=RNG)
+    verify_grad(lambda z: fft.irfft(z, norm=norm, is_odd=n % 2 == 1), [RNG.randn(3, n // 2 + 1, 2)], rng=RNG)
