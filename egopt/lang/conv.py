@@ -320,3 +320,24 @@ def conv2d_transpose(input, filters, output_shape, filter_shape=None, border_mod
     strides ``input_dilation``, giving a result of ``output_shape``."""
     return conv2d_grad_wrt_inputs(input, filters, output_shape, filter_shape, border_mode, input_dilation,
                                   filter_flip, filter_dilation)
+
+
+def signal_conv2d(input, filters, image_shape=None, filter_shape=None, border_mode="valid", subsample=(1, 1),
+                  **_kwargs):
+    """Theano's ``T.signal.conv.conv2d``: images without channels. ``input`` is one image (rows,
+    cols) or a batch (batch, rows, cols); ``filters`` one (rows, cols) or a stack (n, rows, cols).
+    The result drops the axes the arguments did not have: (batch, n, r, c), (batch, r, c),
+    (n, r, c) or (r, c)."""
+    x, w = F.as_tensor_variable(input), F.as_tensor_variable(filters)
+    if x.ndim not in (2, 3) or w.ndim not in (2, 3):
+        raise ValueError(f"signal.conv2d: input and filters must be 2-d or 3-d, got {x.type} and {w.type}")
+    x4 = x.dimshuffle("x", "x", 0, 1) if x.ndim == 2 else x.dimshuffle(0, "x", 1, 2)
+    w4 = w.dimshuffle("x", "x", 0, 1) if w.ndim == 2 else w.dimshuffle(0, "x", 1, 2)
+    out = conv2d(x4, w4, border_mode=border_mode, subsample=subsample)
+    if x.ndim == 2 and w.ndim == 2:
+        return out[0, 0]
+    if x.ndim == 2:
+        return out[0]
+    if w.ndim == 2:
+        return out[:, 0]
+    return out

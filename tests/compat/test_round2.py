@@ -700,3 +700,23 @@ def test_fft_rfft_irfft_against_numpy(n, norm):
     np.testing.assert_allclose(back, v * n if norm == "no_norm" else v, rtol=1e-10, atol=1e-12)
     verify_grad(lambda a: fft.rfft(a, norm=norm) ** 2, [v], rng=RNG)
     verify_grad(lambda z: fft.irfft(z, norm=norm, is_odd=n % 2 == 1), [RNG.randn(3, n // 2 + 1, 2)], rng=RNG)
+
+
+def _np_conv_valid(img, f):
+    fr = f[::-1, ::-1]
+    h, w = f.shape
+    return np.array([[(img[i:i + h, j:j + w] * fr).sum() for j in range(img.shape[1] - w + 1)]
+                     for i in range(img.shape[0] - h + 1)])
+
+
+def test_signal_conv2d_of_images_without_channels():
+    from egopt.tensor.signal import conv
+    x2, x3, f2, f3 = T.dmatrix(), T.tensor3(), T.dmatrix(), T.tensor3()
+    a2, a3, b2, b3 = RNG.randn(5, 6), RNG.randn(2, 5, 6), RNG.randn(2, 3), RNG.randn(4, 2, 3)
+    r = theano.function([x2, x3, f2, f3], [conv.conv2d(x2, f2), conv.conv2d(x3, f2), conv.conv2d(x2, f3),
+                                            conv.conv2d(x3, f3)])(a2, a3, b2, b3)
+    assert [o.shape for o in r] == [(4, 4), (2, 4, 4), (4, 4, 4), (2, 4, 4, 4)]
+    np.testing.assert_allclose(r[0], _np_conv_valid(a2, b2))
+    np.testing.assert_allclose(r[1][1], _np_conv_valid(a3[1], b2))
+    np.testing.assert_allclose(r[2][3], _np_conv_valid(a2, b3[3]))
+    np.testing.assert_allclose(r[3][1, 2], _np_conv_valid(a3[1], b3[2]))
