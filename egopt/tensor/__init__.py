@@ -33,6 +33,7 @@ from . import nlinalg, slinalg, linalg  # noqa: F401  (T.nlinalg.matrix_inverse,
 from . import fft  # noqa: F401  (T.fft.rfft)
 from ..lang.linalg import tril, triu  # noqa: F401
 from ..lang.einsum import einsum  # noqa: F401
+from ..lang.sorting import unique  # noqa: F401
 from . import extra_ops, special  # noqa: F401  (T.extra_ops.cumsum; PyTensor's pt.special.softmax)
 from ..lang.nnet import log_softmax, logsumexp, softmax  # noqa: F401  (PyTensor: pt.softmax, pt.logsumexp)
 from ..grad import grad, Lop, Rop, jacobian, hessian  # noqa: F401

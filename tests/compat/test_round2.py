@@ -720,3 +720,14 @@ def test_signal_conv2d_of_images_without_channels():
     np.testing.assert_allclose(r[1][1], _np_conv_valid(a3[1], b2))
     np.testing.assert_allclose(r[2][3], _np_conv_valid(a2, b3[3]))
     np.testing.assert_allclose(r[3][1, 2], _np_conv_valid(a3[1], b3[2]))
+
+
+def test_unique_and_theano_unique_op():
+    from egopt.tensor.extra_ops import Unique
+    x = T.lvector("x")
+    v = np.array([3, 1, 3, 2, 1, 1])
+    vals, idx, inv, cnt = theano.function([x], list(T.unique(x, True, True, True)))(v)
+    ref = np.unique(v, return_index=True, return_inverse=True, return_counts=True)
+    for got, want in zip((vals, idx, inv, cnt), ref):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(Unique()(x).eval({x: v}), [1, 2, 3])
