@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from types import SimpleNamespace
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
