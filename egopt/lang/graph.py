@@ -232,7 +232,9 @@ def rebuild_node(node: Apply, inputs: Sequence[Variable], memo: dict[int, Variab
     names, and record old output id -> new output in ``memo``."""
     if all(a is b for a, b in zip(inputs, node.inputs)):
         return
-    new = node.op.make_node(list(inputs), loc=node.loc, **node.params)
+    from .ops import rebuilding
+    with rebuilding():      # a copy of a built node: test values where its inputs have them, no error
+        new = node.op.make_node(list(inputs), loc=node.loc, **node.params)
     for old, nv in zip(node.outputs, new.outputs):
         nv.name = old.name
         memo[id(old)] = nv

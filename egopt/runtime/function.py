@@ -272,8 +272,11 @@ class Function:
         self.input_graph = list(outputs)    # before optimization: DebugMode's reference
         if self.mode.optimizer == "egraph":
             from .graph_cache import optimize_cached
-            outputs, self.report = optimize_cached(
-                outputs, leaves, self.mode, lambda: optimize_graph(outputs, leaves, ruleset_for(self.mode)))
+            # test values are for the user's graph building (Theano's too): the optimizer's own
+            # graphs (rule patterns, rewritten nodes) are built without them
+            with config.change_flags(compute_test_value="off"):
+                outputs, self.report = optimize_cached(
+                    outputs, leaves, self.mode, lambda: optimize_graph(outputs, leaves, ruleset_for(self.mode)))
             n = len(self.outputs)
             self.outputs = list(outputs[:n])
             self.updates = [(k, e) for (k, _), e in zip(self.updates, outputs[n:])]

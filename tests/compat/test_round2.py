@@ -731,3 +731,26 @@ def test_unique_and_theano_unique_op():
     for got, want in zip((vals, idx, inv, cnt), ref):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(Unique()(x).eval({x: v}), [1, 2, 3])
+
+
+def test_compute_test_value_raise_through_scan_and_compile():
+    """Theano's debugging flow: with compute_test_value='raise', scan bodies get the test values of
+    their first step (a shape error inside the body is reported where it is built), gradients and
+    compiling work (the optimizer builds its own graphs without test values)."""
+    W = theano.shared(np.ones((2, 4)))
+    with theano.config.change_flags(compute_test_value="raise"):
+        x = T.dmatrix("x")
+        x.tag.test_value = np.ones((3, 2))
+        h = T.tanh(T.dot(x, W))
+        r, _ = theano.scan(lambda row, acc: acc + T.dot(row, W.T), sequences=h, outputs_info=T.zeros_like(x[0]))
+        r2, _ = theano.scan(lambda a, b, prev: prev + a - b, sequences=dict(input=h, taps=[-1, 0]),
+                            outputs_info=dict(initial=T.zeros((2, 4)), taps=[-2]))
+        assert r.tag.test_value.shape == (3, 2) and r2.tag.test_value.shape == (2, 4)
+        f = theano.function([x], [r, r2, T.grad(r.sum() + r2.sum(), x)])
+        xv = RNG.randn(3, 2)
+        out, out2, g = f(xv)
+        hv = np.tanh(xv @ W.get_value())
+        np.testing.assert_allclose(out, np.cumsum(hv @ W.get_value().T, axis=0))
+        assert out2.shape == (2, 4) and g.shape == (3, 2)
+        with pytest.raises(theano.lang.ShapeError, match="test value"):
+            theano.scan(lambda row: T.dot(row, W), sequences=h)
