@@ -28,12 +28,16 @@ from . import tensor  # noqa: E402,F401
 from . import printing  # noqa: E402,F401
 from . import gradient  # noqa: E402,F401
 from .lang.shared import SharedVariable, shared  # noqa: E402,F401
-from .lang.scan import scan, map, reduce, foldl, foldr  # noqa: E402,F401  (Theano's views)
+from .lang.scan import map, reduce, foldl, foldr  # noqa: E402,F401  (Theano's views)
 from . import scan_module  # noqa: E402,F401
+from . import scan  # noqa: E402,F401  (a callable module: egopt.scan(...), pytensor.scan.utils.until)
 from .runtime import Function, In, Mode, Out, function, get_mode  # noqa: E402,F401
 from .runtime import BadKernel, BadOptimization, NanGuardError, NanGuardMode  # noqa: E402,F401
-from .printing import pp  # noqa: E402,F401  (theano.pp)
-from .tensor import dot  # noqa: E402,F401  (theano.dot)
+from .printing import pp, dprint  # noqa: E402,F401  (theano.pp, pytensor.dprint)
+from .lang.pyop import Apply, Op  # noqa: E402,F401  (theano.Op, theano.Apply: the user's Python ops)
+from .lang.frontend import dot  # noqa: E402,F401  (theano.dot)
+from .graph.replace import clone, clone_replace  # noqa: E402,F401  (theano.clone, pytensor.clone_replace)
+from . import graph, gof, scalar  # noqa: E402,F401
 
 grad = _grad_pkg.grad
 Lop, Rop, jacobian, hessian = _grad_pkg.Lop, _grad_pkg.Rop, _grad_pkg.jacobian, _grad_pkg.hessian

@@ -56,6 +56,54 @@ _DOC = {
 }
 
 
+# Theano/PyTensor flags that configure what egopt does not have (C compiler flags, BLAS link
+# flags, GPU allocators, warnings about old Theano bugs, optimizer tracing): a program may set
+# and read them; they change nothing. Dotted names are sections (``config.warn.sum_div_dimshuffle_bug``).
+_NO_EFFECT: dict[str, Any] = {
+    "allow_gc": True, "optimizer_verbose": False, "optimizer_including": "", "optimizer_excluding": "",
+    "optimizer_requiring": "", "on_opt_error": "warn", "on_shape_error": "warn", "print_test_value": False,
+    "compute_test_value_opt": "off", "check_input": True, "cxx": "g++", "openmp": False,
+    "openmp_elemwise_minsize": 200000, "cast_policy": "custom", "int_division": "int", "assert_no_cpu_op": "ignore",
+    "unpickle_function": True, "reoptimize_unpickled_function": False, "cycle_detection": "regular",
+    "deterministic": "default", "allow_output_prealloc": True, "traceback__limit": 8, "blas__ldflags": "",
+    "gcc__cxxflags": "", "cmodule__warn_no_version": False, "cmodule__compilation_warning": False,
+    "cmodule__remove_gxx_opt": False, "lib__cnmem": 0.0, "gpuarray__preallocate": 0.0, "dnn__enabled": "auto",
+    "nvcc__fastmath": False, "numba__fastmath": True, "scan__allow_gc": False, "scan__allow_output_prealloc": True,
+    "profile": False, "profile_memory": False, "profile_optimizer": False, "DebugMode__check_c": True,
+    "DebugMode__check_py": True, "DebugMode__patience": 10, "NanGuardMode__nan_is_error": True,
+    "NanGuardMode__inf_is_error": True, "NanGuardMode__big_is_error": True, "floatX_policy": "",
+    "warn__ignore_bug_before": "0.9", "warn__subtensor_merge_bug": False, "warn__sum_div_dimshuffle_bug": False,
+    "warn__gpusum_01_011_0111_bug": False, "warn__sum_sum_bug": False, "warn__argmax_pushdown_bug": False,
+    "warn__signal_conv2d_interface": False, "warn__reduce_join": False, "warn__identify_1pexp_bug": False,
+    "warn__round": False, "warn__inc_set_subtensor1": False, "warn__vm_gc_bug": False,
+    "warn__sum_div_dimshuffle_bug": False,
+}
+_SECTIONS = {k.split("__", 1)[0] for k in _NO_EFFECT if "__" in k}
+
+
+def _no_effect_name(name: str) -> str | None:
+    """The ``_NO_EFFECT`` key of a Theano flag name (``blas.ldflags``, ``blas__ldflags``), or None.
+    Any ``warn.*`` flag is one (Theano added one per fixed bug)."""
+    key = name.replace(".", "__")
+    if key in _NO_EFFECT or key.startswith("warn__"):
+        return key
+    return None
+
+
+class _Section:
+    """``config.warn`` & co.: a section of no-effect flags, readable and settable by attribute."""
+
+    def __init__(self, config, prefix: str):
+        object.__setattr__(self, "_config", config)
+        object.__setattr__(self, "_prefix", prefix)
+
+    def __getattr__(self, name: str):
+        return getattr(self._config, f"{self._prefix}__{name}")
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._config, f"{self._prefix}__{name}", value)
+
+
 def _defaults() -> dict[str, Any]:
     return {
         "floatX": "float64", "device": "cpu", "optimizer": "egraph", "compute_test_value": "off",
@@ -136,9 +184,22 @@ class _Config(ModuleType):
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_") or name not in _DOC and callable(value):
             return super().__setattr__(name, value)
+        key = _no_effect_name(name) if name not in _DOC else None
+        if key is not None:
+            self.__dict__.setdefault("_no_effect", {})[key] = value
+            return None
         if name not in _DOC:
             raise AttributeError(f"egopt.config has no setting {name!r}; known: {', '.join(sorted(_DOC))}")
         super().__setattr__(name, _validate(name, value))
+
+    def __getattr__(self, name: str) -> Any:
+        """Theano/PyTensor flags that have no effect here (``_NO_EFFECT``) and their sections."""
+        if name in _SECTIONS:
+            return _Section(self, name)
+        key = _no_effect_name(name)
+        if key is None:
+            raise AttributeError(f"egopt.config has no setting {name!r}; known: {', '.join(sorted(_DOC))}")
+        return self.__dict__.get("_no_effect", {}).get(key, _NO_EFFECT.get(key, False))
 
     def load(self, environ: Mapping[str, str] = os.environ, rcfile: str | None = None) -> None:
         """(Re)read the defaults, then ``rcfile`` (default ~/.egoptrc), then EGOPT_FLAGS of ``environ``."""
@@ -152,6 +213,8 @@ class _Config(ModuleType):
 
     def _apply(self, pairs: dict[str, str], source: str) -> None:
         for k, v in pairs.items():
+            if k not in _DOC and _no_effect_name(k) is not None:
+                continue
             if k not in _DOC:
                 warnings.warn(f"{source}: egopt has no setting {k!r} (ignored); known: {', '.join(sorted(_DOC))}",
                               stacklevel=3)
@@ -167,7 +230,7 @@ class _Config(ModuleType):
 
         ``with egopt.config.change_flags(floatX='float32'): ...``
         """
-        unknown = [k for k in flags if k not in _DOC]
+        unknown = [k for k in flags if k not in _DOC and _no_effect_name(k) is None]
         if unknown:
             raise AttributeError(f"egopt.config has no setting {unknown[0]!r}; known: {', '.join(sorted(_DOC))}")
         old = {k: getattr(self, k) for k in flags}

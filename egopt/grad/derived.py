@@ -22,11 +22,12 @@ from .reverse import _disconnected, _Pairs, grad
 
 def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
              consider_constant: Iterable[Variable] | None = None,
-             disconnected_inputs: str = "raise") -> Any:
+             disconnected_inputs: str = "raise", vectorize: bool = False) -> Any:
     """The Jacobian of ``expression`` with respect to ``wrt``: shape ``expression.shape + wrt.shape``.
 
     ``wrt`` a variable or a list (the result has its structure). A scalar expression gives its
     gradient. Needs the static size of ``expression`` or of ``wrt`` (see the module docstring).
+    ``vectorize`` (PyTensor's) is accepted; egopt picks unrolling or a scan by the output's size.
 
     >>> import egopt.tensor as T
     >>> x = T.tensor("float64", shape=(2,), name="x")
@@ -55,7 +56,7 @@ def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
 
 def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
             consider_constant: Iterable[Variable] | None = None,
-            disconnected_inputs: str = "raise") -> Any:
+            disconnected_inputs: str = "raise", vectorize: bool = False) -> Any:
     """The Hessian of a scalar ``cost`` with respect to each ``wrt``: shape ``wrt.shape * 2``.
 
     Needs ``wrt`` with a static shape (``T.tensor('float64', shape=(3,))``).

@@ -264,7 +264,8 @@ def _check_hint(name: str, hint, t: TensorType) -> None:
 
 
 def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid", subsample=(1, 1),
-           filter_flip: bool = True, image_shape=None, filter_dilation=(1, 1)):
+           filter_flip: bool = True, image_shape=None, filter_dilation=(1, 1), num_groups: int = 1,
+           unshared: bool = False, **_kwargs):
     """Theano's ``T.nnet.conv2d``: input (batch, channels, rows, cols), filters (out, in, rows, cols).
 
     ``border_mode``: 'valid' (no padding), 'full' (filter size - 1), 'half' (filter size // 2),
@@ -277,10 +278,18 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     tensor4[float64](8, 20, 24, 24)
     """
     x, w = F.as_tensor_variable(input), F.as_tensor_variable(filters)
-    if tuple(filter_dilation) != (1, 1):
-        raise NotImplementedError("conv2d: filter_dilation other than (1, 1) is not supported")
+    if num_groups != 1 or unshared:
+        raise NotImplementedError(f"conv2d: {'unshared filters' if unshared else f'num_groups={num_groups}'} "
+                                  "is not supported by egopt")
     _check_hint("input_shape", input_shape if input_shape is not None else image_shape, x.type)
     _check_hint("filter_shape", filter_shape, w.type)
+    bm, stride = _conv_params(border_mode, subsample, filter_dilation)
+    return conv2d_op(x, w, border_mode=bm, subsample=stride, filter_flip=bool(filter_flip))
+
+
+def _conv_params(border_mode, subsample, filter_dilation):
+    if tuple(filter_dilation) != (1, 1):
+        raise NotImplementedError("conv2d: filter_dilation other than (1, 1) is not supported")
     if isinstance(border_mode, str):
         if border_mode not in ("valid", "full", "half"):
             raise ValueError(f"conv2d: border_mode must be 'valid', 'full', 'half' or paddings, "
@@ -294,4 +303,63 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     stride = int_pair(subsample, "conv2d: subsample")
     if min(stride) < 1:
         raise ValueError(f"conv2d: subsample must be positive, got {stride}")
-    return conv2d_op(x, w, border_mode=bm, subsample=stride, filter_flip=bool(filter_flip))
+    return bm, stride
+
+
+def _like(shape, dtype: str, what: str):
+    """A zero tensor of ``shape`` (4 sizes, ints or int scalars) that only gives a result's shape."""
+    shape = tuple(shape)
+    if len(shape) != 4 or any(s is None for s in shape):
+        raise ValueError(f"{what} must give the 4 sizes (batch, channels, rows, cols), got {shape}")
+    return F.zeros(shape, dtype=dtype)
+
+
+def conv2d_grad_wrt_inputs(output_grad, filters, input_shape, filter_shape=None, border_mode="valid",
+                           subsample=(1, 1), filter_flip: bool = True, filter_dilation=(1, 1), **_kwargs):
+    """Theano's ``abstract_conv.conv2d_grad_wrt_inputs``: the gradient of ``conv2d(x, filters)``
+    with respect to ``x`` of shape ``input_shape``, given the output gradient (a transposed
+    convolution)."""
+    g, w = F.as_tensor_variable(output_grad), F.as_tensor_variable(filters)
+    _check_hint("filter_shape", filter_shape, w.type)
+    bm, stride = _conv_params(border_mode, subsample, filter_dilation)
+    like = _like(input_shape, dtypes.upcast(g.dtype, w.dtype), "conv2d_grad_wrt_inputs: input_shape")
+    return grad_inputs_op(w, g, like, border_mode=bm, subsample=stride, filter_flip=bool(filter_flip))
+
+
+def conv2d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None, border_mode="valid",
+                            subsample=(1, 1), filter_flip: bool = True, filter_dilation=(1, 1), **_kwargs):
+    """Theano's ``abstract_conv.conv2d_grad_wrt_weights``: the gradient of ``conv2d(input, w)``
+    with respect to ``w`` of shape ``filter_shape``, given the output gradient."""
+    x, g = F.as_tensor_variable(input), F.as_tensor_variable(output_grad)
+    bm, stride = _conv_params(border_mode, subsample, filter_dilation)
+    like = _like(filter_shape, dtypes.upcast(g.dtype, x.dtype), "conv2d_grad_wrt_weights: filter_shape")
+    return grad_filters_op(x, g, like, border_mode=bm, subsample=stride, filter_flip=bool(filter_flip))
+
+
+def conv2d_transpose(input, filters, output_shape, filter_shape=None, border_mode="valid", input_dilation=(1, 1),
+                     filter_flip: bool = True, filter_dilation=(1, 1)):
+    """Theano's ``T.nnet.conv2d_transpose`` ("deconvolution"): the transpose of ``conv2d`` with
+    strides ``input_dilation``, giving a result of ``output_shape``."""
+    return conv2d_grad_wrt_inputs(input, filters, output_shape, filter_shape, border_mode, input_dilation,
+                                  filter_flip, filter_dilation)
+
+
+def signal_conv2d(input, filters, image_shape=None, filter_shape=None, border_mode="valid", subsample=(1, 1),
+                  **_kwargs):
+    """Theano's ``T.signal.conv.conv2d``: images without channels. ``input`` is one image (rows,
+    cols) or a batch (batch, rows, cols); ``filters`` one (rows, cols) or a stack (n, rows, cols).
+    The result drops the axes the arguments did not have: (batch, n, r, c), (batch, r, c),
+    (n, r, c) or (r, c)."""
+    x, w = F.as_tensor_variable(input), F.as_tensor_variable(filters)
+    if x.ndim not in (2, 3) or w.ndim not in (2, 3):
+        raise ValueError(f"signal.conv2d: input and filters must be 2-d or 3-d, got {x.type} and {w.type}")
+    x4 = x.dimshuffle("x", "x", 0, 1) if x.ndim == 2 else x.dimshuffle(0, "x", 1, 2)
+    w4 = w.dimshuffle("x", "x", 0, 1) if w.ndim == 2 else w.dimshuffle(0, "x", 1, 2)
+    out = conv2d(x4, w4, border_mode=border_mode, subsample=subsample)
+    if x.ndim == 2 and w.ndim == 2:
+        return out[0, 0]
+    if x.ndim == 2:
+        return out[0]
+    if w.ndim == 2:
+        return out[:, 0]
+    return out

@@ -64,26 +64,34 @@ def _maker(ndim: int, prefix: str | None = None, static: tuple | None = None):
 
 
 def _plural(make):
+    """``scalars('x', 'y')``, ``scalars('x, y')``, ``scalars(3)``, and Theano's ``scalars('xyz')``
+    (a single word of several letters is one variable per letter, as Theano's ``_multi``)."""
     def many(*names, dtype=None):
         if len(names) == 1 and isinstance(names[0], int):
             names = (None,) * names[0]
         elif len(names) == 1 and isinstance(names[0], str) and (" " in names[0] or "," in names[0]):
             names = tuple(n for n in names[0].replace(",", " ").split() if n)
+        elif len(names) == 1 and isinstance(names[0], str) and len(names[0]) > 1:
+            names = tuple(names[0])
+        elif len(names) == 1 and isinstance(names[0], (list, tuple)):
+            names = tuple(names[0])
         out = [make(n, dtype) for n in names]
         return out[0] if len(out) == 1 else out
     return many
 
 
 scalar, vector, matrix = _maker(0), _maker(1), _maker(2)
-tensor3, tensor4, tensor5 = _maker(3), _maker(4), _maker(5)
+tensor3, tensor4, tensor5, tensor6, tensor7 = _maker(3), _maker(4), _maker(5), _maker(6), _maker(7)
 row, col = _maker(2, static=(1, None)), _maker(2, static=(None, 1))
 scalars, vectors, matrices = _plural(scalar), _plural(vector), _plural(matrix)
 tensor3s, tensor4s, rows, cols = _plural(tensor3), _plural(tensor4), _plural(row), _plural(col)
+tensor5s, tensor6s, tensor7s = _plural(tensor5), _plural(tensor6), _plural(tensor7)
 
 # the prefixed constructors (dscalar, fmatrix, ivector, ...) and their plurals (dmatrices, ...)
 for _p in _PREFIX:
     for _kind, _nd, _static in (("scalar", 0, None), ("vector", 1, None), ("matrix", 2, None),
-                                ("tensor3", 3, None), ("tensor4", 4, None), ("row", 2, (1, None)),
+                                ("tensor3", 3, None), ("tensor4", 4, None), ("tensor5", 5, None),
+                                ("tensor6", 6, None), ("tensor7", 7, None), ("row", 2, (1, None)),
                                 ("col", 2, (None, 1))):
         _m = _maker(_nd, _p, _static)
         globals()[_p + _kind] = _m

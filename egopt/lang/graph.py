@@ -92,9 +92,13 @@ class Variable(TensorOps):
         return self.__repr__()
 
     def __bool__(self):
-        raise TypeError(
-            f"the truth value of a symbolic variable ({self!r}) is unknown while the graph is being "
-            "built; use T.switch / T.where for a conditional, or egopt.function to compute it")
+        """True (a variable exists: Theano's and PyTensor's ``if not W: W = shared(...)`` idiom),
+        except for a boolean (a comparison's result), whose truth is unknown while building."""
+        if self.type.dtype == "bool":
+            raise TypeError(
+                f"the truth value of a symbolic condition ({self!r}) is unknown while the graph is "
+                "being built; use T.switch / T.where for a conditional, or egopt.function to compute it")
+        return True
 
     def __iter__(self):
         if self.ndim == 0:
@@ -228,7 +232,9 @@ def rebuild_node(node: Apply, inputs: Sequence[Variable], memo: dict[int, Variab
     names, and record old output id -> new output in ``memo``."""
     if all(a is b for a, b in zip(inputs, node.inputs)):
         return
-    new = node.op.make_node(list(inputs), loc=node.loc, **node.params)
+    from .ops import rebuilding
+    with rebuilding():      # a copy of a built node: test values where its inputs have them, no error
+        new = node.op.make_node(list(inputs), loc=node.loc, **node.params)
     for old, nv in zip(node.outputs, new.outputs):
         nv.name = old.name
         memo[id(old)] = nv

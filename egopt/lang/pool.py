@@ -21,6 +21,8 @@ by its count of real elements.
 """
 from __future__ import annotations
 
+import warnings
+
 import math
 
 import numpy as np
@@ -237,7 +239,8 @@ def pool_2d(input, ws=None, ignore_border: bool | None = None, stride=None, pad=
 
     ``stride`` defaults to ``ws`` (non-overlapping windows); ``pad`` zero-pads both sides;
     ``mode`` is 'max', 'sum', 'average_inc_pad' or 'average_exc_pad' ('average' is the
-    latter). ``ignore_border=False`` keeps a partial window at the edge. ``ds``, ``st`` and
+    latter). ``ignore_border=False`` (Theano's default, with a warning when it is not given)
+    keeps a partial window at the edge. ``ds``, ``st`` and
     ``padding`` are Theano's old names for ``ws``, ``stride`` and ``pad``.
 
     >>> import egopt.tensor as T
@@ -253,7 +256,12 @@ def pool_2d(input, ws=None, ignore_border: bool | None = None, stride=None, pad=
     ws = int_pair(ws, "pool_2d: ws")
     stride = ws if stride is None else int_pair(stride, "pool_2d: stride")
     pad = int_pair(pad, "pool_2d: pad")
-    ignore_border = True if ignore_border is None else bool(ignore_border)
+    if ignore_border is None:       # Theano's default, with Theano's warning (PyTensor has no pool_2d)
+        warnings.warn("pool_2d: ignore_border not given: using False (Theano's default: a partial window at "
+                      "the edge is pooled too); pass ignore_border=True to pool whole windows only",
+                      UserWarning, stacklevel=2)
+        ignore_border = False
+    ignore_border = bool(ignore_border)
     mode = "average_exc_pad" if mode == "average" else mode
     if mode not in MODES:
         raise ValueError(f"pool_2d: mode must be one of {MODES}, got {mode!r}")

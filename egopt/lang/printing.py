@@ -105,13 +105,15 @@ def pp_body(body, args: list[str]) -> list[str]:
 
 # ---- debugprint --------------------------------------------------------------------------------------
 
-def debugprint(obj, file=None, print_type: bool = True, depth: int = -1) -> str | None:
+def debugprint(obj, file=None, print_type: bool = True, depth: int = -1, **_theano_options) -> str | None:
     """Print the indented tree of a variable, a list of them, or a compiled function's graph.
 
     Each node gets an id (``[id A]``); a node seen before is printed once and then referred to
     by its id with ``...``. A compiled function shows the graph that runs (after optimization),
     its update expressions marked ``-> update of s``. With ``file="str"`` the text is returned
-    instead of printed; ``depth`` limits how many levels are shown (-1: all).
+    instead of printed; ``depth`` limits how many levels are shown (-1: all). Theano's and
+    PyTensor's other options (``print_destroy_map``, ``ids``, ``stop_on_name``, ...) are accepted
+    and change nothing.
 
     >>> import egopt.tensor as T
     >>> x = T.dvector("x")
@@ -164,6 +166,8 @@ def _print_tree(root: Variable, note: str, buf, ids: dict, seen: set, print_type
 def _roots_of(obj) -> list[tuple[Variable, str]]:
     if isinstance(obj, Variable):
         return [(obj, "")]
+    if hasattr(obj, "op") and isinstance(getattr(obj, "outputs", None), list):   # an apply node: its outputs
+        return [(o, "") for o in obj.outputs]
     graph = getattr(obj, "graph_outputs", None)   # a compiled Function
     if graph is not None:
         outs = list(graph())

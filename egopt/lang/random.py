@@ -255,6 +255,17 @@ class RandomStream:
         self.state_updates.append((state, state.default_update))
         return state
 
+    @property
+    def rstate(self):
+        """The stream's own state (what the next draws' keys are made from): MRG_RandomStreams'
+        ``rstate``, which the tutorial's ``copy_random_state`` copies from one stream to another."""
+        return (self._seeds.entropy, self._count)
+
+    @rstate.setter
+    def rstate(self, state) -> None:
+        entropy, count = state
+        self._seeds, self._count = np.random.SeedSequence(entropy), int(count)
+
     def updates(self) -> list[tuple[SharedVariable, Variable]]:
         """The (key, next key) pairs of every draw made so far (Theano's ``srng.updates()``)."""
         return list(self.state_updates)
@@ -323,6 +334,47 @@ class RandomStream:
         """The rows of ``x`` in a random order (along the first axis)."""
         x = F.as_tensor_variable(x)
         return x[self.permutation(n=F.shape(x)[0])]
+
+
+    # ---- compositions of the draws above (Theano's and PyTensor's other names) -------------------
+    def integers(self, *args, **kw) -> Variable:
+        """Integers on ``[low, high)`` (PyTensor's ``integers``; ``high=None``: ``[0, low)``)."""
+        kw = _order(args, kw, ("low", "high"))
+        low, high = kw.pop("low", 0), kw.pop("high", None)
+        if high is None:
+            low, high = 0, low
+        dtype = kw.pop("dtype", "int64")
+        low, high = F.as_tensor_variable(low), F.as_tensor_variable(high)
+        u = self._uniform(low=F.cast(low, "float64"), high=F.cast(high, "float64"), dtype="float64", **kw)
+        return F.cast(F.minimum(F.floor(u), F.cast(high, "float64") - 1), dtype)
+
+    def random_integers(self, *args, **kw) -> Variable:
+        """Integers on ``[low, high]``, both ends included (Theano's ``random_integers``)."""
+        kw = _order(args, kw, ("low", "high"))
+        return self.integers(low=kw.pop("low", 0), high=F.as_tensor_variable(kw.pop("high", 1)) + 1, **kw)
+
+    def bernoulli(self, *args, **kw) -> Variable:
+        """0/1 draws that are 1 with probability ``p``."""
+        kw = _order(args, kw, ("p",))
+        return self._binomial(n=1, **kw)
+
+    def multinomial(self, size=None, n=1, pvals=None, ndim=None, dtype="int64") -> Variable:
+        """One draw per row of ``pvals`` among its columns, one-hot (MRG's ``multinomial`` with
+        ``n=1``; the rows' probabilities should sum to 1)."""
+        if pvals is None:
+            raise TypeError("multinomial: give pvals=(a matrix of probabilities, one row per draw)")
+        if not (isinstance(n, (int, np.integer)) and n == 1):
+            raise NotImplementedError("multinomial: only n=1 (one-hot draws) is supported by egopt")
+        pvals = F.cast(F.as_tensor_variable(pvals), "float64")
+        if pvals.ndim != 2:
+            raise TypeError(f"multinomial: pvals must be a matrix (one row per draw), got {pvals.type}")
+        u = self._uniform(size=(F.shape(pvals)[0], 1), dtype="float64")
+        c = F.cumsum(pvals, axis=1)
+        hot = F.gt(c, u) & F.le(c - pvals, u)
+        return F.cast(hot, dtype)
+
+    def poisson(self, *args, **kw) -> Variable:
+        raise NotImplementedError("poisson draws are not supported by egopt")
 
 
 RandomStreams = RandomStream

@@ -38,7 +38,8 @@ from . import dtypes
 from . import frontend as F
 from .errors import EgoptError, EgoptTypeError
 from .graph import Constant, SourceLoc, Variable, clone_replace, graph_inputs
-from .ops import Op, register
+from .. import config
+from .ops import Op, register, test_value_of
 from .shared import SharedVariable
 from .types import TensorType
 
@@ -185,8 +186,19 @@ class until:
             raise EgoptTypeError(f"until: the condition must be a scalar, got {self.condition.type}")
 
 
-def _placeholder(t: TensorType, name: str | None) -> Variable:
-    return Variable(t, name=name)
+def _placeholder(t: TensorType, name: str | None, source: Variable | None = None, row: int | None = None
+                 ) -> Variable:
+    """A body input. With ``config.compute_test_value`` on, it gets the test value the body sees at
+    the first step (``source``'s, or its row ``row``), as Theano's scan gave its inner inputs, so
+    the body can be built under ``compute_test_value='raise'``."""
+    v = Variable(t, name=name)
+    if source is not None and config.compute_test_value != "off":
+        value = test_value_of(source)
+        if value is not None and row is not None:
+            value = value[row] if np.ndim(value) and len(value) > row else None
+        if value is not None:
+            v.tag.test_value = np.asarray(value)
+    return v
 
 
 def _row_type(v: Variable) -> TensorType:
@@ -288,7 +300,7 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
             stop = k - hi
             outer_seqs.append(x if k == lo and not stop else x[k - lo: stop if stop else None])
             seq_slices.append(_placeholder(_row_type(x), f"{x.name or 'seq'}[t{k:+d}]" if k else
-                                           f"{x.name or 'seq'}[t]"))
+                                           f"{x.name or 'seq'}[t]", x, k - lo))
     if not outer_seqs and n_steps is None:
         raise ValueError("scan: give sequences or n_steps (the number of steps is unknown)")
 
@@ -306,8 +318,8 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
                                  f"axis of {L} rows, got a scalar")
         row = _row_type(buf)
         inits.append(buf)
-        tap_inputs.append([_placeholder(row, f"{init.name or f'out{i}'}[t{k:+d}]") for k in taps])
-    nonseq_ph = [v if isinstance(v, Constant) else _placeholder(v.type, v.name) for v in nonseqs]
+        tap_inputs.append([_placeholder(row, f"{init.name or f'out{i}'}[t{k:+d}]", buf, k + L) for k in taps])
+    nonseq_ph = [v if isinstance(v, Constant) else _placeholder(v.type, v.name, v) for v in nonseqs]
 
     seq_args, start = [], 0
     for _, taps in user_seq_specs:
@@ -332,7 +344,7 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
         if not isinstance(k, SharedVariable):
             raise TypeError(f"scan: updates key {k!r} is not a shared variable")
     # shared variables the body updates are hidden states: their placeholder is a tap -1 input
-    upd_ph = [_placeholder(k.type, k.name) for k, _ in upd_pairs]
+    upd_ph = [_placeholder(k.type, k.name, k) for k, _ in upd_pairs]
     swap.update({k: p for (k, _), p in zip(upd_pairs, upd_ph)})
     roots = outs + [e for _, e in upd_pairs] + ([cond] if cond is not None else [])
     roots = clone_replace(roots, swap) if swap else roots
@@ -341,7 +353,7 @@ def scan(fn: Callable, sequences=None, outputs_info=None, non_sequences=None, n_
     free = [v for v in graph_inputs(roots, stop=list(swap.values()) + seq_slices +
                                     [p for ps in tap_inputs for p in ps])
             if id(v) not in known and not isinstance(v, Constant)]
-    free_ph = [_placeholder(v.type, v.name) for v in free]
+    free_ph = [_placeholder(v.type, v.name, v) for v in free]
     if free:
         roots = clone_replace(roots, dict(zip(free, free_ph)))
     n_user = len(outs)

@@ -74,6 +74,10 @@ def shared(value, name: str | None = None, borrow: bool = False, strict: bool = 
     """
     if isinstance(value, Variable):
         raise TypeError(f"shared() takes a value, not a symbolic variable ({value!r})")
+    if isinstance(value, (np.random.Generator, np.random.RandomState)):
+        raise TypeError(f"shared({type(value).__name__}): egopt keeps random state as keys inside its random "
+                        "streams, not as shared NumPy generators; draw with "
+                        "egopt.tensor.random.RandomStream(seed) (or theano's RandomStreams) instead")
     if _on_device(value) and not config.device.startswith("cuda"):
         value = DEVICE.to_host(value)          # a CuPy array given while the device is the CPU
     if isinstance(value, float) and not isinstance(value, np.floating):

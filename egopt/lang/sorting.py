@@ -80,3 +80,53 @@ def argsort(x, axis=-1):
     """The int64 indices that sort ``x`` along ``axis`` (stable), as ``np.argsort``."""
     x = F.as_tensor_variable(x)
     return argsort_op(x, axis=_axis(axis, x.ndim, "argsort"))
+
+
+# ---- unique --------------------------------------------------------------------------------------------------
+
+_UNIQUE_PARTS = ("values", "index", "inverse", "counts")
+
+
+def _unique_infer(params, t: TensorType) -> TensorType:
+    part = params["part"]
+    if part not in _UNIQUE_PARTS:
+        raise EgoptTypeError(f"unique: part must be one of {_UNIQUE_PARTS}, got {part!r}")
+    if part == "inverse":
+        n = None if None in t.shape else int(np.prod(t.shape, dtype=np.int64))
+        return TensorType("int64", (n,))
+    return TensorType(t.dtype if part == "values" else "int64", (None,))
+
+
+def _unique_perform(params, x):
+    values, index, inverse, counts = np.unique(x, return_index=True, return_inverse=True, return_counts=True)
+    out = {"values": values, "index": index, "inverse": inverse.ravel(), "counts": counts}[params["part"]]
+    return out if params["part"] == "values" else out.astype(np.int64)
+
+
+unique_op = register(Op("unique", _unique_infer, _unique_perform, lambda node, g: [None], nin=1, flops=10.0,
+                        defined_in=_HERE))
+
+
+def unique(ar, return_index: bool = False, return_inverse: bool = False, return_counts: bool = False,
+           axis=None):
+    """The sorted distinct elements of ``ar`` (flattened), as ``np.unique``; with the flags, also the
+    first indices, the inverse (flattened) and the counts. No gradient (the values are a selection)."""
+    if axis is not None:
+        raise NotImplementedError("unique: only axis=None (the flattened input) is supported by egopt")
+    x = F.as_tensor_variable(ar)
+    parts = ["values"] + [p for p, on in (("index", return_index), ("inverse", return_inverse),
+                                          ("counts", return_counts)) if on]
+    outs = [unique_op(x, part=p) for p in parts]
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+class Unique:
+    """Theano's ``extra_ops.Unique(return_index, return_inverse, return_counts)`` op: ``Unique()(x)``."""
+
+    def __init__(self, return_index: bool = False, return_inverse: bool = False, return_counts: bool = False,
+                 axis=None):
+        self.flags = dict(return_index=return_index, return_inverse=return_inverse, return_counts=return_counts,
+                          axis=axis)
+
+    def __call__(self, x):
+        return unique(x, **self.flags)

@@ -15,6 +15,11 @@ def _F():
     return frontend
 
 
+def _theano_like():
+    from . import theano_like
+    return theano_like
+
+
 class TensorOps:
     __slots__ = ()
     # ``ndarray * variable`` builds a graph: NumPy's operators defer to ours (Theano's
@@ -112,13 +117,32 @@ class TensorOps:
             raise AttributeError(f"{self!r} is not a random draw: it has no rng")
         return state
     def dot(self, o): return _F().dot(self, o)
+    def norm(self, L=2, axis=None): return _theano_like().norm(self, L, axis)
+    def nonzero(self, return_matrix=False): return _theano_like().nonzero(self, return_matrix)
+    def nonzero_values(self): return _theano_like().nonzero_values(self)
+    def ravel(self): return _F().flatten(self, 1)
+
+    def transfer(self, target):
+        """Theano's ``x.transfer('cpu' | 'gpu' | 'dev0')``: ``x`` itself (egopt places a whole
+        function on ``config.device``; values come back as NumPy arrays)."""
+        return self
+
+    def dprint(self, **kwargs):
+        """PyTensor's ``x.dprint()``: ``debugprint(x)``."""
+        from .printing import debugprint
+        return debugprint(self, **kwargs)
+    def round(self, mode=None): return _theano_like().round(self, mode)
     def clip(self, lo, hi): return _F().clip(self, lo, hi)
     def copy(self): return _F().identity(self)
 
     # reductions
-    def sum(self, axis=None, keepdims=False, dtype=None): return _F().sum(self, axis, keepdims, dtype=dtype)
-    def prod(self, axis=None, keepdims=False, dtype=None): return _F().prod(self, axis, keepdims, dtype=dtype)
-    def mean(self, axis=None, keepdims=False): return _F().mean(self, axis, keepdims)
+    def sum(self, axis=None, keepdims=False, dtype=None, acc_dtype=None):
+        return _F().sum(self, axis, keepdims, dtype=dtype)
+
+    def prod(self, axis=None, keepdims=False, dtype=None, acc_dtype=None):
+        return _F().prod(self, axis, keepdims, dtype=dtype)
+
+    def mean(self, axis=None, keepdims=False, dtype=None, acc_dtype=None): return _F().mean(self, axis, keepdims, dtype)
     def max(self, axis=None, keepdims=False): return _F().max(self, axis, keepdims)
     def min(self, axis=None, keepdims=False): return _F().min(self, axis, keepdims)
     def var(self, axis=None, keepdims=False, ddof=0): return _F().var(self, axis, keepdims, ddof=ddof)

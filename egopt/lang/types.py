@@ -15,14 +15,28 @@ from .errors import ShapeError
 _NAMES = {0: "scalar", 1: "vector", 2: "matrix", 3: "tensor3", 4: "tensor4"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class TensorType:
+    """``TensorType(dtype, shape)``; Theano's ``TensorType(dtype, broadcastable)`` (a pattern of
+    bools, True for a static size of 1) and PyTensor's ``shape=``/``broadcastable=`` keywords work
+    too. Calling a type makes a variable of it: ``TensorType('float64', (False,) * 5)('x')``."""
     dtype: str
     shape: tuple[int | None, ...]
 
+    def __init__(self, dtype, shape=None, name=None, broadcastable=None, sparse_grad=False):
+        if shape is None:
+            shape = broadcastable
+        if shape is None:
+            raise TypeError("TensorType: give shape=(...) (or Theano's broadcastable=(...))")
+        object.__setattr__(self, "dtype", dtype)
+        object.__setattr__(self, "shape", tuple(shape))
+        self.__post_init__()
+
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtypes.canonical(self.dtype))
-        shape = tuple(None if s is None else int(s) for s in self.shape)
+        # Theano's broadcastable flags: True is a static size of 1, False an unknown size
+        shape = tuple(None if s is None or s is False or s is np.False_ else 1 if s is True or s is np.True_
+                      else int(s) for s in self.shape)
         if any(s is not None and s < 0 for s in shape):
             raise ValueError(f"negative static size in shape {shape}")
         object.__setattr__(self, "shape", shape)
@@ -34,6 +48,18 @@ class TensorType:
     @property
     def broadcastable(self) -> tuple[bool, ...]:
         return tuple(s == 1 for s in self.shape)
+
+    def __call__(self, name: str | None = None):
+        """A new symbolic variable of this type (Theano's ``x.type()``, ``dmatrix_type('x')``)."""
+        from .graph import Variable
+        return Variable(self, name=name)
+
+    def make_variable(self, name: str | None = None):
+        return self(name)
+
+    def value_zeros(self, shape) -> np.ndarray:
+        """Zeros of this dtype and the given shape (Theano's ``TensorType.value_zeros``)."""
+        return np.zeros(shape, dtype=self.dtype)
 
     def with_shape(self, shape) -> "TensorType":
         return TensorType(self.dtype, tuple(shape))

@@ -21,7 +21,7 @@ from .. import config
 from ..lang import frontend as F
 from ..lang.errors import EgoptTypeError, MissingInputError, UnusedInputError
 from ..lang.graph import Constant, Variable, ancestors, clone_replace, graph_inputs, toposort
-from ..lang.shared import SharedVariable
+from ..lang.shared import SharedVariable, shared
 from .cuda import is_device_array
 from .mode import Mode, get_mode
 from .profile import ProfileStats, print_at_exit
@@ -33,14 +33,22 @@ class In:
     """An explicit input with options: ``In(x, value=1.0, name="x")``.
 
     ``value`` is the default used when the call does not give this input; ``name`` is the
-    keyword it can be given by (default: the variable's name).
+    keyword it can be given by (default: the variable's name). With ``update=expr`` the input is
+    state kept by the function (Theano's): ``value`` is its initial value, each call computes
+    ``expr`` and stores it as the value the next call uses when the input is not given
+    (``f[x]`` reads it, ``f[x] = v`` sets it).
     """
 
     def __init__(self, variable: Variable, name: str | None = None, value=None, borrow: bool = False,
-                 mutable: bool = False):
+                 mutable: bool = False, update=None, strict: bool = False, allow_downcast=None,
+                 autoname: bool = True, implicit=None, shared: bool = False):
         self.variable, self.name, self.value = variable, name or getattr(variable, "name", None), value
         self.borrow = borrow
         self.mutable = mutable
+        self.update = update
+        if update is not None and value is None:
+            raise TypeError(f"In({variable!r}, update=...): an input with an update needs an initial value= "
+                            "(the function keeps its state between calls)")
 
 
 class Out:
@@ -98,8 +106,21 @@ def _unaliased(values: Sequence[np.ndarray], taken: set[int]) -> list[np.ndarray
     return out
 
 
+def _as_in(i) -> In:
+    """An input spec as an ``In``: Theano's shorthands ``(x, value)`` and ``((x, update), value)``."""
+    if isinstance(i, In):
+        return i
+    if isinstance(i, tuple) and len(i) == 2:
+        var, value = i
+        if isinstance(var, tuple) and len(var) == 2:
+            return In(var[0], value=value, update=var[1])
+        if isinstance(var, Variable):
+            return In(var, value=value)
+    return In(i)
+
+
 def _explicit_inputs(inputs) -> list[In]:
-    ins = [i if isinstance(i, In) else In(i) for i in (inputs or [])]
+    ins = [_as_in(i) for i in (inputs or [])]
     seen: set[int] = set()
     for i in ins:
         v = i.variable
@@ -134,6 +155,35 @@ def _update_pairs(updates, outs, no_default_updates: bool) -> list[tuple[SharedV
     return upd
 
 
+class _InputValues:
+    """``f.value[x]`` / ``f.container[x].value``: the default value of an input (its state for an
+    ``In(x, update=...)``), by variable or name."""
+
+    def __init__(self, fn: "Function", cells: bool = False):
+        self.fn, self.cells = fn, cells
+
+    def __getitem__(self, key):
+        if self.cells:
+            return _Cell(self.fn, key)
+        return self.fn[key]
+
+    def __setitem__(self, key, value) -> None:
+        self.fn[key] = value
+
+
+class _Cell:
+    def __init__(self, fn: "Function", key):
+        self.fn, self.key = fn, key
+
+    @property
+    def value(self):
+        return self.fn[self.key]
+
+    @value.setter
+    def value(self, v) -> None:
+        self.fn[self.key] = v
+
+
 class Function:
     """A compiled function. Call it with values for its explicit inputs (positional or by name)."""
 
@@ -153,7 +203,12 @@ class Function:
         self.single = outputs is not None and not isinstance(outputs, (list, tuple))
         outs = [] if outputs is None else ([outputs] if self.single else list(outputs))
         outs = [F.as_tensor_variable(o.variable if isinstance(o, Out) else o) for o in outs]
-        upd = _update_pairs(updates, outs, no_default_updates)
+        # In(x, update=...): the state lives in a hidden shared variable updated after each call
+        self._states = {j: shared(self.defaults[j], name=i.name or repr(i.variable))
+                        for j, i in enumerate(self.ins) if i.update is not None}
+        state_updates = [(self._states[j], self.ins[j].update) for j in self._states]
+        upd = _update_pairs(_pairs(updates, "updates") + state_updates if state_updates else updates, outs,
+                            no_default_updates)
         exprs = self._substitute(outs + [e for _, e in upd], givens)
         self.outputs = exprs[:len(outs)]
         self.updates = [(k, e) for (k, _), e in zip(upd, exprs[len(outs):])]
@@ -217,8 +272,11 @@ class Function:
         self.input_graph = list(outputs)    # before optimization: DebugMode's reference
         if self.mode.optimizer == "egraph":
             from .graph_cache import optimize_cached
-            outputs, self.report = optimize_cached(
-                outputs, leaves, self.mode, lambda: optimize_graph(outputs, leaves, ruleset_for(self.mode)))
+            # test values are for the user's graph building (Theano's too): the optimizer's own
+            # graphs (rule patterns, rewritten nodes) are built without them
+            with config.change_flags(compute_test_value="off"):
+                outputs, self.report = optimize_cached(
+                    outputs, leaves, self.mode, lambda: optimize_graph(outputs, leaves, ruleset_for(self.mode)))
             n = len(self.outputs)
             self.outputs = list(outputs[:n])
             self.updates = [(k, e) for (k, _), e in zip(self.updates, outputs[n:])]
@@ -332,6 +390,8 @@ class Function:
         for j, (val, ok) in enumerate(zip(values, given)):
             if ok:
                 arrays.append(self._filter(j, val))
+            elif j in self._states:
+                arrays.append(self._states[j].container[0])
             elif self.defaults[j] is not None:
                 arrays.append(self.defaults[j])
             else:
@@ -350,6 +410,41 @@ class Function:
 
     def _label(self) -> str:
         return f"function {self.name!r}" if self.name else "function"
+
+    # ---- the values of inputs with defaults: f[x], f[x] = v (Theano's) --------------------------
+    def _input_index(self, key) -> int:
+        for j, i in enumerate(self.ins):
+            if i.variable is key or (isinstance(key, str) and i.name == key):
+                return j
+        raise KeyError(f"{self._label()} has no input {key!r}")
+
+    def __getitem__(self, key):
+        """The value input ``key`` (a variable or its name) takes when a call does not give it."""
+        j = self._input_index(key)
+        return self._states[j].get_value() if j in self._states else self.defaults[j]
+
+    def __setitem__(self, key, value) -> None:
+        j = self._input_index(key)
+        value = self._filter(j, value)
+        if j in self._states:
+            self._states[j].set_value(value)
+        else:
+            self.defaults[j] = value
+
+    def dprint(self, **kwargs):
+        """PyTensor's ``f.dprint()``: ``debugprint(f)`` (the graph that runs)."""
+        from ..lang.printing import debugprint
+        return debugprint(self, **kwargs)
+
+    @property
+    def value(self) -> "_InputValues":
+        """Theano's ``f.value[x]``: the same as ``f[x]`` (readable and settable)."""
+        return _InputValues(self)
+
+    @property
+    def container(self) -> "_InputValues":
+        """Theano's ``f.container[x].value``."""
+        return _InputValues(self, cells=True)
 
     # ---- introspection -----------------------------------------------------------------------------------
     def graph_outputs(self) -> list[Variable]:
@@ -408,6 +503,9 @@ class Function:
 
     # ---- pickling: the graph (as flat data) and its shared variables travel; compiling is redone ----------
     def __reduce__(self):
+        if self._states:
+            raise TypeError(f"{self._label()}: a function with In(..., update=...) inputs cannot be pickled "
+                            "(its state would not travel): keep the state in a shared variable instead")
         outputs, updates = self._source
         graph = flatten(outputs + [e for _, e in updates] + [k for k, _ in updates], self.input_vars)
         spec = {k: v for k, v in self._spec.items() if k not in ("inputs", "outputs", "updates", "givens")}
@@ -483,15 +581,63 @@ def function(inputs, outputs=None, updates=None, givens=None, mode=None, no_defa
         raise TypeError(f"function: inputs must be a list of variables, got {type(inputs).__name__}")
     if on_unused_input not in (None, "raise", "warn", "ignore"):
         raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
+    if isinstance(outputs, dict):       # Theano: a dict of outputs gives a dict of results
+        keys = list(outputs)
+        if not all(isinstance(k, str) for k in keys):
+            raise TypeError("function: the keys of a dict of outputs must be strings")
+        f = Function(list(inputs), [outputs[k] for k in keys], updates, givens, mode, profile, on_unused_input,
+                     name, allow_input_downcast, no_default_updates)
+        f.__class__ = _DictOutputs
+        f.output_keys = keys
+        return f
     return Function(list(inputs), outputs, updates, givens, mode, profile, on_unused_input, name,
                     allow_input_downcast, no_default_updates)
+
+
+class _DictOutputs(Function):
+    """A function compiled from a dict of outputs: each call returns a dict, keyed as given."""
+    output_keys: list
+
+    def __call__(self, *args, **kwargs):
+        return dict(zip(self.output_keys, super().__call__(*args, **kwargs)))
+
+    def __reduce__(self):
+        return (_rebuild_dict_outputs, (super().__reduce__(), self.output_keys))
+
+
+def _rebuild_dict_outputs(reduced, keys: list) -> Function:
+    rebuild, args = reduced
+    f = rebuild(*args)
+    f.__class__ = _DictOutputs
+    f.output_keys = keys
+    return f
 
 
 _EVAL_CACHE: "weakref.WeakKeyDictionary[Variable, OrderedDict]" = weakref.WeakKeyDictionary()
 
 
+def _by_name(var: Variable, inputs_to_values: dict) -> dict:
+    """``{"x": value}`` keys resolved to the inputs of ``var``'s graph of that name (one each)."""
+    named: dict[str, list] = {}
+    for v in graph_inputs([var]):
+        if v.name is not None and not isinstance(v, (Constant, SharedVariable)):
+            named.setdefault(v.name, []).append(v)
+    out = {}
+    for k, val in inputs_to_values.items():
+        if isinstance(k, str):
+            found = named.get(k, [])
+            if len(found) != 1:
+                raise TypeError(f"eval: {'no' if not found else 'more than one'} input of {var!r} is named {k!r}"
+                                + ("" if not found else "; give the variable itself as the key"))
+            k = found[0]
+        out[k] = val
+    return out
+
+
 def eval_variable(var: Variable, inputs_to_values: dict) -> np.ndarray:
     """``Variable.eval``: compile (cached per input set, which the cached function keeps alive) and run."""
+    if any(isinstance(k, str) for k in inputs_to_values):     # PyTensor: inputs by name
+        inputs_to_values = _by_name(var, inputs_to_values)
     keys = list(inputs_to_values)
     for k in keys:
         if not isinstance(k, Variable):

@@ -13,7 +13,7 @@ OPTIMIZERS = ("egraph", "fast_compile", "None", None)
 # (``theano.Mode(linker='vm')`` in the tutorial on ifelse); the VMs with C thunks are the C linker
 LINKER_ALIASES = {"cvm": "c", "cvm_nogc": "c", "c|py": "c", "c|py_nogc": "c", "vm": "auto",
                   "vm_nogc": "auto", "numba": "auto", "jax": "auto"}
-OPTIMIZER_ALIASES = {"fast_run": "egraph", "o4": "egraph", "o3": "egraph", "unsafe": "egraph",
+OPTIMIZER_ALIASES = {"fast_run": "egraph", "default": "egraph", "fast_compile": "fast_compile", "o4": "egraph", "o3": "egraph", "unsafe": "egraph",
                      "stabilize": "egraph", "o1": "fast_compile", "merge": "fast_compile"}
 
 
@@ -46,7 +46,18 @@ class Mode:
         object.__setattr__(self, "rules", tuple(rules))
 
     def including(self, *rules) -> "Mode":
-        return replace(self, rules=self.rules + rules)
+        """This mode with extra rule sets (paths or RuleSet objects). Theano's optimizer tags
+        (``mode.including('fast_run')``: a word that is not a rule file) select nothing here: the
+        e-graph applies the whole library at once, so they are accepted and left out."""
+        return replace(self, rules=self.rules + tuple(r for r in rules if not _theano_tag(r)))
+
+    def excluding(self, *tags) -> "Mode":
+        """Theano's ``mode.excluding('fusion', 'inplace')``: the e-graph library has no per-tag
+        switches, so this is the same mode (egopt never computes in place in a user-visible way)."""
+        return self
+
+    def requiring(self, *tags) -> "Mode":
+        return self
 
     def portable(self) -> "Mode":
         """This mode with its rule files read in, as egglog text: it pickles without file paths."""
@@ -62,10 +73,22 @@ class Mode:
         if check == "debug":
             from .debugmode import DebugProgram
             return DebugProgram(fn)
+        if check == "monitor":
+            from .monitor import MonitorProgram
+            return MonitorProgram(fn, **self.options.get("monitor", {}))
         if check == "nanguard":
             from .nanguard import NanGuardProgram
             return NanGuardProgram(fn, **self.options.get("nanguard", {}))
         return None
+
+
+def _theano_tag(r) -> bool:
+    return isinstance(r, str) and not os.path.exists(r) and not r.endswith(".egg") and "(" not in r
+
+
+def get_default_mode() -> "Mode":
+    """Theano's ``theano.compile.mode.get_default_mode()``: the mode ``function`` uses by default."""
+    return get_mode(None)
 
 
 PREDEFINED = {

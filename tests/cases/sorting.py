@@ -36,3 +36,24 @@ CASES = [
     Case("argsort", _gen(("float64", "int64"), -2, 2), lambda x: T.argsort(x, axis=None),
          lambda x: _np_argsort(x, None), grad=False, label="flat-ties"),
 ]
+
+
+def _np_unique_part(part):
+    def ref(x):
+        v, i, inv, c = np.unique(x, return_index=True, return_inverse=True, return_counts=True)
+        return {"values": v, "index": i, "inverse": inv.ravel(), "counts": c}[part].astype(
+            x.dtype if part == "values" else np.int64)
+    return ref
+
+
+CASES += [
+    Case("unique", _gen(("float64", "int32"), -2, 2), lambda x: T.unique(x), _np_unique_part("values"),
+         grad=False),
+    Case("unique", _gen(("int64",), -2, 2), lambda x: T.unique(x, return_index=True, return_inverse=True,
+                                                                return_counts=True)[1],
+         _np_unique_part("index"), grad=False, label="index"),
+    Case("unique", _gen(("int64",), -2, 2), lambda x: T.unique(x, return_inverse=True)[1],
+         _np_unique_part("inverse"), grad=False, label="inverse"),
+    Case("unique", _gen(("int64",), -2, 2), lambda x: T.unique(x, return_counts=True)[1],
+         _np_unique_part("counts"), grad=False, label="counts"),
+]

@@ -325,8 +325,11 @@ def test_eval():
     w = egopt.shared(np.array([1.0, 2.0]))
     np.testing.assert_array_equal((w * 3).eval(), [3.0, 6.0])
     assert T.constant(2.0).eval() == 2.0
+    assert (x * 2).eval({"x": 1.0}) == 2.0                       # PyTensor: an input by its name
+    with pytest.raises(TypeError, match="no input of .* is named 'z'"):
+        (x * 2).eval({"z": 1.0})
     with pytest.raises(TypeError, match="symbolic variables"):
-        (x * 2).eval({"x": 1.0})
+        (x * 2).eval({1: 1.0})
 
 
 def test_print_rewrites_prints_the_report(capsys):

@@ -1,0 +1,2 @@
+"""PyTensor's ``pytensor.scan.basic`` path."""
+from ..lang.scan import scan  # noqa: F401

@@ -1,0 +1,2 @@
+"""PyTensor's ``pytensor.scan.utils`` path (``until``)."""
+from ..lang.scan import until  # noqa: F401

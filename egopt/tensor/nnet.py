@@ -1,7 +1,0 @@
-"""``T.nnet``: sigmoid, softplus, relu, softmax, log_softmax, the cross-entropies, conv2d, and the
-activations hard_sigmoid, ultra_fast_sigmoid, softsign, elu, selu."""
-from ..lang.nnet import *  # noqa: F401,F403
-from ..lang.nnet import (binary_crossentropy, categorical_crossentropy, log_softmax, relu,  # noqa: F401
-                         sigmoid, softmax, softplus, hard_sigmoid, ultra_fast_sigmoid, softsign, elu, selu)
-from ..lang.conv import conv2d  # noqa: F401
-from . import conv  # noqa: F401
