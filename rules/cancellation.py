@@ -272,21 +272,25 @@ RULES = [r for group in [
     _stab(2 * T.cosh(x) - 2, 4 * T.sqr(T.sinh(x / 2)), "two-cosh-minus-two", variants=False),
 ] for r in group]
 
-# 1 - a/b for tensor elements a, b (1 - x/y with x near y): egglog text, as log-quotient-elements
-_ONE_MINUS_QUOTIENT = ("(Switch (Lt (Abs (Sub (Ld a) (Ld b))) (Mul (Lit 0.5) (Abs (Ld b)))) "
-                       "(TrueDiv (Sub (Ld b) (Ld a)) (Ld b)) (Sub (Lit 1.0) (Identity (TrueDiv (Ld a) (Ld b)))))")
-RULES.append(rules.Rule("one-minus-quotient-elements", "stabilize",
-                        text=f'(rewrite (Sub (Lit 1.0) (TrueDiv (Ld a) (Ld b))) {_ONE_MINUS_QUOTIENT} :subsume '
-                             f':ruleset stabilize :name "one-minus-quotient-elements")',
-                        loc=f"{__file__}:one-minus-quotient-elements"))
 
-# a / b - 1 = (a - b) / b for tensor elements a near b (x / y - 1): a - b is exact (Sterbenz)
-_QUOTIENT_M1 = ("(Switch (Lt (Abs (Sub (Ld a) (Ld b))) (Mul (Lit 0.5) (Abs (Ld b)))) "
-                "(TrueDiv (Sub (Ld a) (Ld b)) (Ld b)) (Sub (Identity (TrueDiv (Ld a) (Ld b))) (Lit 1.0)))")
-RULES.append(rules.Rule("quotient-minus-one-elements", "stabilize",
-                        text=f'(rewrite (Sub (TrueDiv (Ld a) (Ld b)) (Lit 1.0)) {_QUOTIENT_M1} :subsume '
-                             f':ruleset stabilize :name "quotient-minus-one-elements")',
-                        loc=f"{__file__}:quotient-minus-one-elements"))
+def _near_quotient_rule(name: str, lhs: str, near: str, far: str) -> rules.Rule:
+    """``lhs`` over tensor elements a, b: ``near`` where |a - b| < |b|/2 (a - b is exact there,
+    Sterbenz), ``far`` (lhs as written) elsewhere. Egglog text, as log-quotient-elements."""
+    rhs = f"(Switch (Lt (Abs (Sub (Ld a) (Ld b))) (Mul (Lit 0.5) (Abs (Ld b)))) {near} {far})"
+    return rules.Rule(name, "stabilize", text=f'(rewrite {lhs} {rhs} :subsume :ruleset stabilize :name "{name}")',
+                      loc=f"{__file__}:{name}")
+
+
+RULES += [
+    # 1 - a/b for tensor elements a, b (1 - x/y with x near y)
+    _near_quotient_rule("one-minus-quotient-elements", "(Sub (Lit 1.0) (TrueDiv (Ld a) (Ld b)))",
+                        "(TrueDiv (Sub (Ld b) (Ld a)) (Ld b))",
+                        "(Sub (Lit 1.0) (Identity (TrueDiv (Ld a) (Ld b))))"),
+    # a / b - 1 = (a - b) / b for tensor elements a near b (x / y - 1)
+    _near_quotient_rule("quotient-minus-one-elements", "(Sub (TrueDiv (Ld a) (Ld b)) (Lit 1.0))",
+                        "(TrueDiv (Sub (Ld a) (Ld b)) (Ld b))",
+                        "(Sub (Identity (TrueDiv (Ld a) (Ld b))) (Lit 1.0))"),
+]
 
 # (x**y - 1 = expm1(y log(x)) is left out: even over a tensor element exponent, its relevance
 # closure brings ~20 log and expm1 rules into a tanh MLP's gradient, +20% compile time there)

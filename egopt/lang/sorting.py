@@ -33,16 +33,17 @@ def _infer(out_dtype):
     return infer
 
 
-def _gather_index(x, idx, axis: int):
-    """The advanced index that reads ``x`` at positions ``idx`` along ``axis`` (others in order)."""
+def gather_index(like, idx, axis: int):
+    """The advanced index that reads positions ``idx`` along ``axis`` and every other axis in
+    order, over the shape of ``like`` (np.take_along_axis's index)."""
     index = []
-    for d in range(x.ndim):
+    for d in range(like.ndim):
         if d == axis:
             index.append(idx)
         else:
-            pattern = ["x"] * x.ndim
+            pattern = ["x"] * like.ndim
             pattern[d] = 0
-            index.append(F.arange(F.shape(x)[d]).dimshuffle(*pattern))
+            index.append(F.arange(F.shape(like)[d]).dimshuffle(*pattern))
     return tuple(index)
 
 
@@ -53,7 +54,7 @@ def _sort_vjp(node, g):
     flat = x.flatten() if axis is None else x
     ax = 0 if axis is None else axis
     idx = argsort(flat, axis=ax)
-    gx = F.inc_subtensor(F.zeros_like(flat)[_gather_index(flat, idx, ax)], g)
+    gx = F.inc_subtensor(F.zeros_like(flat)[gather_index(flat, idx, ax)], g)
     return [F.reshape(gx, F.shape(x), ndim=x.ndim) if axis is None else gx]
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from . import frontend as F
 from .errors import EgoptTypeError
 from .graph import Variable
+from .sorting import gather_index
 from .subtensor import nonzero_op
 
 
@@ -240,16 +241,7 @@ def take_along_axis(arr, indices, axis: int) -> Variable:
     arr, idx = F.as_tensor_variable(arr), F.as_tensor_variable(indices)
     if arr.ndim != idx.ndim:
         raise EgoptTypeError(f"take_along_axis: indices must have arr's ndim {arr.ndim}, got {idx.type}")
-    axis = axis % arr.ndim
-    index = []
-    for d in range(arr.ndim):
-        if d == axis:
-            index.append(idx)
-        else:
-            pattern = ["x"] * arr.ndim
-            pattern[d] = 0
-            index.append(F.arange(F.shape(idx)[d]).dimshuffle(*pattern))
-    return arr[tuple(index)]
+    return arr[gather_index(idx, idx, axis % arr.ndim)]
 
 
 def dstack(tensors) -> Variable:
