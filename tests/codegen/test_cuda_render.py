@@ -38,24 +38,29 @@ def kernels_of(inputs, outputs) -> list[Kernel]:
     return found
 
 
+def _collect_case(case, found: dict[str, Kernel]) -> None:
+    """The kernels of one op-table case's graph over two drawn examples. One Hypothesis run a
+    case: the draws of all cases in one example overflow Hypothesis's buffer, and every example
+    then counts as invalid (the run never ends)."""
+    @settings(max_examples=2, derandomize=True, database=None, deadline=None,
+                  suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def collect(data):
+        values = [np.asarray(v) for v in case.gen(data.draw)]
+        syms = (case.symbolic(values) if case.symbolic
+                else [symbolic_like(v, f"in{i}") for i, v in enumerate(values)])
+        out = case.build(*syms)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        for k in kernels_of(syms, outs):
+            found[k.key] = k
+    collect()
+
+
 def case_kernels() -> dict[str, Kernel]:
     """Kernels of every op-table case's graph over a few drawn examples, by key."""
     found: dict[str, Kernel] = {}
-    cases = all_cases()
-
-    @settings(max_examples=2, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(st.data())
-    def collect(data):
-        for case in cases:
-            values = [np.asarray(v) for v in case.gen(data.draw)]
-            syms = (case.symbolic(values) if case.symbolic
-                    else [symbolic_like(v, f"in{i}") for i, v in enumerate(values)])
-            out = case.build(*syms)
-            outs = list(out) if isinstance(out, (list, tuple)) else [out]
-            for k in kernels_of(syms, outs):
-                found[k.key] = k
-    collect()
+    for case in all_cases():
+        _collect_case(case, found)
     return found
 
 
