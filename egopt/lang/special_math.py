@@ -95,7 +95,8 @@ def gammaln(x):
     t1, t2 = np.where(np.abs(x - 1) < 1, x - 1, 0.0), np.where(np.abs(x - 2) < 1, x - 2, 0.0)
     near1 = t1 * _horner(LGAMMA1_TAYLOR[::-1], t1)
     near2 = t2 * _horner(LGAMMA2_TAYLOR[::-1], t2)
-    return np.where(np.abs(x - 1) < LGAMMA1_RADIUS, near1, np.where(np.abs(x - 2) < LGAMMA2_RADIUS, near2, out))
+    # + 0.0: the series give -0.0 at exactly 1 and 2, where lgamma (the C kernels) gives +0.0
+    return np.where(np.abs(x - 1) < LGAMMA1_RADIUS, near1, np.where(np.abs(x - 2) < LGAMMA2_RADIUS, near2, out)) + 0.0
 
 
 def _psi_core(v):
