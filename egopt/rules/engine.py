@@ -64,18 +64,19 @@ def egraph_size(eg) -> int:
 
 # egglog commands of each rule's text, parsed once per process: parsing is a tenth of a
 # compile's e-graph setup, and the parsed commands run in any e-graph with the same schema
-_PARSED: dict[str, list] = {}
+# (the key holds the schema: registering an op changes it)
+_PARSED: dict[tuple[str, str], list] = {}
 _PARSED_MAX = 8192
 
 
-def _parsed_rules(eg, texts: list[str]) -> list:
+def _parsed_rules(eg, schema: str, texts: list[str]) -> list:
     commands = []
     for t in texts:
-        cmds = _PARSED.get(t)
+        cmds = _PARSED.get((schema, t))
         if cmds is None:
             cmds = eg.parse_program(t, filename="<rules>")
             if len(_PARSED) < _PARSED_MAX:
-                _PARSED[t] = cmds
+                _PARSED[schema, t] = cmds
         commands.extend(cmds)
     return commands
 
@@ -88,7 +89,8 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     b = bindings()
     from .schema import schema_text
     eg = b.EGraph()
-    eg.run_program(*eg.parse_program(schema_text() + "".join(f"(ruleset {p})\n" for p in PHASES)))
+    schema = schema_text()
+    eg.run_program(*eg.parse_program(schema + "".join(f"(ruleset {p})\n" for p in PHASES)))
     from .retire import RULESET as RETIRE, split
     eg.run_program(*eg.parse_program(f"(ruleset {RETIRE})\n"))
     from .relevance import graph_pairs, relevant
@@ -109,7 +111,7 @@ def saturate(enc: Encoding, rules: RuleSet, phases=DEFAULT_PHASES,
     if recording and text:
         eg.run_program(*eg.parse_program(text, filename="<rules>"))
     elif text:
-        eg.run_program(*_parsed_rules(eg, [split([r.egg()])[0] for r in active]))
+        eg.run_program(*_parsed_rules(eg, schema, [split([r.egg()])[0] for r in active]))
     eg.run_program(*enc.commands)
     from .rational import combined_fractions
     extra = combined_fractions(enc)     # sums of fractions over a common denominator (SymPy)
